@@ -1,0 +1,254 @@
+"""Accounts: sign-in, staff users inside the creator's scope, and teams."""
+
+from collections.abc import Sequence
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from app.accounts import throttle
+from app.accounts.actor import Actor
+from app.accounts.models import ROLE_RANK, Role, Team, User
+from app.accounts.schemas import TeamCreate, UserCreate
+from app.audit import service as audit
+from app.core.config import Settings
+from app.core.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, invalid_field
+from app.core.pagination import paginate
+from app.core.security import Passwords
+from app.core.text import normalize_name
+from app.units.models import Commune, Province
+
+
+def actor_for(user: User) -> Actor:
+    assert user.id is not None
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=Role(user.role),
+        province_code=user.province_code,
+        commune_code=user.commune_code,
+        team_id=user.team_id,
+    )
+
+
+def authenticate(
+    session: Session,
+    *,
+    engine: Engine,
+    settings: Settings,
+    passwords: Passwords,
+    username: str,
+    password: str,
+    address: str | None,
+) -> User:
+    """Check a username and password, refusing while too many recent attempts failed."""
+    keys = throttle.throttle_keys(username, address)
+    wait = throttle.seconds_locked(
+        engine,
+        keys,
+        max_failures=settings.login_max_failures,
+        window_seconds=settings.login_window_seconds,
+    )
+    if wait:
+        raise TooManyRequests(
+            "too_many_logins.detail",
+            seconds=wait,
+            headers={"Retry-After": str(wait)},
+            audit_action="auth.login_throttled",
+        )
+    user = session.exec(select(User).where(User.username == username.strip())).first()
+    if user is None or not user.is_active or not passwords.verify(user.password_hash, password):
+        if user is None:
+            # Spend the same time as a real check, so timing does not reveal usernames.
+            passwords.verify(_DUMMY_HASH.get(passwords), password)
+        throttle.register_failure(engine, keys, window_seconds=settings.login_window_seconds)
+        raise Unauthorized("login_failed.detail", audit_action="auth.login_failed")
+    throttle.clear(session, username)
+    audit.record(
+        session,
+        actor_id=f"user:{user.id}",
+        actor_role=user.role,
+        action="auth.login",
+        target_type="user",
+        target_id=user.id,
+        province_code=user.province_code,
+        commune_code=user.commune_code,
+    )
+    return user
+
+
+class _DummyHash:
+    """A hash of a random password, made once per hasher, for unknown usernames."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, str] = {}
+
+    def get(self, passwords: Passwords) -> str:
+        key = id(passwords)
+        if key not in self._cache:
+            self._cache[key] = passwords.hash("not-a-real-password")
+        return self._cache[key]
+
+
+_DUMMY_HASH = _DummyHash()
+
+
+def create_user(
+    session: Session, *, actor: Actor | None, passwords: Passwords, data: UserCreate
+) -> User:
+    """Create a staff account with a lower role than the creator's, inside the creator's scope.
+
+    `actor` is None only for accounts made by operators (console, start-up admin).
+    """
+    province_code, commune_code = _scope_for_role(session, data)
+    if actor is not None:
+        if ROLE_RANK[data.role] >= actor.rank:
+            raise Forbidden("user.role_not_lower", audit_action="user.create")
+        if not actor.covers(province_code, commune_code):
+            raise Forbidden("user.scope_outside", audit_action="user.create")
+    team_id = _check_team(session, data, commune_code)
+    if session.exec(select(User.id).where(User.username == data.username)).first() is not None:
+        raise Conflict("user.duplicate")
+    user = User(
+        username=data.username,
+        password_hash=passwords.hash(data.password),
+        full_name=normalize_name(data.full_name),
+        role=data.role.value,
+        province_code=province_code,
+        commune_code=commune_code,
+        team_id=team_id,
+        created_by_id=actor.user_id if actor else None,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=actor.audit_id if actor else "system",
+        actor_role=actor.role if actor else None,
+        action="user.create",
+        target_type="user",
+        target_id=user.id,
+        province_code=province_code,
+        commune_code=commune_code,
+        detail={"role": data.role.value},
+    )
+    return user
+
+
+def _scope_for_role(session: Session, data: UserCreate) -> tuple[str | None, str | None]:
+    """The province and commune a new account is bound to, checked against its role."""
+    role = data.role
+    if role is Role.national_admin:
+        for field in ("province_code", "commune_code"):
+            if getattr(data, field) is not None:
+                raise invalid_field(field, "user.scope_extra", field=field)
+        return None, None
+    if role is Role.province_admin:
+        if data.commune_code is not None:
+            raise invalid_field("commune_code", "user.scope_extra", field="commune_code")
+        if data.province_code is None:
+            raise invalid_field("province_code", "user.scope_missing", field="province_code")
+        if session.get(Province, data.province_code) is None:
+            raise invalid_field("province_code", "province.unknown")
+        return data.province_code, None
+    if data.commune_code is None:
+        raise invalid_field("commune_code", "user.scope_missing", field="commune_code")
+    commune = session.get(Commune, data.commune_code)
+    if commune is None:
+        raise invalid_field("commune_code", "commune.unknown")
+    if data.province_code is not None and data.province_code != commune.province_code:
+        raise invalid_field("province_code", "commune.unknown")
+    return commune.province_code, commune.code
+
+
+def _check_team(session: Session, data: UserCreate, commune_code: str | None) -> int | None:
+    if data.role is not Role.team_member:
+        if data.team_id is not None:
+            raise invalid_field("team_id", "user.scope_extra", field="team_id")
+        return None
+    if data.team_id is None:
+        raise invalid_field("team_id", "user.team_required")
+    team = session.get(Team, data.team_id)
+    if team is None or team.commune_code != commune_code:
+        raise invalid_field("team_id", "user.team_required")
+    return team.id
+
+
+def list_users(
+    session: Session, *, actor: Actor, cursor: str | None, limit: int
+) -> tuple[Sequence[User], str | None]:
+    """Accounts inside the caller's scope."""
+    statement = select(User).where(actor.scope_clause(User.province_code, User.commune_code))
+    return paginate(
+        session,
+        statement,
+        key_column=col(User.id),
+        key_of=lambda u: u.id,
+        cursor=cursor,
+        limit=limit,
+        parse_key=int,
+    )
+
+
+def create_team(session: Session, *, actor: Actor, data: TeamCreate) -> Team:
+    """Create a commune's community digital-technology team."""
+    actor.require(Role.national_admin, Role.province_admin, Role.commune_admin, action="team.create")
+    commune_code = data.commune_code or actor.commune_code
+    if commune_code is None:
+        raise invalid_field("commune_code", "user.scope_missing", field="commune_code")
+    commune = session.get(Commune, commune_code)
+    if commune is None:
+        raise invalid_field("commune_code", "commune.unknown")
+    actor.require_in_scope(
+        commune.province_code, commune.code, what="what.commune", action="team.create"
+    )
+    duplicate = select(Team.id).where(Team.commune_code == commune.code, Team.name == data.name)
+    if session.exec(duplicate).first() is not None:
+        raise Conflict("team.duplicate")
+    team = Team(province_code=commune.province_code, commune_code=commune.code, name=data.name)
+    session.add(team)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=actor.audit_id,
+        actor_role=actor.role,
+        action="team.create",
+        target_type="team",
+        target_id=team.id,
+        province_code=team.province_code,
+        commune_code=team.commune_code,
+    )
+    return team
+
+
+def list_teams(
+    session: Session, *, actor: Actor, cursor: str | None, limit: int
+) -> tuple[Sequence[Team], str | None]:
+    """Teams inside the caller's scope."""
+    statement = select(Team).where(actor.scope_clause(Team.province_code, Team.commune_code))
+    return paginate(
+        session,
+        statement,
+        key_column=col(Team.id),
+        key_of=lambda t: t.id,
+        cursor=cursor,
+        limit=limit,
+        parse_key=int,
+    )
+
+
+def team_members(session: Session, *, team: Team) -> Sequence[User]:
+    """The accounts that belong to a team."""
+    return session.exec(select(User).where(User.team_id == team.id).order_by(col(User.id))).all()
+
+
+def ensure_admin(
+    session: Session, *, passwords: Passwords, username: str, password: str
+) -> User | None:
+    """Create the first national admin if none exists yet; otherwise change nothing."""
+    existing = select(User.id).where(User.role == Role.national_admin.value)
+    if session.exec(existing).first() is not None:
+        return None
+    data = UserCreate(
+        username=username, password=password, full_name="Quản trị quốc gia", role=Role.national_admin
+    )
+    return create_user(session, actor=None, passwords=passwords, data=data)

@@ -1,0 +1,65 @@
+"""Settings: the only place that reads the environment."""
+
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "dev-secret-key-change-me-0123456789abcdef"
+DEFAULT_PII_KEY = "dev-pii-key-change-me-0123456789abcdef0123"
+
+
+class Settings(BaseSettings):
+    """Service configuration, read from the environment (and `.env` when present)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./hocvuso.db"
+    # Signs access tokens (HS256). Long and random in production.
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    # Keys the blind index of personal ID numbers and their encryption.
+    pii_key: SecretStr = SecretStr(DEFAULT_PII_KEY)
+
+    admin_username: str | None = None
+    admin_password: SecretStr | None = None
+
+    token_issuer: str = "hocvuso"
+    token_audience: str = "hocvuso-api"
+    access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
+
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=15 * 60, ge=1)
+
+    adult_age: int = Field(default=18, ge=1, le=100)
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    page_limit_default: int = Field(default=50, ge=1, le=500)
+
+    # Cheap hashing keeps the test suite fast; production keeps argon2's defaults.
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=64 * 1024, ge=8)
+
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_in_production(self) -> Self:
+        if self.environment != "production":
+            return self
+        problems = []
+        if self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY:
+            problems.append("SECRET_KEY")
+        if self.pii_key.get_secret_value() == DEFAULT_PII_KEY:
+            problems.append("PII_KEY")
+        for name, value in (("SECRET_KEY", self.secret_key), ("PII_KEY", self.pii_key)):
+            if len(value.get_secret_value()) < 32 and name not in problems:
+                problems.append(f"{name} (shorter than 32 characters)")
+        if problems:
+            raise ValueError(
+                "refusing to start in production with default or weak secrets: "
+                + ", ".join(problems)
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

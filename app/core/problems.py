@@ -1,0 +1,171 @@
+"""Every error the service answers is RFC 9457 problem+json, in Vietnamese or English."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
+
+from app.core.context import request_id_var
+from app.core.errors import PROBLEM_MEDIA_TYPE, DomainError
+from app.core.i18n import Language, negotiate, translate, validation_message
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_BASE = "urn:hocvuso:problem:"
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.url.path
+    body["request_id"] = request_id_var.get()
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    response_headers = {"Content-Language": language_of(request), **(headers or {})}
+    return JSONResponse(
+        body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=response_headers
+    )
+
+
+def language_of(request: Request) -> Language:
+    return negotiate(request.headers.get("accept-language"))
+
+
+def _render_errors(raw: list[dict[str, Any]], lang: Language) -> list[dict[str, Any]]:
+    rendered = []
+    for error in raw:
+        params = dict(error.get("params") or error.get("ctx") or {})
+        safe_params = {k: v for k, v in params.items() if isinstance(v, str | int | float)}
+        rendered.append(
+            {
+                "loc": list(error.get("loc", [])),
+                "type": error.get("type", "value_error"),
+                "msg": validation_message(
+                    str(error.get("type", "value_error")),
+                    str(error.get("msg", "")),
+                    lang,
+                    **safe_params,
+                ),
+            }
+        )
+    return rendered
+
+
+async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    lang = language_of(request)
+    if exc.audit_action:
+        record_denial = getattr(request.app.state, "record_denial", None)
+        if record_denial is not None:
+            await record_denial(request, exc)
+    return problem_response(
+        request,
+        status=exc.status,
+        slug=exc.slug,
+        title=translate(exc.title_key, lang),
+        detail=translate(exc.detail_key, lang, **exc.params) if exc.detail_key else None,
+        errors=_render_errors(exc.errors, lang),
+        headers=exc.headers,
+        extra=exc.extra,
+    )
+
+
+async def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    lang = language_of(request)
+    # Never echo the submitted values back: they may hold personal ID numbers.
+    raw = [{k: v for k, v in e.items() if k != "input"} for e in exc.errors()]
+    return problem_response(
+        request,
+        status=422,
+        slug="validation",
+        title=translate("validation.title", lang),
+        detail=translate("validation.detail", lang),
+        errors=_render_errors(raw, lang),
+    )
+
+
+async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    lang = language_of(request)
+    if exc.status_code == 404:
+        slug, title = "not-found", translate("not_found.title", lang)
+        detail = translate("not_found.detail", lang, what="what.resource")
+    elif exc.status_code == 405:
+        slug, title, detail = "method-not-allowed", translate("method.title", lang), None
+    elif exc.status_code == 413:
+        slug, title = "payload-too-large", translate("too_large.title", lang)
+        limit = getattr(exc, "limit", None) or request.app.state.settings.max_body_bytes
+        detail = translate("too_large.detail", lang, limit=limit)
+    elif exc.status_code == 401:
+        slug, title = "unauthorized", translate("unauthorized.title", lang)
+        detail = translate("unauthorized.detail", lang)
+    else:
+        slug, title = "http-error", translate("http.title", lang)
+        detail = str(exc.detail) if exc.detail else None
+    return problem_response(
+        request,
+        status=exc.status_code,
+        slug=slug,
+        title=title,
+        detail=detail,
+        headers=dict(exc.headers or {}),
+    )
+
+
+async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    # Log the type and place, not the message: messages from drivers can carry row values.
+    logger.error(
+        "unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    lang = language_of(request)
+    return problem_response(
+        request,
+        status=500,
+        slug="internal",
+        title=translate("internal.title", lang),
+        detail=translate("internal.detail", lang),
+    )
+
+
+async def too_large_response(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    """The 413 answer for a body whose declared length is over the limit."""
+    request = Request(scope, receive)
+    lang = language_of(request)
+    response = problem_response(
+        request,
+        status=413,
+        slug="payload-too-large",
+        title=translate("too_large.title", lang),
+        detail=translate("too_large.detail", lang, limit=limit),
+    )
+    await response(scope, receive, send)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, domain_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(Exception, unexpected_error_handler)

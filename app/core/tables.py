@@ -1,0 +1,17 @@
+"""Imports every model, so the metadata knows all tables (for Alembic and tests)."""
+
+from app.accounts import models as accounts_models
+from app.audit import models as audit_models
+from app.catalog import models as catalog_models
+from app.learners import models as learners_models
+from app.training import models as training_models
+from app.units import models as units_models
+
+__all__ = [
+    "accounts_models",
+    "audit_models",
+    "catalog_models",
+    "learners_models",
+    "training_models",
+    "units_models",
+]

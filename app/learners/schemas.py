@@ -1,0 +1,146 @@
+"""Request and response shapes for learners."""
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from app.learners.citizen_id import shape_ok
+from app.learners.models import Group, OfficialLevel, Sex
+
+
+def _citizen_id(value: str) -> str:
+    if not shape_ok(value):
+        raise PydanticCustomError("citizen_id.shape", "The personal ID number must be 12 digits")
+    return value
+
+
+CitizenId = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=20),
+    AfterValidator(_citizen_id),
+    Field(description="Số định danh cá nhân, 12 chữ số / 12-digit personal ID number"),
+]
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(\+84|0)\d{9,10}$")]
+Agency = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+
+
+class Consent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
+    given_at: datetime
+
+
+def _unique_groups(groups: list[Group]) -> list[Group]:
+    return sorted(set(groups), key=list(Group).index)
+
+
+class LearnerCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "citizen_id": "001085012345",
+                    "full_name": "Nguyễn Văn An",
+                    "birth_date": "1985-04-12",
+                    "sex": "male",
+                    "commune_code": "00070",
+                    "groups": ["citizen"],
+                    "phone": "0912345678",
+                    "consent": {
+                        "purpose": "Theo dõi kết quả học kỹ năng số",
+                        "given_at": "2026-03-01T09:00:00+07:00",
+                    },
+                }
+            ]
+        },
+    )
+
+    citizen_id: CitizenId
+    full_name: FullName
+    birth_date: date
+    sex: Sex
+    commune_code: Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
+    village_id: int | None = None
+    groups: Annotated[list[Group], AfterValidator(_unique_groups)] = Field(
+        default_factory=lambda: [Group.citizen], min_length=1, max_length=4
+    )
+    official_level: OfficialLevel | None = None
+    agency: Agency | None = None
+    phone: Phone | None = None
+    consent: Consent
+    client_id: uuid.UUID | None = Field(
+        default=None, description="The phone's own id for this record, for safe retries"
+    )
+
+
+class LearnerUpdate(BaseModel):
+    """Fields to change; those left out stay as they are."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"groups": ["citizen", "official"],
+                                         "official_level": "commune",
+                                         "agency": "UBND xã"}]},
+    )
+
+    citizen_id: CitizenId | None = None
+    full_name: FullName | None = None
+    birth_date: date | None = None
+    sex: Sex | None = None
+    village_id: int | None = None
+    groups: Annotated[list[Group], AfterValidator(_unique_groups)] | None = Field(
+        default=None, min_length=1, max_length=4
+    )
+    official_level: OfficialLevel | None = None
+    agency: Agency | None = None
+    phone: Phone | None = None
+    consent: Consent | None = None
+
+    @field_validator("citizen_id", "full_name", "birth_date", "sex", "groups", "consent")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise PydanticCustomError("missing", "This field cannot be null")
+        return value
+
+
+class LearnerLookup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    citizen_id: CitizenId
+
+
+class ConsentPublic(BaseModel):
+    purpose: str | None
+    given_at: datetime | None
+
+
+class LearnerPublic(BaseModel):
+    id: uuid.UUID
+    citizen_id_masked: str | None
+    full_name: str
+    birth_date: date
+    sex: Sex
+    commune_code: str
+    province_code: str
+    village_id: int | None
+    groups: list[Group]
+    official_level: OfficialLevel | None
+    agency: str | None
+    phone: str | None
+    consent: ConsentPublic
+    created_at: datetime
+    updated_at: datetime

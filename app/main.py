@@ -1,0 +1,106 @@
+"""The application factory; `app.main:app` is what uvicorn serves."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+from sqlalchemy import text
+from sqlmodel import Session
+
+from app.accounts import service as accounts
+from app.accounts.router import router as accounts_router
+from app.audit.denials import record_request_denial
+from app.catalog.router import router as catalog_router
+from app.core.config import Settings
+from app.core.db import make_engine
+from app.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from app.core.problems import install_problem_handlers, too_large_response
+from app.core.security import AccessTokens, Passwords, PersonalIds
+from app.learners.router import router as learners_router
+from app.training.router import router as training_router
+from app.units.router import router as units_router
+
+API_PREFIX = "/api/v1"
+logger = logging.getLogger("app")
+
+DESCRIPTION = """
+Hệ thống theo dõi phong trào **Bình dân học vụ số**: người học theo xã/phường, khóa học,
+kết quả hoàn thành và chứng nhận kỹ năng số.
+
+Digital-skills tracker for the "Bình dân học vụ số" movement: learners by commune, courses,
+completions and certificates.
+
+* Xác thực / Auth: `POST /api/v1/auth/token` (OAuth2 password form) → Bearer JWT.
+* Lỗi / Errors: RFC 9457 `application/problem+json`, tiếng Việt hoặc tiếng Anh theo
+  `Accept-Language`.
+* Danh sách / Lists: `{"items": [...], "next_cursor": ...}` with `cursor` and `limit` (≤ 500).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service; the engine and clients are made when it starts, not here."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.engine = engine
+        if settings.admin_username and settings.admin_password:
+            with Session(engine) as session:
+                created = accounts.ensure_admin(
+                    session,
+                    passwords=app.state.passwords,
+                    username=settings.admin_username,
+                    password=settings.admin_password.get_secret_value(),
+                )
+                session.commit()
+            if created is not None:
+                logger.info("created the national admin account from ADMIN_USERNAME")
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Bình dân học vụ số — API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.passwords = Passwords(settings)
+    app.state.access_tokens = AccessTokens(settings)
+    app.state.personal_ids = PersonalIds(settings)
+    app.state.record_denial = record_request_denial
+
+    install_problem_handlers(app)
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, on_too_large=too_large_response
+    )
+    app.add_middleware(RequestIdMiddleware)
+
+    for router in (
+        accounts_router,
+        units_router,
+        learners_router,
+        catalog_router,
+        training_router,
+    ):
+        app.include_router(router, prefix=API_PREFIX)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> PlainTextResponse:
+        with app.state.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return PlainTextResponse("ready")
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,49 @@
+"""Shapes of provinces, communes and villages."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+
+class ProvincePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    division_type: str
+
+
+class CommunePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    division_type: str
+    province_code: str
+
+
+class VillageCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "Thôn Đông", "kind": "thon"}]},
+    )
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    kind: Literal["thon", "ban", "to_dan_pho", "ap", "khu_pho", "other"] = "thon"
+
+
+class VillagePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    kind: str
+    commune_code: str
+    province_code: str
+    created_at: datetime
+
+
+class CommuneDetail(CommunePublic):
+    province_name: str
+    villages: list[VillagePublic]

@@ -1,0 +1,156 @@
+"""Administrative units: loading the official list, lookups, search, villages."""
+
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+from vietnam_provinces import Province as OfficialProvince
+from vietnam_provinces import Ward as OfficialWard
+
+from app.accounts.actor import Actor
+from app.accounts.models import Role
+from app.audit import service as audit
+from app.core.errors import Conflict, NotFound
+from app.core.pagination import paginate
+from app.core.text import fold, normalize_name
+from app.units.models import Commune, Province, Village
+from app.units.schemas import VillageCreate
+
+
+def province_code_of(value: object) -> str:
+    return f"{int(value):02d}"  # type: ignore[call-overload]
+
+
+def commune_code_of(value: object) -> str:
+    return f"{int(value):05d}"  # type: ignore[call-overload]
+
+
+def load_official_units(session: Session) -> tuple[int, int]:
+    """Insert or update the 34 provinces and 3,321 communes; running it again changes nothing."""
+    provinces = {p.code: p for p in session.exec(select(Province)).all()}
+    for official in OfficialProvince.iter_all():
+        code = province_code_of(official.code)
+        values = {
+            "name": official.name,
+            "division_type": str(official.division_type.value),
+            "codename": official.codename,
+            "name_folded": fold(official.name),
+        }
+        _upsert(session, provinces.get(code), Province, code, values)
+    session.flush()
+    communes = {c.code: c for c in session.exec(select(Commune)).all()}
+    for ward in OfficialWard.iter_all():
+        code = commune_code_of(ward.code)
+        values = {
+            "province_code": province_code_of(ward.province_code),
+            "name": ward.name,
+            "division_type": str(ward.division_type.value),
+            "codename": ward.codename,
+            "name_folded": fold(ward.name),
+        }
+        _upsert(session, communes.get(code), Commune, code, values)
+    session.flush()
+    province_count = len(session.exec(select(Province.code)).all())
+    commune_count = len(session.exec(select(Commune.code)).all())
+    return province_count, commune_count
+
+
+def _upsert(
+    session: Session,
+    existing: Province | Commune | None,
+    model: type[Province] | type[Commune],
+    code: str,
+    values: dict[str, str],
+) -> None:
+    if existing is None:
+        session.add(model(code=code, **values))
+        return
+    for name, value in values.items():
+        if getattr(existing, name) != value:
+            setattr(existing, name, value)
+
+
+def list_provinces(session: Session) -> Sequence[Province]:
+    """All provinces, by code."""
+    return session.exec(select(Province).order_by(col(Province.code))).all()
+
+
+def get_province(session: Session, code: str) -> Province:
+    province = session.get(Province, code)
+    if province is None:
+        raise NotFound("what.province")
+    return province
+
+
+def get_commune(session: Session, code: str) -> Commune:
+    commune = session.get(Commune, code)
+    if commune is None:
+        raise NotFound("what.commune")
+    return commune
+
+
+def search_communes(
+    session: Session,
+    *,
+    query: str | None,
+    province_code: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[Sequence[Commune], str | None]:
+    """Communes whose name contains the words of `query`, ignoring accents and case."""
+    statement = select(Commune)
+    if province_code:
+        statement = statement.where(Commune.province_code == province_code)
+    for word in fold(query or "").split():
+        statement = statement.where(col(Commune.name_folded).contains(word, autoescape=True))
+    return paginate(
+        session,
+        statement,
+        key_column=col(Commune.code),
+        key_of=lambda c: c.code,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+def list_villages(session: Session, commune_code: str) -> Sequence[Village]:
+    return session.exec(
+        select(Village).where(Village.commune_code == commune_code).order_by(col(Village.id))
+    ).all()
+
+
+def create_village(
+    session: Session, *, actor: Actor, commune: Commune, data: VillageCreate
+) -> Village:
+    """Add a village (thôn, bản, tổ dân phố) to a commune."""
+    actor.require(Role.national_admin, Role.province_admin, Role.commune_admin, action="village.create")
+    actor.require_in_scope(
+        commune.province_code, commune.code, what="what.commune", action="village.create"
+    )
+    name = normalize_name(data.name)
+    folded = fold(name)
+    clash = select(Village.id).where(
+        Village.commune_code == commune.code, Village.name_folded == folded
+    )
+    if session.exec(clash).first() is not None:
+        raise Conflict("village.duplicate")
+    village = Village(
+        province_code=commune.province_code,
+        commune_code=commune.code,
+        name=name,
+        name_folded=folded,
+        kind=data.kind,
+        created_by_id=actor.user_id,
+    )
+    session.add(village)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=actor.audit_id,
+        actor_role=actor.role,
+        action="village.create",
+        target_type="village",
+        target_id=village.id,
+        province_code=village.province_code,
+        commune_code=village.commune_code,
+    )
+    return village

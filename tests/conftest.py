@@ -1,0 +1,135 @@
+"""Test fixtures: a fresh, migrated and seeded database per test, on SQLite and PostgreSQL.
+
+Each backend gets one template database built by the Alembic migrations and the seed; every
+test then gets its own copy (a file copy on SQLite, `CREATE DATABASE ... TEMPLATE` on
+PostgreSQL), so tests are isolated and may commit, as the service does.
+"""
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from app.core.config import Settings
+from app.core.db import make_engine
+from app.core.migrate import upgrade_to_head
+from app.main import create_app
+from app.seed import seed_all
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def _seed(url: str) -> None:
+    engine = make_engine(url)
+    with Session(engine) as session:
+        seed_all(session)
+        session.commit()
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    url = f"sqlite:///{path}"
+    upgrade_to_head(url)
+    _seed(url)
+    # Fold the WAL into the main file so a plain copy carries everything.
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+class PostgresServer:
+    """Creates and drops databases on the server named by TEST_DATABASE_URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url).set(drivername="postgresql+psycopg")
+        self.admin = create_engine(self.url, isolation_level="AUTOCOMMIT")
+
+    def url_for(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def create(self, name: str, template: str | None = None) -> str:
+        clause = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+        return self.url_for(name)
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[tuple[PostgresServer, str]]:
+    server = PostgresServer(os.environ["TEST_DATABASE_URL"])
+    template = f"hocvuso_tpl_{os.getpid()}"
+    url = server.create(template)
+    upgrade_to_head(url)
+    _seed(url)
+    yield server, template
+    server.drop(template)
+    server.admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a fresh database for this test, already migrated and seeded."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "test.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    server, template_name = request.getfixturevalue("postgres")
+    name = f"hocvuso_t_{uuid.uuid4().hex[:12]}"
+    url = server.create(name, template=template_name)
+    yield url
+    server.drop(name)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        password_hash_time_cost=1,
+        password_hash_memory_kib=64,
+        login_max_failures=5,
+        admin_username=None,
+        admin_password=None,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """An HTTP client against a freshly built app on this test's database."""
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def session(client: TestClient) -> Iterator[Session]:
+    """A session on the app's own engine, for arranging data and checking what was stored."""
+    with Session(client.app.state.engine, expire_on_commit=False) as db:  # type: ignore[attr-defined]
+        yield db
+
+
+@pytest.fixture
+def staff(session: Session, client: TestClient) -> "Staff":
+    """Staff of every role in Hà Nội (two communes) and Tuyên Quang (one commune)."""
+    return Staff(session, client)
+
+
+from tests.factories import Staff  # noqa: E402
