@@ -44,9 +44,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
-    prepare: Annotated[
-        bool, typer.Option(help="Migrate and seed before serving")
-    ] = True,
+    prepare: Annotated[bool, typer.Option(help="Migrate and seed before serving")] = True,
 ) -> None:
     """Serve the API with uvicorn (migrating and seeding first, by default)."""
     import uvicorn
@@ -62,9 +60,7 @@ def create_user(
     username: Annotated[str, typer.Option(help="Login name")],
     role: Annotated[Role, typer.Option(help="Role")],
     full_name: Annotated[str, typer.Option(help="Full name")],
-    password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
-    ],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
     province_code: Annotated[str | None, typer.Option(help="Province (province roles)")] = None,
     commune_code: Annotated[str | None, typer.Option(help="Commune (commune roles)")] = None,
     team_id: Annotated[int | None, typer.Option(help="Team (team members)")] = None,

@@ -133,3 +133,16 @@ def staff(session: Session, client: TestClient) -> "Staff":
 
 
 from tests.factories import Staff  # noqa: E402
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database, with no schema at all."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    server = PostgresServer(os.environ["TEST_DATABASE_URL"])
+    name = f"hocvuso_e_{uuid.uuid4().hex[:12]}"
+    yield server.create(name)
+    server.drop(name)
+    server.admin.dispose()

@@ -61,9 +61,7 @@ def make_user(
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
-    response = client.post(
-        "/api/v1/auth/token", data={"username": username, "password": password}
-    )
+    response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
@@ -112,8 +110,12 @@ class Staff:
             ("tq_member", Role.team_member, None, TQ_COMMUNE),
         ):
             self.users[username] = make_user(
-                session, client, username=username, role=role,
-                province_code=province, commune_code=commune,
+                session,
+                client,
+                username=username,
+                role=role,
+                province_code=province,
+                commune_code=commune,
             )
         self._headers: dict[str, dict[str, str]] = {}
 

@@ -140,18 +140,18 @@ def _scope_for_role(session: Session, data: UserCreate) -> tuple[str | None, str
     if role is Role.national_admin:
         for field in ("province_code", "commune_code"):
             if getattr(data, field) is not None:
-                raise invalid_field(field, "user.scope_extra", field=field)
+                raise invalid_field(field, "user.scope_extra", name=field)
         return None, None
     if role is Role.province_admin:
         if data.commune_code is not None:
-            raise invalid_field("commune_code", "user.scope_extra", field="commune_code")
+            raise invalid_field("commune_code", "user.scope_extra", name="commune_code")
         if data.province_code is None:
-            raise invalid_field("province_code", "user.scope_missing", field="province_code")
+            raise invalid_field("province_code", "user.scope_missing", name="province_code")
         if session.get(Province, data.province_code) is None:
             raise invalid_field("province_code", "province.unknown")
         return data.province_code, None
     if data.commune_code is None:
-        raise invalid_field("commune_code", "user.scope_missing", field="commune_code")
+        raise invalid_field("commune_code", "user.scope_missing", name="commune_code")
     commune = session.get(Commune, data.commune_code)
     if commune is None:
         raise invalid_field("commune_code", "commune.unknown")
@@ -163,7 +163,7 @@ def _scope_for_role(session: Session, data: UserCreate) -> tuple[str | None, str
 def _check_team(session: Session, data: UserCreate, commune_code: str | None) -> int | None:
     if data.role is not Role.team_member:
         if data.team_id is not None:
-            raise invalid_field("team_id", "user.scope_extra", field="team_id")
+            raise invalid_field("team_id", "user.scope_extra", name="team_id")
         return None
     if data.team_id is None:
         raise invalid_field("team_id", "user.team_required")
@@ -191,10 +191,12 @@ def list_users(
 
 def create_team(session: Session, *, actor: Actor, data: TeamCreate) -> Team:
     """Create a commune's community digital-technology team."""
-    actor.require(Role.national_admin, Role.province_admin, Role.commune_admin, action="team.create")
+    actor.require(
+        Role.national_admin, Role.province_admin, Role.commune_admin, action="team.create"
+    )
     commune_code = data.commune_code or actor.commune_code
     if commune_code is None:
-        raise invalid_field("commune_code", "user.scope_missing", field="commune_code")
+        raise invalid_field("commune_code", "user.scope_missing", name="commune_code")
     commune = session.get(Commune, commune_code)
     if commune is None:
         raise invalid_field("commune_code", "commune.unknown")
@@ -249,6 +251,9 @@ def ensure_admin(
     if session.exec(existing).first() is not None:
         return None
     data = UserCreate(
-        username=username, password=password, full_name="Quản trị quốc gia", role=Role.national_admin
+        username=username,
+        password=password,
+        full_name="Quản trị quốc gia",
+        role=Role.national_admin,
     )
     return create_user(session, actor=None, passwords=passwords, data=data)

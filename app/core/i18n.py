@@ -78,7 +78,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "Chữ số thứ 5–6 của số định danh không khớp với năm sinh.",
         "Digits 5–6 of the ID number do not match the birth year.",
     ),
-    "birth_date.future": ("Ngày sinh không thể ở tương lai.", "Birth date cannot be in the future."),
+    "birth_date.future": (
+        "Ngày sinh không thể ở tương lai.",
+        "Birth date cannot be in the future.",
+    ),
     "birth_date.too_old": ("Ngày sinh không hợp lý.", "Birth date is implausible."),
     "learner.duplicate": (
         "Người này đã được đăng ký trong hệ thống.",
@@ -113,18 +116,21 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "The new account must be inside your own scope.",
     ),
     "user.scope_missing": (
-        "Vai trò này cần {field}.",
-        "This role requires {field}.",
+        "Vai trò này cần {name}.",
+        "This role requires {name}.",
     ),
     "user.scope_extra": (
-        "Vai trò này không dùng {field}.",
-        "This role does not take {field}.",
+        "Vai trò này không dùng {name}.",
+        "This role does not take {name}.",
     ),
     "user.team_required": (
         "Thành viên tổ công nghệ số phải thuộc một tổ của xã/phường.",
         "A team member must belong to a team of the commune.",
     ),
-    "team.duplicate": ("Xã/phường đã có tổ cùng tên.", "The commune already has a team with this name."),
+    "team.duplicate": (
+        "Xã/phường đã có tổ cùng tên.",
+        "The commune already has a team with this name.",
+    ),
     # catalogue and training
     "course.duplicate": ("Mã khóa học đã tồn tại.", "This course code already exists."),
     "course.unknown": ("Mã khóa học không tồn tại.", "Unknown course code."),
@@ -153,6 +159,23 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "attendance.duplicate_learner": (
         "Một người học xuất hiện nhiều lần trong danh sách điểm danh.",
         "A learner appears more than once in the attendance list.",
+    ),
+    "program.duplicate_course": (
+        "Khóa học này đã có trong danh sách của chương trình.",
+        "This course is already in the program's list.",
+    ),
+    "program.default_taken": (
+        "Nhóm đối tượng này đã có một chương trình mặc định khác.",
+        "Another program is already the default for this group.",
+    ),
+    "class.future": ("Ngày học không thể ở tương lai.", "The class date cannot be in the future."),
+    "class.commune_required": (
+        "Cần chọn xã/phường nơi tổ chức lớp.",
+        "Choose the commune where the class was held.",
+    ),
+    "team.other_commune": (
+        "Tổ công nghệ số không thuộc xã/phường này.",
+        "The team does not belong to this commune.",
     ),
 }
 
@@ -191,6 +214,7 @@ def translate(key: str, lang: Language, **params: object) -> str:
         for name, value in params.items()
     }
     return text.format(**resolved) if resolved else text
+
 
 # Messages for pydantic's own validation error types (others fall back to pydantic's text).
 VALIDATION_TYPES: Mapping[str, tuple[str, str]] = {

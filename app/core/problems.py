@@ -1,6 +1,7 @@
 """Every error the service answers is RFC 9457 problem+json, in Vietnamese or English."""
 
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -52,7 +53,7 @@ def language_of(request: Request) -> Language:
     return negotiate(request.headers.get("accept-language"))
 
 
-def _render_errors(raw: list[dict[str, Any]], lang: Language) -> list[dict[str, Any]]:
+def _render_errors(raw: Sequence[Mapping[str, Any]], lang: Language) -> list[dict[str, Any]]:
     rendered = []
     for error in raw:
         params = dict(error.get("params") or error.get("ctx") or {})
@@ -137,7 +138,10 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     # Log the type and place, not the message: messages from drivers can carry row values.
     logger.error(
-        "unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path,
+        "unhandled %s on %s %s",
+        type(exc).__name__,
+        request.method,
+        request.url.path,
         exc_info=(type(exc), exc, exc.__traceback__),
     )
     lang = language_of(request)

@@ -34,9 +34,7 @@ def register_learner(
     data: LearnerCreate, session: SessionDep, actor: CurrentActor, personal_ids: PersonalIdsDep
 ) -> LearnerPublic:
     """Đăng ký người học / Register a person (once nationwide; a second time answers 409)."""
-    learner = service.register_learner(
-        session, actor=actor, personal_ids=personal_ids, data=data
-    )
+    learner = service.register_learner(session, actor=actor, personal_ids=personal_ids, data=data)
     return service.to_public(learner)
 
 

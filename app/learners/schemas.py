@@ -91,9 +91,15 @@ class LearnerUpdate(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"groups": ["citizen", "official"],
-                                         "official_level": "commune",
-                                         "agency": "UBND xã"}]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "groups": ["citizen", "official"],
+                    "official_level": "commune",
+                    "agency": "UBND xã",
+                }
+            ]
+        },
     )
 
     citizen_id: CitizenId | None = None

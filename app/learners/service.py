@@ -14,6 +14,7 @@ from app.audit import service as audit
 from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound, field_error, invalid_field
 from app.core.pagination import paginate
+from app.core.search import name_matches
 from app.core.security import PersonalIds, mask_citizen_id
 from app.core.text import fold, normalize_name
 from app.learners import citizen_id as rules
@@ -91,9 +92,11 @@ def find_by_citizen_id(
 
 def _duplicate(actor: Actor, existing: Learner) -> Conflict:
     # Name the existing record only to someone who may see it.
-    extra = {"existing_id": str(existing.id)} if actor.covers(
-        existing.province_code, existing.commune_code
-    ) else {}
+    extra = (
+        {"existing_id": str(existing.id)}
+        if actor.covers(existing.province_code, existing.commune_code)
+        else {}
+    )
     return Conflict("learner.duplicate", extra=extra)
 
 
@@ -139,9 +142,12 @@ def register_learner(
         created_at=now,
         updated_at=now,
         created_by_id=actor.user_id,
-        **{f"is_{g.value}": g in data.groups for g in Group},
     )
-    _flush_unique(session, learner, actor=actor, personal_ids=personal_ids, citizen_id=data.citizen_id)
+    for group in Group:
+        setattr(learner, f"is_{group.value}", group in data.groups)
+    _flush_unique(
+        session, learner, actor=actor, personal_ids=personal_ids, citizen_id=data.citizen_id
+    )
     audit.record(
         session,
         actor_id=actor.audit_id,
@@ -221,8 +227,7 @@ def list_learners(
         statement = statement.where(Learner.village_id == village_id)
     if group is not None:
         statement = statement.where(getattr(Learner, f"is_{group.value}").is_(True))
-    for word in fold(query or "").split():
-        statement = statement.where(col(Learner.name_folded).contains(word, autoescape=True))
+    statement = statement.where(*name_matches(col(Learner.name_folded), query))
     return paginate(
         session,
         statement,

@@ -11,6 +11,7 @@ from app.accounts.models import Role
 from app.audit import service as audit
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import paginate
+from app.core.search import name_matches
 from app.core.text import fold, normalize_name
 from app.units.models import Commune, Province, Village
 from app.units.schemas import VillageCreate
@@ -100,8 +101,7 @@ def search_communes(
     statement = select(Commune)
     if province_code:
         statement = statement.where(Commune.province_code == province_code)
-    for word in fold(query or "").split():
-        statement = statement.where(col(Commune.name_folded).contains(word, autoescape=True))
+    statement = statement.where(*name_matches(col(Commune.name_folded), query))
     return paginate(
         session,
         statement,
@@ -122,7 +122,9 @@ def create_village(
     session: Session, *, actor: Actor, commune: Commune, data: VillageCreate
 ) -> Village:
     """Add a village (thôn, bản, tổ dân phố) to a commune."""
-    actor.require(Role.national_admin, Role.province_admin, Role.commune_admin, action="village.create")
+    actor.require(
+        Role.national_admin, Role.province_admin, Role.commune_admin, action="village.create"
+    )
     actor.require_in_scope(
         commune.province_code, commune.code, what="what.commune", action="village.create"
     )

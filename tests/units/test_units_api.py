@@ -49,8 +49,9 @@ def test_commune_search_pages_with_opaque_cursor(client: TestClient, staff: Staf
         if cursor is None:
             break
     assert len(seen) == len(set(seen)) > 20
-    bad = client.get("/api/v1/communes", params={"cursor": "not-a-cursor"},
-                     headers=staff["national"])
+    bad = client.get(
+        "/api/v1/communes", params={"cursor": "not-a-cursor"}, headers=staff["national"]
+    )
     assert bad.status_code == 422
     assert bad.headers["content-type"].startswith("application/problem+json")
 
@@ -84,12 +85,14 @@ def test_commune_admin_creates_village_in_own_commune_only(
     assert again.status_code == 409
 
     foreign = client.post(
-        f"/api/v1/communes/{TQ_COMMUNE}/villages", json={"name": "Thôn A"},
+        f"/api/v1/communes/{TQ_COMMUNE}/villages",
+        json={"name": "Thôn A"},
         headers=staff["hk_admin"],
     )
     assert foreign.status_code == 404
     by_member = client.post(
-        f"/api/v1/communes/{HN_HOAN_KIEM}/villages", json={"name": "Thôn B"},
+        f"/api/v1/communes/{HN_HOAN_KIEM}/villages",
+        json={"name": "Thôn B"},
         headers=staff["hk_member"],
     )
     assert by_member.status_code == 403

@@ -1,0 +1,42 @@
+import pytest
+
+from app.core.i18n import negotiate, translate
+from app.core.text import fold
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, "vi"),
+        ("", "vi"),
+        ("en", "en"),
+        ("en-US,en;q=0.9", "en"),
+        ("vi-VN,vi;q=0.9,en;q=0.8", "vi"),
+        ("fr-FR,en;q=0.5", "en"),
+        ("fr", "vi"),
+        ("en;q=0.2,vi;q=0.8", "vi"),
+        ("en;q=0", "vi"),
+        ("en;q=abc", "vi"),
+    ],
+)
+def test_language_negotiation(header: str | None, expected: str) -> None:
+    assert negotiate(header) == expected
+
+
+def test_translate_fills_nested_message_keys() -> None:
+    assert translate("not_found.detail", "en", what="what.learner") == "The learner was not found."
+    assert translate("not_found.detail", "vi", what="what.learner") == "Không tìm thấy người học."
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("Hà Giang", "ha giang"),
+        ("Đồng Tháp", "dong thap"),
+        ("  Nguyễn   Thị  Ánh ", "nguyen thi anh"),
+        ("TRƯỜNG SA", "truong sa"),
+        ("đặc khu Phú Quốc", "dac khu phu quoc"),
+    ],
+)
+def test_fold_removes_diacritics_and_d_stroke(text: str, folded: str) -> None:
+    assert fold(text) == folded

@@ -1,0 +1,70 @@
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr, ValidationError
+from sqlmodel import Session, func, select
+
+from app.accounts.models import User
+from app.core.config import Settings
+from app.main import create_app
+from tests.factories import login
+
+
+def test_production_refuses_default_or_short_secrets() -> None:
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(environment="production", pii_key="p" * 40, _env_file=None)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="PII_KEY"):
+        Settings(environment="production", secret_key="s" * 40, _env_file=None)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="shorter than 32"):
+        Settings(  # type: ignore[call-arg]
+            environment="production", secret_key="short", pii_key="p" * 40, _env_file=None
+        )
+    fine = Settings(  # type: ignore[call-arg]
+        environment="production", secret_key="s" * 40, pii_key="p" * 40, _env_file=None
+    )
+    assert fine.environment == "production"
+
+
+def test_production_refusal_stops_the_app_from_being_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ValidationError):
+        create_app()
+
+
+def test_admin_from_environment_is_created_once(settings: Settings) -> None:
+    configured = settings.model_copy(
+        update={"admin_username": "quantri", "admin_password": SecretStr("mat-khau-quan-tri-1")}
+    )
+    for _ in range(2):
+        with TestClient(create_app(configured)) as client:
+            headers = login(client, "quantri", "mat-khau-quan-tri-1")
+            me = client.get("/api/v1/auth/me", headers=headers).json()
+            assert me["role"] == "national_admin"
+            with Session(client.app.state.engine) as session:  # type: ignore[attr-defined]
+                assert session.exec(select(func.count()).select_from(User)).one() == 1
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").text == "ok"
+    assert client.get("/readyz").text == "ready"
+    assert client.get("/healthz").headers["x-request-id"]
+
+
+def test_unknown_path_and_method_are_problems(client: TestClient) -> None:
+    missing = client.get("/api/v1/nothing-here", headers={"Accept-Language": "en"})
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert missing.json()["title"] == "Not found"
+    wrong = client.put("/api/v1/provinces")
+    assert wrong.status_code == 405
+    assert wrong.headers["content-type"].startswith("application/problem+json")
+
+
+def test_openapi_describes_the_contract(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    for path in ("/api/v1/auth/token", "/api/v1/learners", "/api/v1/learners/{learner_id}",
+                 "/api/v1/communes", "/api/v1/users"):
+        assert path in spec["paths"], path
+    assert client.get("/docs").status_code == 200
