@@ -24,7 +24,7 @@ def get_actor(
 ) -> Actor:
     """The signed-in staff member; 401 for a missing, forged, expired or foreign token."""
     if not token:
-        raise Unauthorized()
+        raise Unauthorized(audit_action="auth.missing_token")
     try:
         claims = tokens.verify(token)
     except TokenError:

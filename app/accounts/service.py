@@ -58,8 +58,7 @@ def authenticate(
     user = session.exec(select(User).where(User.username == username.strip())).first()
     if user is None or not user.is_active or not passwords.verify(user.password_hash, password):
         if user is None:
-            # Spend the same time as a real check, so timing does not reveal usernames.
-            passwords.verify(_DUMMY_HASH.get(passwords), password)
+            passwords.spend_verification_time(password)
         throttle.register_failure(engine, keys, window_seconds=settings.login_window_seconds)
         raise Unauthorized("login_failed.detail", audit_action="auth.login_failed")
     throttle.clear(session, username)
@@ -74,22 +73,6 @@ def authenticate(
         commune_code=user.commune_code,
     )
     return user
-
-
-class _DummyHash:
-    """A hash of a random password, made once per hasher, for unknown usernames."""
-
-    def __init__(self) -> None:
-        self._cache: dict[int, str] = {}
-
-    def get(self, passwords: Passwords) -> str:
-        key = id(passwords)
-        if key not in self._cache:
-            self._cache[key] = passwords.hash("not-a-real-password")
-        return self._cache[key]
-
-
-_DUMMY_HASH = _DummyHash()
 
 
 def create_user(

@@ -87,6 +87,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "Người này đã được đăng ký trong hệ thống.",
         "This person is already registered.",
     ),
+    "learner.client_reused": (
+        "Mã client_id này đã dùng cho một người học khác.",
+        "This client_id was already used for another learner.",
+    ),
     "official.level_required": (
         "Cán bộ, công chức cần có cấp (xã/tỉnh) và cơ quan.",
         "Officials need a level (commune/province) and an agency.",

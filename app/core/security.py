@@ -33,6 +33,8 @@ class Passwords:
             memory_cost=settings.password_hash_memory_kib,
         )
 
+        self._dummy_hash: str | None = None
+
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
 
@@ -41,6 +43,12 @@ class Passwords:
             return self._hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+    def spend_verification_time(self, password: str) -> None:
+        """Cost an unknown username as much as a real check, so timing reveals no usernames."""
+        if self._dummy_hash is None:
+            self._dummy_hash = self._hasher.hash("not-a-real-password")
+        self.verify(self._dummy_hash, password)
 
 
 class AccessTokens:

@@ -1,6 +1,7 @@
 """Learners: register, list and search, read, change, erase."""
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
@@ -18,7 +19,9 @@ from app.learners.schemas import LearnerCreate, LearnerLookup, LearnerPublic, Le
 router = APIRouter(prefix="/learners", tags=["learners"])
 
 
-def learner_in_scope(action: str):  # type: ignore[no-untyped-def]
+def learner_in_scope(action: str) -> Callable[..., Learner]:
+    """A dependency loading the path's learner in the caller's scope, audited as `action`."""
+
     def load(
         learner_id: Annotated[uuid.UUID, Path(description="Learner id")],
         session: SessionDep,
@@ -31,10 +34,21 @@ def learner_in_scope(action: str):  # type: ignore[no-untyped-def]
 
 @router.post("", response_model=LearnerPublic, status_code=status.HTTP_201_CREATED)
 def register_learner(
-    data: LearnerCreate, session: SessionDep, actor: CurrentActor, personal_ids: PersonalIdsDep
+    data: LearnerCreate,
+    response: Response,
+    session: SessionDep,
+    actor: CurrentActor,
+    personal_ids: PersonalIdsDep,
 ) -> LearnerPublic:
-    """Đăng ký người học / Register a person (once nationwide; a second time answers 409)."""
-    learner = service.register_learner(session, actor=actor, personal_ids=personal_ids, data=data)
+    """Đăng ký người học / Register a person (once nationwide; a second time answers 409).
+
+    A retry with the same `client_id` answers 200 with the learner already stored.
+    """
+    learner, created = service.register_learner(
+        session, actor=actor, personal_ids=personal_ids, data=data
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
     return service.to_public(learner)
 
 

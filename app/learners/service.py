@@ -102,8 +102,16 @@ def _duplicate(actor: Actor, existing: Learner) -> Conflict:
 
 def register_learner(
     session: Session, *, actor: Actor, personal_ids: PersonalIds, data: LearnerCreate
-) -> Learner:
-    """Register a person once nationwide; a second registration answers 409."""
+) -> tuple[Learner, bool]:
+    """Register a person once nationwide; a second registration answers 409.
+
+    A retry carrying the same `client_id` for the same person answers the stored learner
+    (and False: nothing was created).
+    """
+    if data.client_id is not None:
+        replayed = _replay(session, actor=actor, personal_ids=personal_ids, data=data)
+        if replayed is not None:
+            return replayed, False
     commune = session.get(Commune, data.commune_code)
     if commune is None:
         raise invalid_field("commune_code", "commune.unknown")
@@ -158,7 +166,19 @@ def register_learner(
         province_code=learner.province_code,
         commune_code=learner.commune_code,
     )
-    return learner
+    return learner, True
+
+
+def _replay(
+    session: Session, *, actor: Actor, personal_ids: PersonalIds, data: LearnerCreate
+) -> Learner | None:
+    prior = session.exec(select(Learner).where(Learner.client_id == data.client_id)).first()
+    if prior is None:
+        return None
+    same_person = prior.citizen_id_hash == personal_ids.blind_index(data.citizen_id)
+    if same_person and actor.covers(prior.province_code, prior.commune_code):
+        return prior
+    raise Conflict("learner.client_reused")
 
 
 def _flush_unique(

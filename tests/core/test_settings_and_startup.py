@@ -64,7 +64,12 @@ def test_unknown_path_and_method_are_problems(client: TestClient) -> None:
 
 def test_openapi_describes_the_contract(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
-    for path in ("/api/v1/auth/token", "/api/v1/learners", "/api/v1/learners/{learner_id}",
-                 "/api/v1/communes", "/api/v1/users"):
+    for path in (
+        "/api/v1/auth/token",
+        "/api/v1/learners",
+        "/api/v1/learners/{learner_id}",
+        "/api/v1/communes",
+        "/api/v1/users",
+    ):
         assert path in spec["paths"], path
     assert client.get("/docs").status_code == 200

@@ -357,3 +357,21 @@ def test_malformed_json_is_a_problem(client: TestClient, staff: Staff) -> None:
     )
     assert response.status_code == 422
     assert response.headers["content-type"].startswith(PROBLEM)
+
+
+def test_a_retry_with_the_same_client_id_answers_the_stored_learner(
+    client: TestClient, staff: Staff, session: Session
+) -> None:
+    client_id = "6f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f"
+    body = learner_payload(HN_HOAN_KIEM, client_id=client_id)
+    first = client.post("/api/v1/learners", json=body, headers=staff["hk_member"])
+    again = client.post("/api/v1/learners", json=body, headers=staff["hk_member"])
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    reused = client.post(
+        "/api/v1/learners",
+        json=learner_payload(HN_HOAN_KIEM, 2, client_id=client_id),
+        headers=staff["hk_member"],
+    )
+    assert reused.status_code == 409
+    assert _count(session) == 1
