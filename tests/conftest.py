@@ -120,10 +120,20 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def session(client: TestClient) -> Iterator[Session]:
-    """A session on the app's own engine, for arranging data and checking what was stored."""
-    with Session(client.app.state.engine, expire_on_commit=False) as db:  # type: ignore[attr-defined]
+def session(client: TestClient, database_url: str) -> Iterator[Session]:
+    """A session for arranging data and checking what the service stored.
+
+    On SQLite it uses the driver's own transaction handling, where a read starts no
+    transaction, so every check sees the latest commits (as READ COMMITTED does on PostgreSQL)
+    instead of a snapshot taken at the test's first query.
+    """
+    if database_url.startswith("sqlite"):
+        engine = create_engine(database_url, connect_args={"timeout": 10})
+    else:
+        engine = make_engine(database_url, pool_size=2)
+    with Session(engine, expire_on_commit=False) as db:
         yield db
+    engine.dispose()
 
 
 @pytest.fixture

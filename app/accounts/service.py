@@ -11,6 +11,7 @@ from app.accounts.models import ROLE_RANK, Role, Team, User
 from app.accounts.schemas import TeamCreate, UserCreate
 from app.audit import service as audit
 from app.core.config import Settings
+from app.core.db import write_bind
 from app.core.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, invalid_field
 from app.core.pagination import paginate
 from app.core.security import Passwords
@@ -55,12 +56,16 @@ def authenticate(
             headers={"Retry-After": str(wait)},
             audit_action="auth.login_throttled",
         )
-    user = session.exec(select(User).where(User.username == username.strip())).first()
-    if user is None or not user.is_active or not passwords.verify(user.password_hash, password):
+    # The credential check and the failure count use a short transaction of their own: a
+    # refused sign-in answers 401, which rolls the request's transaction back.
+    with Session(write_bind(engine), expire_on_commit=False) as check:
+        user = check.exec(select(User).where(User.username == username.strip())).first()
         if user is None:
             passwords.spend_verification_time(password)
-        throttle.register_failure(engine, keys, window_seconds=settings.login_window_seconds)
-        raise Unauthorized("login_failed.detail", audit_action="auth.login_failed")
+        if user is None or not user.is_active or not passwords.verify(user.password_hash, password):
+            throttle.register_failure(check, keys, window_seconds=settings.login_window_seconds)
+            check.commit()
+            raise Unauthorized("login_failed.detail", audit_action="auth.login_failed")
     throttle.clear(session, username)
     audit.record(
         session,

@@ -34,19 +34,18 @@ def seconds_locked(
     return wait
 
 
-def register_failure(engine: Engine, keys: list[str], *, window_seconds: int) -> None:
-    """Count one failure for every key, in a transaction of its own so it survives the 401."""
+def register_failure(session: Session, keys: list[str], *, window_seconds: int) -> None:
+    """Count one failure for every key."""
     now = utcnow()
-    with Session(engine) as session:
-        for key in keys:
-            row = session.get(LoginThrottle, key)
-            if row is None:
-                session.add(LoginThrottle(key=key, failures=1, window_started_at=now))
-            elif _window_end(row.window_started_at, window_seconds) <= now:
-                row.failures, row.window_started_at = 1, now
-            else:
-                row.failures += 1
-        session.commit()
+    for key in keys:
+        row = session.get(LoginThrottle, key)
+        if row is None:
+            session.add(LoginThrottle(key=key, failures=1, window_started_at=now))
+        elif _window_end(row.window_started_at, window_seconds) <= now:
+            row.failures, row.window_started_at = 1, now
+        else:
+            row.failures += 1
+    session.flush()
 
 
 def clear(session: Session, username: str) -> None:

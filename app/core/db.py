@@ -24,7 +24,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, emit BEGIN: savepoints then work, and writers can
+    # take the write lock up front (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers and one writer work at once; FULL sync keeps an answered write on disk.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -34,13 +37,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Any) -> None:
+    # A write request begins IMMEDIATE: it waits its turn for the lock instead of failing
+    # with "database is locked" when it upgrades from reading to writing.
+    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
     """An engine for SQLite (the embedded default) or PostgreSQL."""
     if database_url.startswith("sqlite"):
         engine = create_engine(
             database_url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
@@ -50,10 +61,21 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
     return create_engine(database_url, **kwargs)
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def write_bind(engine: Engine) -> Engine:
+    """The engine to use for a transaction that will write."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(sqlite_begin="IMMEDIATE")
+    return engine
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """One session and one transaction per request, committed before the response is sent."""
     engine: Engine = request.app.state.engine
-    with Session(engine, expire_on_commit=False) as session:
+    bind = engine if request.method in READ_METHODS else write_bind(engine)
+    with Session(bind, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

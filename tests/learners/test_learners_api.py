@@ -375,3 +375,22 @@ def test_a_retry_with_the_same_client_id_answers_the_stored_learner(
     )
     assert reused.status_code == 409
     assert _count(session) == 1
+
+
+def test_concurrent_registrations_store_each_person_once(
+    client: TestClient, staff: Staff, session: Session
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    headers = staff["hk_member"]
+    same_person = learner_payload(HN_HOAN_KIEM, 999)
+    bodies = [learner_payload(HN_HOAN_KIEM, n) for n in range(1, 13)] + [same_person] * 6
+
+    def post(body: dict[str, object]) -> int:
+        return client.post("/api/v1/learners", json=body, headers=headers).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(post, bodies))
+    assert statuses[:12] == [201] * 12
+    assert sorted(statuses[12:]) == [201] + [409] * 5
+    assert _count(session) == 13
