@@ -1,5 +1,144 @@
-"""Placeholder replaced below."""
+"""Completions, classes and attendance."""
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Path, Request, Response, status
+
+from app.accounts.deps import CurrentActor
+from app.core.db import SessionDep
+from app.core.errors import DomainError
+from app.core.i18n import Language, translate, validation_message
+from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.core.problems import PROBLEM_BASE, language_of
+from app.learners import service as learners
+from app.training import service
+from app.training.models import Completion, TrainingClass
+from app.training.schemas import (
+    AttendanceCreate,
+    AttendanceResponse,
+    AttendanceResult,
+    ClassCreate,
+    ClassPublic,
+    CompletionCreate,
+    CompletionPublic,
+)
+
+router = APIRouter(tags=["training"])
+
+
+def class_in_scope(action: str):  # type: ignore[no-untyped-def]
+    def load(
+        class_id: Annotated[uuid.UUID, Path(description="Class id")],
+        session: SessionDep,
+        actor: CurrentActor,
+    ) -> TrainingClass:
+        return service.get_class_in_scope(session, actor=actor, class_id=class_id, action=action)
+
+    return load
+
+
+def _public(completion: Completion) -> CompletionPublic:
+    return CompletionPublic.model_validate(completion)
+
+
+@router.post(
+    "/completions",
+    response_model=CompletionPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {
+            "model": CompletionPublic,
+            "description": "Đã có kết quả; giữ kết quả tốt nhất / Merged or resent",
+        }
+    },
+)
+def record_completion(
+    data: CompletionCreate, response: Response, session: SessionDep, actor: CurrentActor
+) -> CompletionPublic:
+    """Ghi kết quả học / Record a completion (201 new; 200 when it merged into the best one)."""
+    recorded = service.record_completion(session, actor=actor, data=data)
+    if recorded.outcome != "created":
+        response.status_code = status.HTTP_200_OK
+    return _public(recorded.completion)
+
+
+@router.get("/learners/{learner_id}/completions", response_model=Page[CompletionPublic])
+def list_completions(
+    learner_id: Annotated[uuid.UUID, Path(description="Learner id")],
+    session: SessionDep,
+    actor: CurrentActor,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 100,
+) -> Page[CompletionPublic]:
+    """Kết quả học của một người / A learner's completions, one per course."""
+    learner = learners.get_in_scope(
+        session, actor=actor, learner_id=learner_id, action="completion.read"
+    )
+    completions, next_cursor = service.list_completions(
+        session, actor=actor, learner=learner, cursor=cursor, limit=limit
+    )
+    return Page(items=[_public(c) for c in completions], next_cursor=next_cursor)
+
+
+@router.post("/classes", response_model=ClassPublic, status_code=status.HTTP_201_CREATED)
+def create_class(data: ClassCreate, session: SessionDep, actor: CurrentActor) -> ClassPublic:
+    """Ghi nhận lớp học / Record a class held in a commune for a course."""
+    training_class = service.create_class(session, actor=actor, data=data)
+    return ClassPublic.model_validate(training_class)
+
+
+@router.get("/classes/{class_id}", response_model=ClassPublic)
+def get_class(
+    training_class: Annotated[TrainingClass, Depends(class_in_scope("class.read"))],
+) -> ClassPublic:
+    """Một lớp học / One class."""
+    return ClassPublic.model_validate(training_class)
+
+
+@router.post("/classes/{class_id}/attendance", response_model=AttendanceResponse)
+def record_attendance(
+    data: AttendanceCreate,
+    request: Request,
+    training_class: Annotated[TrainingClass, Depends(class_in_scope("class.attendance"))],
+    session: SessionDep,
+    actor: CurrentActor,
+) -> AttendanceResponse:
+    """Điểm danh và điểm / Attendance with scores: a result per record, valid ones stored."""
+    outcomes = service.record_attendance(
+        session, actor=actor, training_class=training_class, data=data
+    )
+    lang = language_of(request)
+    return AttendanceResponse(
+        results=[
+            AttendanceResult(
+                learner_id=o.learner_id,
+                status=o.recorded.outcome if o.recorded else "rejected",
+                completion=_public(o.recorded.completion) if o.recorded else None,
+                problem=_problem(o.problem, lang, index) if o.problem else None,
+            )
+            for index, o in enumerate(outcomes)
+        ]
+    )
+
+
+def _problem(error: DomainError, lang: Language, index: int) -> dict[str, Any]:
+    """A rejected record's problem, shaped like a problem+json body."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + error.slug,
+        "title": translate(error.title_key, lang),
+        "status": error.status,
+    }
+    if error.detail_key:
+        body["detail"] = translate(error.detail_key, lang, **error.params)
+    if error.errors:
+        body["errors"] = [
+            {
+                # Field errors point into the record: ["body", "records", index, field].
+                "loc": ["body", "records", index, *list(e.get("loc", []))[1:]],
+                "type": e.get("type"),
+                "msg": validation_message(str(e.get("type")), "", lang, **(e.get("params") or {})),
+            }
+            for e in error.errors
+        ]
+    return body

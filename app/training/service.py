@@ -1,0 +1,386 @@
+"""Completions (one row per learner and course, holding the best result), classes, attendance."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.accounts.actor import Actor
+from app.accounts.models import Team
+from app.audit import service as audit
+from app.catalog.models import Course
+from app.core.db import utcnow
+from app.core.errors import (
+    Conflict,
+    DomainError,
+    Invalid,
+    NotFound,
+    field_error,
+    invalid_field,
+)
+from app.core.pagination import paginate
+from app.learners import service as learners
+from app.learners.models import Learner
+from app.training.models import Completion, Method, TrainingClass
+from app.training.schemas import (
+    AttendanceCreate,
+    ClassCreate,
+    CompletionCreate,
+    moment_of_day,
+    vietnam_today,
+)
+from app.units.models import Commune, Village
+
+# Phones' clocks drift; a completion a few minutes "ahead" of the server is not in the future.
+CLOCK_SKEW = timedelta(minutes=5)
+
+Outcome = Literal["created", "updated", "unchanged"]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    completion: Completion
+    outcome: Outcome
+
+
+@dataclass(frozen=True)
+class AttendanceOutcome:
+    learner_id: uuid.UUID
+    recorded: Recorded | None
+    problem: DomainError | None
+
+
+def _rank(passed: bool, score: float, completed_at: datetime) -> tuple[bool, float, float]:
+    """Orders results: passed beats failed, then the higher score, then the earlier time."""
+    return passed, score, -completed_at.timestamp()
+
+
+def _course_problems(
+    session: Session, code: str, field: str = "course_code"
+) -> list[dict[str, Any]]:
+    course = session.get(Course, code)
+    if course is None:
+        return [field_error(field, "course.unknown")]
+    if not course.active:
+        return [field_error(field, "course.inactive")]
+    return []
+
+
+def _by_client_id(session: Session, client_id: uuid.UUID) -> Completion | None:
+    return session.exec(
+        select(Completion)
+        .where(Completion.client_id == client_id)
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def _for_learner_course(
+    session: Session, learner_id: uuid.UUID, course_code: str
+) -> Completion | None:
+    # Locked, so two writers merging into the same row take turns (PostgreSQL; SQLite
+    # serialises writers anyway).
+    return session.exec(
+        select(Completion)
+        .where(Completion.learner_id == learner_id, Completion.course_code == course_code)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def _resent(earlier: Completion, data: CompletionCreate) -> Recorded:
+    """A record sent again with its client_id: the stored completion, unchanged."""
+    if earlier.learner_id != data.learner_id or earlier.course_code != data.course_code:
+        raise Conflict("completion.client_reused")
+    return Recorded(earlier, "unchanged")
+
+
+def _audit(session: Session, actor: Actor, action: str, completion: Completion) -> None:
+    audit.record(
+        session,
+        actor_id=actor.audit_id,
+        actor_role=actor.role,
+        action=action,
+        target_type="completion",
+        target_id=completion.id,
+        province_code=completion.province_code,
+        commune_code=completion.commune_code,
+        detail={
+            "learner_id": str(completion.learner_id),
+            "course_code": completion.course_code,
+            "score": completion.score,
+            "passed": completion.passed,
+        },
+    )
+
+
+def record_completion(
+    session: Session, *, actor: Actor, data: CompletionCreate, now: datetime | None = None
+) -> Recorded:
+    """Record a learner's result in a course; one row per learner and course keeps the best."""
+    learner = learners.get_in_scope(
+        session, actor=actor, learner_id=data.learner_id, action="completion.create"
+    )
+    if data.client_id is not None:
+        earlier = _by_client_id(session, data.client_id)
+        if earlier is not None:
+            return _resent(earlier, data)
+    now = now or utcnow()
+    errors = _course_problems(session, data.course_code)
+    if data.completed_at > now + CLOCK_SKEW:
+        errors.append(field_error("completed_at", "completion.future"))
+    if data.class_id is not None:
+        training_class = session.get(TrainingClass, data.class_id)
+        if (
+            training_class is None
+            or training_class.commune_code != learner.commune_code
+            or training_class.course_code != data.course_code
+        ):
+            errors.append(field_error("class_id", "completion.class_mismatch"))
+    if errors:
+        raise Invalid("validation.detail", errors=errors)
+    course = session.get(Course, data.course_code)
+    assert course is not None
+    passed = data.score >= course.pass_score
+    completed_at = data.completed_at.astimezone(UTC)
+
+    existing = _for_learner_course(session, learner.id, course.code)
+    if existing is None:
+        completion = Completion(
+            learner_id=learner.id,
+            province_code=learner.province_code,
+            commune_code=learner.commune_code,
+            course_code=course.code,
+            completed_at=completed_at,
+            score=data.score,
+            passed=passed,
+            method=data.method.value,
+            class_id=data.class_id,
+            client_id=data.client_id,
+            recorded_by_id=actor.user_id,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(completion)
+                session.flush()
+        except IntegrityError:
+            # A concurrent request stored this learner and course, or this client_id, first.
+            if data.client_id is not None:
+                earlier = _by_client_id(session, data.client_id)
+                if earlier is not None:
+                    return _resent(earlier, data)
+            existing = _for_learner_course(session, learner.id, course.code)
+            if existing is None:
+                raise
+        else:
+            _audit(session, actor, "completion.create", completion)
+            return Recorded(completion, "created")
+
+    if _rank(passed, data.score, completed_at) <= _rank(
+        existing.passed, existing.score, existing.completed_at
+    ):
+        return Recorded(existing, "unchanged")
+    # The better result replaces the stored one; the row keeps the client_id it was created with.
+    existing.completed_at = completed_at
+    existing.score = data.score
+    existing.passed = passed
+    existing.method = data.method.value
+    existing.class_id = data.class_id
+    existing.province_code = learner.province_code
+    existing.commune_code = learner.commune_code
+    existing.recorded_by_id = actor.user_id
+    existing.updated_at = now
+    session.add(existing)
+    session.flush()
+    _audit(session, actor, "completion.update", existing)
+    return Recorded(existing, "updated")
+
+
+def list_completions(
+    session: Session, *, actor: Actor, learner: Learner, cursor: str | None, limit: int
+) -> tuple[Sequence[Completion], str | None]:
+    """A learner's completions by course code; the read is audited."""
+    audit.record(
+        session,
+        actor_id=actor.audit_id,
+        actor_role=actor.role,
+        action="completion.read",
+        target_type="learner",
+        target_id=learner.id,
+        province_code=learner.province_code,
+        commune_code=learner.commune_code,
+    )
+    statement = select(Completion).where(Completion.learner_id == learner.id)
+    return paginate(
+        session,
+        statement,
+        key_column=col(Completion.course_code),
+        key_of=lambda completion: completion.course_code,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+def create_class(session: Session, *, actor: Actor, data: ClassCreate) -> TrainingClass:
+    """Record a class a team held in a commune on a date for a course."""
+    commune_code = data.commune_code or actor.commune_code
+    if commune_code is None:
+        raise invalid_field("commune_code", "class.commune_required")
+    commune = session.get(Commune, commune_code)
+    if commune is None:
+        raise invalid_field("commune_code", "commune.unknown")
+    actor.require_in_scope(
+        commune.province_code, commune.code, what="what.commune", action="class.create"
+    )
+    errors = _course_problems(session, data.course_code)
+    if data.held_on > vietnam_today():
+        errors.append(field_error("held_on", "class.future"))
+    if data.village_id is not None:
+        village = session.get(Village, data.village_id)
+        if village is None or village.commune_code != commune.code:
+            errors.append(field_error("village_id", "village.other_commune"))
+    team_id = data.team_id
+    if team_id is None and actor.team_id is not None and actor.commune_code == commune.code:
+        team_id = actor.team_id
+    elif team_id is not None:
+        team = session.get(Team, team_id)
+        if team is None or team.commune_code != commune.code:
+            errors.append(field_error("team_id", "team.other_commune"))
+    if errors:
+        raise Invalid("validation.detail", errors=errors)
+    training_class = TrainingClass(
+        province_code=commune.province_code,
+        commune_code=commune.code,
+        village_id=data.village_id,
+        course_code=data.course_code,
+        held_on=data.held_on,
+        team_id=team_id,
+        note=data.note or None,
+        created_by_id=actor.user_id,
+    )
+    session.add(training_class)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=actor.audit_id,
+        actor_role=actor.role,
+        action="class.create",
+        target_type="class",
+        target_id=training_class.id,
+        province_code=training_class.province_code,
+        commune_code=training_class.commune_code,
+        detail={"course_code": training_class.course_code},
+    )
+    return training_class
+
+
+def get_class_in_scope(
+    session: Session, *, actor: Actor, class_id: uuid.UUID, action: str
+) -> TrainingClass:
+    """The class if it lies in the caller's scope; else 404."""
+    training_class = session.get(TrainingClass, class_id)
+    if training_class is None:
+        raise NotFound("what.class")
+    actor.require_in_scope(
+        training_class.province_code,
+        training_class.commune_code,
+        what="what.class",
+        action=action,
+        target=class_id,
+    )
+    return training_class
+
+
+def record_attendance(
+    session: Session, *, actor: Actor, training_class: TrainingClass, data: AttendanceCreate
+) -> list[AttendanceOutcome]:
+    """Record the scores of a class's attendees, each on its own.
+
+    A record that cannot be stored (unknown learner, outside the caller's scope or the class's
+    commune) is rejected with its problem; the others are stored. Every stored record goes
+    through `record_completion`, so a learner keeps their best result.
+    """
+    first_seen: dict[uuid.UUID, int] = {}
+    duplicates = []
+    for index, record in enumerate(data.records):
+        if record.learner_id in first_seen:
+            loc = ["body", "records", index, "learner_id"]
+            duplicates.append({"loc": loc, "type": "attendance.duplicate_learner", "params": {}})
+        first_seen.setdefault(record.learner_id, index)
+    if duplicates:
+        raise Invalid("validation.detail", errors=duplicates)
+
+    completed_at = moment_of_day(training_class.held_on)
+    outcomes = []
+    for record in data.records:
+        try:
+            with session.begin_nested():
+                recorded = _attend(
+                    session, actor, training_class, record.learner_id, record.score, completed_at
+                )
+            outcomes.append(AttendanceOutcome(record.learner_id, recorded, None))
+        except DomainError as problem:
+            if problem.audit_action:
+                _record_denial(session, actor, problem, record.learner_id)
+            outcomes.append(AttendanceOutcome(record.learner_id, None, problem))
+    counts = {"rejected": 0, "created": 0, "updated": 0, "unchanged": 0}
+    for outcome in outcomes:
+        counts[outcome.recorded.outcome if outcome.recorded else "rejected"] += 1
+    audit.record(
+        session,
+        actor_id=actor.audit_id,
+        actor_role=actor.role,
+        action="class.attendance",
+        target_type="class",
+        target_id=training_class.id,
+        province_code=training_class.province_code,
+        commune_code=training_class.commune_code,
+        detail=counts,
+    )
+    return outcomes
+
+
+def _attend(
+    session: Session,
+    actor: Actor,
+    training_class: TrainingClass,
+    learner_id: uuid.UUID,
+    score: float,
+    completed_at: datetime,
+) -> Recorded:
+    learner = learners.get_in_scope(
+        session, actor=actor, learner_id=learner_id, action="completion.create"
+    )
+    if learner.commune_code != training_class.commune_code:
+        raise invalid_field("learner_id", "class.learner_commune")
+    data = CompletionCreate(
+        learner_id=learner_id,
+        course_code=training_class.course_code,
+        completed_at=completed_at,
+        score=score,
+        method=Method.class_,
+        class_id=training_class.id,
+    )
+    return record_completion(session, actor=actor, data=data)
+
+
+def _record_denial(
+    session: Session, actor: Actor, problem: DomainError, learner_id: uuid.UUID
+) -> None:
+    # The request itself succeeds, so the refused record is audited in its transaction.
+    audit.record(
+        session,
+        actor_id=actor.audit_id,
+        actor_role=actor.role,
+        action=problem.audit_action or "completion.create",
+        outcome="denied",
+        target_type="learner",
+        target_id=learner_id,
+        commune_code=problem.audit_commune,
+        detail={"status": problem.status},
+    )
