@@ -124,3 +124,40 @@ class Staff:
         if username not in self._headers:
             self._headers[username] = login(self.client, username)
         return self._headers[username]
+
+
+CITIZEN_PROGRAM = "CHUAN-NGUOI-DAN"
+CITIZEN_COURSES = [
+    "CB-THIETBI",
+    "CB-THONGTIN",
+    "CB-GIAOTIEP",
+    "CB-ANTOAN",
+    "CB-VNEID",
+    "CB-THANHTOAN",
+    "CB-AI",
+]
+OFFICIAL_ONLY_COURSES = ["CV-VANBAN", "CV-THUTUC", "CV-DULIEU"]
+
+
+def complete(
+    client: TestClient,
+    headers: dict[str, str],
+    learner_id: str,
+    course_code: str,
+    score: float = 90,
+    completed_at: str = "2026-05-10T09:00:00+07:00",
+) -> dict[str, Any]:
+    response = client.post(
+        "/api/v1/completions",
+        json={
+            "learner_id": learner_id,
+            "course_code": course_code,
+            "completed_at": completed_at,
+            "score": score,
+            "method": "home_visit",
+        },
+        headers=headers,
+    )
+    assert response.status_code in (200, 201), response.text
+    body: dict[str, Any] = response.json()
+    return body

@@ -76,6 +76,7 @@ def get_session(request: Request) -> Iterator[Session]:
     engine: Engine = request.app.state.engine
     bind = engine if request.method in READ_METHODS else write_bind(engine)
     with Session(bind, expire_on_commit=False) as session:
+        session.info["adult_age"] = request.app.state.settings.adult_age
         try:
             yield session
             session.commit()

@@ -181,6 +181,9 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "Tổ công nghệ số không thuộc xã/phường này.",
         "The team does not belong to this commune.",
     ),
+    # certificates, VNeID and learner sign-in
+    # field work: phone sync and imports
+    # indicators, baselines and targets
 }
 
 

@@ -3,7 +3,9 @@
 from app.accounts import models as accounts_models
 from app.audit import models as audit_models
 from app.catalog import models as catalog_models
+from app.certificates import models as certificates_models
 from app.learners import models as learners_models
+from app.stats import models as stats_models
 from app.training import models as training_models
 from app.units import models as units_models
 
@@ -11,7 +13,9 @@ __all__ = [
     "accounts_models",
     "audit_models",
     "catalog_models",
+    "certificates_models",
     "learners_models",
+    "stats_models",
     "training_models",
     "units_models",
 ]

@@ -20,6 +20,7 @@ from app.core.text import fold, normalize_name
 from app.learners import citizen_id as rules
 from app.learners.models import Group, Learner
 from app.learners.schemas import ConsentPublic, LearnerCreate, LearnerPublic, LearnerUpdate
+from app.stats import totals
 from app.units.models import Commune, Village
 
 OLDEST_BIRTH_YEAR = 1900
@@ -153,9 +154,11 @@ def register_learner(
     )
     for group in Group:
         setattr(learner, f"is_{group.value}", group in data.groups)
-    _flush_unique(
-        session, learner, actor=actor, personal_ids=personal_ids, citizen_id=data.citizen_id
-    )
+    with totals.tracking(session, None) as counted:
+        _flush_unique(
+            session, learner, actor=actor, personal_ids=personal_ids, citizen_id=data.citizen_id
+        )
+        counted.append(learner)
     audit.record(
         session,
         actor_id=actor.audit_id,
@@ -290,35 +293,39 @@ def update_learner(
         raise Invalid("validation.detail", errors=errors)
     if "village_id" in changes:
         _check_village(session, data.village_id, learner.commune_code)
-    if data.citizen_id is not None and data.citizen_id != stored_id:
-        other = find_by_citizen_id(session, personal_ids=personal_ids, citizen_id=data.citizen_id)
-        if other is not None and other.id != learner.id:
-            raise _duplicate(actor, other)
-        learner.citizen_id_hash = personal_ids.blind_index(data.citizen_id)
-        learner.citizen_id_enc = personal_ids.encrypt(data.citizen_id)
-        learner.citizen_id_last4 = data.citizen_id[-4:]
-    if data.full_name is not None:
-        learner.full_name = normalize_name(data.full_name)
-        learner.name_folded = fold(learner.full_name)
-    if data.birth_date is not None:
-        learner.birth_date = data.birth_date
-    if data.sex is not None:
-        learner.sex = data.sex.value
-    if "village_id" in changes:
-        learner.village_id = data.village_id
-    if "phone" in changes:
-        learner.phone = data.phone
-    if data.consent is not None:
-        learner.consent_purpose = data.consent.purpose
-        learner.consent_given_at = data.consent.given_at
-    for g in Group:
-        setattr(learner, f"is_{g.value}", g in groups)
-    learner.official_level = str(official_level) if official_level else None
-    learner.agency = agency
-    learner.updated_at = utcnow()
-    _flush_unique(
-        session, learner, actor=actor, personal_ids=personal_ids, citizen_id=citizen_id or ""
-    )
+    # Totals follow what the change does to birth date, groups, level and village.
+    with totals.tracking(session, learner):
+        if data.citizen_id is not None and data.citizen_id != stored_id:
+            other = find_by_citizen_id(
+                session, personal_ids=personal_ids, citizen_id=data.citizen_id
+            )
+            if other is not None and other.id != learner.id:
+                raise _duplicate(actor, other)
+            learner.citizen_id_hash = personal_ids.blind_index(data.citizen_id)
+            learner.citizen_id_enc = personal_ids.encrypt(data.citizen_id)
+            learner.citizen_id_last4 = data.citizen_id[-4:]
+        if data.full_name is not None:
+            learner.full_name = normalize_name(data.full_name)
+            learner.name_folded = fold(learner.full_name)
+        if data.birth_date is not None:
+            learner.birth_date = data.birth_date
+        if data.sex is not None:
+            learner.sex = data.sex.value
+        if "village_id" in changes:
+            learner.village_id = data.village_id
+        if "phone" in changes:
+            learner.phone = data.phone
+        if data.consent is not None:
+            learner.consent_purpose = data.consent.purpose
+            learner.consent_given_at = data.consent.given_at
+        for g in Group:
+            setattr(learner, f"is_{g.value}", g in groups)
+        learner.official_level = str(official_level) if official_level else None
+        learner.agency = agency
+        learner.updated_at = utcnow()
+        _flush_unique(
+            session, learner, actor=actor, personal_ids=personal_ids, citizen_id=citizen_id or ""
+        )
     audit.record(
         session,
         actor_id=actor.audit_id,

@@ -13,6 +13,7 @@ from app.accounts.actor import Actor
 from app.accounts.models import Team
 from app.audit import service as audit
 from app.catalog.models import Course
+from app.certificates.issuance import issue_attained
 from app.core.db import utcnow
 from app.core.errors import (
     Conflict,
@@ -120,7 +121,23 @@ def _audit(session: Session, actor: Actor, action: str, completion: Completion) 
 def record_completion(
     session: Session, *, actor: Actor, data: CompletionCreate, now: datetime | None = None
 ) -> Recorded:
-    """Record a learner's result in a course; one row per learner and course keeps the best."""
+    """Record a learner's result in a course; one row per learner and course keeps the best.
+
+    A passing result that completes a program issues its certificate in the same transaction.
+    """
+    recorded = _store_completion(session, actor=actor, data=data, now=now)
+    if recorded.outcome != "unchanged" and recorded.completion.passed:
+        learner = session.get(Learner, recorded.completion.learner_id)
+        assert learner is not None
+        issue_attained(
+            session, learner=learner, actor_id=actor.audit_id, actor_role=actor.role, now=now
+        )
+    return recorded
+
+
+def _store_completion(
+    session: Session, *, actor: Actor, data: CompletionCreate, now: datetime | None
+) -> Recorded:
     learner = learners.get_in_scope(
         session, actor=actor, learner_id=data.learner_id, action="completion.create"
     )

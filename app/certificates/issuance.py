@@ -1,0 +1,90 @@
+"""Issuing certificates when a learner attains a program, in the completion's transaction."""
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.audit import service as audit
+from app.catalog.models import Program, ProgramCourse
+from app.certificates.models import Certificate
+from app.core.db import utcnow
+from app.learners.models import Learner
+from app.stats import totals
+from app.training.models import Completion
+
+
+def attained_programs(session: Session, learner: Learner) -> list[str]:
+    """Active programs whose every required course the learner passed at the program's score."""
+    scores = {
+        c.course_code: c.score
+        for c in session.exec(
+            select(Completion).where(Completion.learner_id == learner.id, col(Completion.passed))
+        ).all()
+    }
+    required: dict[str, list[ProgramCourse]] = defaultdict(list)
+    statement = select(ProgramCourse).join(Program).where(col(Program.active))
+    for link in session.exec(statement).all():
+        required[link.program_code].append(link)
+    return sorted(
+        code
+        for code, links in required.items()
+        if links and all(scores.get(link.course_code, -1) >= link.pass_score for link in links)
+    )
+
+
+def issue_attained(
+    session: Session,
+    *,
+    learner: Learner,
+    actor_id: str | None,
+    actor_role: str | None,
+    now: datetime | None = None,
+) -> list[Certificate]:
+    """Issue a certificate for each program the learner attains and never held.
+
+    A revoked certificate is kept and not issued again; the unique (learner, program) pair
+    makes a concurrent issue of the same certificate a no-op.
+    """
+    attained = attained_programs(session, learner)
+    if not attained:
+        return []
+    held = set(
+        session.exec(
+            select(Certificate.program_code).where(Certificate.learner_id == learner.id)
+        ).all()
+    )
+    missing = [code for code in attained if code not in held]
+    if not missing:
+        return []
+    issued: list[Certificate] = []
+    with totals.tracking(session, learner):
+        for program_code in missing:
+            certificate = Certificate(
+                learner_id=learner.id,
+                province_code=learner.province_code,
+                commune_code=learner.commune_code,
+                program_code=program_code,
+                issued_at=now or utcnow(),
+                holder_name=learner.full_name,
+            )
+            try:
+                with session.begin_nested():
+                    session.add(certificate)
+                    session.flush()
+            except IntegrityError:
+                continue
+            issued.append(certificate)
+            audit.record(
+                session,
+                actor_id=actor_id,
+                actor_role=actor_role,
+                action="certificate.issue",
+                target_type="certificate",
+                target_id=certificate.id,
+                province_code=certificate.province_code,
+                commune_code=certificate.commune_code,
+                detail={"program": program_code},
+            )
+    return issued

@@ -1,0 +1,52 @@
+"""Certificates: issued when a learner attains a program, delivered to VNeID, revocable."""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.db import utcnow
+from app.core.types import utc_column
+
+
+class CertificateStatus(StrEnum):
+    valid = "valid"
+    revoked = "revoked"
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    delivered = "delivered"
+
+
+class Certificate(SQLModel, table=True):
+    __table_args__ = (
+        # Once per learner and program, whatever the order or repetition of completions.
+        UniqueConstraint("learner_id", "program_code"),
+        Index("ix_certificate_delivery_due", "vneid_status", "next_delivery_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    learner_id: uuid.UUID = Field(foreign_key="learner.id", index=True)
+    province_code: str = Field(foreign_key="province.code", max_length=2)
+    commune_code: str = Field(foreign_key="commune.code", max_length=5, index=True)
+    program_code: str = Field(foreign_key="program.code", max_length=32)
+    issued_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    # The name as written on the credential when it was issued.
+    holder_name: str = Field(max_length=120)
+    status: str = Field(default=CertificateStatus.valid.value, max_length=10)
+    revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    revoked_reason: str | None = Field(default=None, max_length=500)
+    revoked_by_id: int | None = Field(default=None, foreign_key="user.id")
+    # The signed credential (compact JWS) and the id of the key that signed it.
+    credential: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    kid: str | None = Field(default=None, max_length=64)
+    # Delivery to VNeID: the row itself is the durable outbox.
+    vneid_status: str = Field(default=DeliveryStatus.pending.value, max_length=10)
+    vneid_receipt_id: str | None = Field(default=None, max_length=100)
+    vneid_delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    delivery_attempts: int = 0
+    next_delivery_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    last_delivery_error: str | None = Field(default=None, max_length=300)
