@@ -16,6 +16,7 @@ from app.core.i18n import translate
 from app.core.migrate import upgrade_to_head
 from app.core.security import Passwords
 from app.seed import seed_all
+from app.stats.rebuild import compare, rebuild
 
 cli = typer.Typer(help="Bình dân học vụ số — digital-skills tracker", no_args_is_help=True)
 
@@ -53,6 +54,31 @@ def serve(
         migrate()
         seed()
     uvicorn.run("app.main:app", host=host, port=port, workers=workers, proxy_headers=True)
+
+
+@cli.command("stats-rebuild")
+def stats_rebuild(
+    check: Annotated[bool, typer.Option("--check", help="Only compare; change nothing")] = False,
+) -> None:
+    """Recompute the running totals from the raw records and report any difference."""
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        session.info["adult_age"] = settings.adult_age
+        result = compare(session) if check else rebuild(session)
+        if not check:
+            session.commit()
+    engine.dispose()
+    typer.echo(
+        f"expected rows: {result.expected_rows}, stored rows: {result.stored_rows}, "
+        f"differences: {len(result.differences)}"
+    )
+    for (level, unit, metric, day), expected, stored in result.differences[:20]:
+        typer.echo(f"  {level} {unit} {metric} {day}: expected {expected}, stored {stored}")
+    if check and not result.agree:
+        raise typer.Exit(code=1)
+    if not check and not result.agree:
+        typer.echo("the totals were rebuilt from the raw records")
 
 
 @cli.command("create-user")

@@ -119,6 +119,10 @@ class Staff:
             )
         self._headers: dict[str, dict[str, str]] = {}
 
+    def sign_in_again(self) -> None:
+        """Forget the tokens (e.g. after moving the clock past their expiry)."""
+        self._headers.clear()
+
     def __getitem__(self, username: str) -> dict[str, str]:
         """Authorization headers for that user (signed in once)."""
         if username not in self._headers:

@@ -184,6 +184,27 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     # certificates, VNeID and learner sign-in
     # field work: phone sync and imports
     # indicators, baselines and targets
+    "baseline.year": (
+        "Năm phải từ {first} đến {last}.",
+        "The year must be between {first} and {last}.",
+    ),
+    "baseline.commune_outside": (
+        "Xã/phường không thuộc tỉnh này.",
+        "The commune is not in this province.",
+    ),
+    "baseline.below_registered": (
+        "Số liệu thấp hơn số người đã đăng ký.",
+        "The figure is lower than the number already registered.",
+    ),
+    "target.rate_range": (
+        "Tỷ lệ mục tiêu phải từ 0 đến 1 (ví dụ 0.8 là 80%).",
+        "A target rate must be between 0 and 1 (0.8 means 80 %).",
+    ),
+    "target.count_whole": ("Mục tiêu số lượng phải là số nguyên.", "A count target must be whole."),
+    "target.scope_code": (
+        "Phạm vi toàn quốc không có mã.",
+        "The national scope takes no code.",
+    ),
 }
 
 

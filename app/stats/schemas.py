@@ -1,0 +1,157 @@
+"""Shapes of baselines, targets and indicator answers."""
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.stats.indicators import Indicator
+
+Count = Annotated[int, Field(ge=0, le=50_000_000)]
+
+
+class BaselineIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"adults": 8200, "officials": 65, "pupils": 2100, "workers": 1300}]
+        },
+    )
+
+    adults: Count
+    officials: Count
+    pupils: Count
+    workers: Count
+
+
+class BaselinePublic(BaselineIn):
+    commune_code: str
+    province_code: str
+    year: int
+    updated_at: datetime
+    warnings: list[dict[str, object]] = Field(
+        default_factory=list,
+        description="Figures accepted but worth a look, e.g. fewer adults than registered",
+    )
+
+
+class ProvinceBaselinesIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "communes": {
+                        "00070": {"adults": 8200, "officials": 65, "pupils": 2100, "workers": 1300}
+                    }
+                }
+            ]
+        },
+    )
+
+    communes: dict[Annotated[str, StringConstraints(pattern=r"^\d{5}$")], BaselineIn] = Field(
+        min_length=1, max_length=500
+    )
+
+
+class Scope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    level: Literal["national", "province", "commune"]
+    code: Annotated[str, StringConstraints(pattern=r"^(\d{2}|\d{5})$")] | None = None
+
+
+class TargetIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "indicator": "adults_certified",
+                    "scope": {"level": "province", "code": "08"},
+                    "kind": "rate",
+                    "value": 0.8,
+                    "deadline": "2026-12-31",
+                },
+                {
+                    "indicator": "adults_vneid_confirmed",
+                    "scope": {"level": "province", "code": "01"},
+                    "kind": "count",
+                    "value": 1100000,
+                    "deadline": "2026-12-31",
+                },
+            ]
+        },
+    )
+
+    indicator: Indicator
+    scope: Scope
+    kind: Literal["rate", "count"]
+    value: float = Field(gt=0, description="A rate as a fraction (0.8 = 80 %), or a head count")
+    deadline: date
+
+
+class TargetPublic(BaseModel):
+    indicator: Indicator
+    scope: Scope
+    kind: Literal["rate", "count"]
+    value: float
+    deadline: date
+    updated_at: datetime
+
+
+class Unit(BaseModel):
+    level: Literal["national", "province", "commune", "village"]
+    code: str
+    name: str
+
+
+class IndicatorValue(BaseModel):
+    indicator: Indicator
+    title: str
+    numerator: int
+    denominator: int
+    denominator_source: Literal["baseline", "registered"]
+    rate: float | None
+    target: TargetPublic | None
+    gap: int | None = Field(description="How many more people are needed to reach the target")
+    on_track: bool | None
+    projected_rate: float | None = Field(
+        description="The rate expected at the target's deadline at the pace of the last 90 days"
+    )
+    projected_count: int | None = None
+
+
+class UnitStats(BaseModel):
+    unit: Unit
+    as_of: date
+    indicators: list[IndicatorValue]
+
+
+class RankedUnitStats(UnitStats):
+    rank: int
+
+
+class Breakdown(BaseModel):
+    parent: Unit
+    as_of: date
+    sort: Indicator
+    items: list[RankedUnitStats]
+
+
+class SeriesPoint(BaseModel):
+    date: date
+    numerator: int
+    denominator: int
+    denominator_source: Literal["baseline", "registered"]
+    rate: float | None
+
+
+class Series(BaseModel):
+    indicator: Indicator
+    points: list[SeriesPoint]
+
+
+class Timeseries(BaseModel):
+    unit: Unit
+    series: list[Series]

@@ -1,0 +1,327 @@
+"""Indicators at a unit on a date, read from running totals (never from learners)."""
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import case, func
+from sqlmodel import Session, col, select
+
+from app.accounts.actor import Actor
+from app.core.errors import NotFound
+from app.core.i18n import Language
+from app.stats.indicators import BY_INDICATOR, DEFINITIONS, Definition, Indicator
+from app.stats.models import Baseline, StatTotal, Target
+from app.stats.schemas import IndicatorValue, Scope, TargetPublic, Unit, UnitStats
+from app.units.models import Commune, Province, Village
+
+NATION = "VN"
+PACE_DAYS = 90
+
+
+@dataclass(frozen=True)
+class UnitRef:
+    level: str  # national, province, commune, village
+    code: str
+    name: str
+    province_code: str | None = None
+    commune_code: str | None = None
+
+    def public(self) -> Unit:
+        return Unit(level=self.level, code=self.code, name=self.name)
+
+
+def national_unit() -> UnitRef:
+    return UnitRef("national", NATION, "Việt Nam")
+
+
+def province_unit(session: Session, code: str) -> UnitRef:
+    province = session.get(Province, code)
+    if province is None:
+        raise NotFound("what.province")
+    return UnitRef("province", code, province.name, province_code=code)
+
+
+def commune_unit(session: Session, code: str) -> UnitRef:
+    commune = session.get(Commune, code)
+    if commune is None:
+        raise NotFound("what.commune")
+    return UnitRef("commune", code, commune.name, commune.province_code, commune.code)
+
+
+def require_visible(actor: Actor, unit: UnitRef, *, action: str) -> None:
+    """Staff see the units inside their scope; anything else answers 404."""
+    if unit.level == "national":
+        if actor.province_code is None and actor.commune_code is None:
+            return
+        raise NotFound("what.resource", audit_action=action, audit_target=NATION)
+    what = "what.province" if unit.level == "province" else "what.commune"
+    if unit.level == "province" and actor.role not in ("national_admin", "province_admin"):
+        raise NotFound(what, audit_action=action, audit_target=unit.code)
+    actor.require_in_scope(
+        unit.province_code, unit.commune_code or "", what=what, action=action, target=unit.code
+    )
+
+
+def _totals_level(unit: UnitRef) -> tuple[str, list[str] | None]:
+    if unit.level == "national":
+        return "province", None
+    return unit.level, [unit.code]
+
+
+def metric_values(
+    session: Session, *, level: str, units: Sequence[str] | None, as_of: date, past: date
+) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
+    """Per unit: every metric's value on `as_of` and on the earlier day `past`."""
+    earlier = func.sum(case((col(StatTotal.effective_on) <= past, StatTotal.count), else_=0))
+    statement = (
+        select(StatTotal.unit_code, StatTotal.metric, func.sum(StatTotal.count), earlier)
+        .where(StatTotal.level == level, col(StatTotal.effective_on) <= as_of)
+        .group_by(col(StatTotal.unit_code), col(StatTotal.metric))
+    )
+    if units is not None:
+        statement = statement.where(col(StatTotal.unit_code).in_(list(units)))
+    values: dict[str, tuple[dict[str, int], dict[str, int]]] = defaultdict(lambda: ({}, {}))
+    for unit, metric, now_total, past_total in session.exec(statement).all():
+        values[unit][0][metric] = int(now_total or 0)
+        values[unit][1][metric] = int(past_total or 0)
+    return values
+
+
+def _sum_units(
+    values: dict[str, tuple[dict[str, int], dict[str, int]]],
+) -> tuple[dict[str, int], dict[str, int]]:
+    now: dict[str, int] = defaultdict(int)
+    past: dict[str, int] = defaultdict(int)
+    for unit_now, unit_past in values.values():
+        for metric, value in unit_now.items():
+            now[metric] += value
+        for metric, value in unit_past.items():
+            past[metric] += value
+    return now, past
+
+
+BASELINE_COLUMNS = ("adults", "officials", "pupils", "workers")
+
+
+def baselines(
+    session: Session, *, unit: UnitRef, year: int, by_commune: bool = False
+) -> dict[str, dict[str, int]]:
+    """Baselines for a unit's year, keyed by commune (or summed when the unit is complete).
+
+    A province's or the nation's baseline exists only when every one of its communes has one
+    for that year; otherwise the registered count is the denominator, and the answer says so.
+    """
+    statement = select(Baseline).where(Baseline.year == year)
+    communes = select(func.count()).select_from(Commune)
+    if unit.level == "province":
+        statement = statement.where(Baseline.province_code == unit.code)
+        communes = communes.where(Commune.province_code == unit.code)
+    elif unit.level in ("commune", "village"):
+        statement = statement.where(Baseline.commune_code == unit.commune_code)
+        communes = communes.where(Commune.code == unit.commune_code)
+    rows = session.exec(statement).all()
+    per_commune = {
+        row.commune_code: {name: getattr(row, name) for name in BASELINE_COLUMNS} for row in rows
+    }
+    if by_commune:
+        return per_commune
+    if unit.level == "village" or not rows or len(rows) < session.exec(communes).one():
+        return {}
+    summed = {name: sum(b[name] for b in per_commune.values()) for name in BASELINE_COLUMNS}
+    return {unit.code: summed}
+
+
+def targets_for(session: Session, units: Iterable[UnitRef]) -> dict[str, dict[Indicator, Target]]:
+    """The target that applies to each unit and indicator: the most specific scope wins."""
+    units = list(units)
+    scopes = {("national", NATION)}
+    for unit in units:
+        if unit.province_code:
+            scopes.add(("province", unit.province_code))
+        if unit.commune_code:
+            scopes.add(("commune", unit.commune_code))
+    statement = select(Target).where(
+        col(Target.scope_code).in_({code for _, code in scopes}),
+    )
+    found = {
+        (t.level, t.scope_code, Indicator(t.indicator)): t
+        for t in session.exec(statement).all()
+        if (t.level, t.scope_code) in scopes
+    }
+    result: dict[str, dict[Indicator, Target]] = {}
+    for unit in units:
+        chain: list[tuple[str, str]] = [
+            (level, code)
+            for level, code in (("commune", unit.commune_code), ("province", unit.province_code))
+            if code
+        ]
+        chain.append(("national", NATION))
+        if unit.level == "national":
+            chain = [("national", NATION)]
+        elif unit.level == "province":
+            chain = [("province", unit.code), ("national", NATION)]
+        applied: dict[Indicator, Target] = {}
+        for indicator in Indicator:
+            for level, code in chain:
+                target = found.get((level, code, indicator))
+                if target is not None:
+                    applied[indicator] = target
+                    break
+        result[unit.code] = applied
+    return result
+
+
+def target_public(target: Target) -> TargetPublic:
+    code = None if target.level == "national" else target.scope_code
+    return TargetPublic(
+        indicator=Indicator(target.indicator),
+        scope=Scope(level=target.level, code=code),
+        kind=target.kind,
+        value=target.value,
+        deadline=target.deadline,
+        updated_at=target.updated_at,
+    )
+
+
+def evaluate(
+    definition: Definition,
+    *,
+    now: dict[str, int],
+    past: dict[str, int],
+    baseline: dict[str, int] | None,
+    target: Target | None,
+    as_of: date,
+    lang: Language,
+) -> IndicatorValue:
+    """Numerator, denominator, rate, and how it stands against the target."""
+    numerator = now.get(definition.numerator, 0)
+    if baseline is not None and definition.baseline is not None:
+        denominator, source = baseline[definition.baseline], "baseline"
+    else:
+        denominator, source = now.get(definition.registered, 0), "registered"
+    rate = numerator / denominator if denominator else None
+    gap = on_track = projected_rate = projected_count = None
+    if target is not None:
+        pace = (numerator - past.get(definition.numerator, 0)) / PACE_DAYS
+        days_left = max((target.deadline - as_of).days, 0)
+        projected_count = round(numerator + pace * days_left)
+        if source == "registered":
+            projected_count = min(projected_count, denominator)
+        projected_rate = projected_count / denominator if denominator else None
+        if target.kind == "rate":
+            needed = math.ceil(target.value * denominator - 1e-9)
+            gap = max(0, needed - numerator)
+            on_track = projected_rate is not None and projected_rate >= target.value - 1e-12
+        else:
+            gap = max(0, math.ceil(target.value) - numerator)
+            on_track = projected_count >= target.value
+    return IndicatorValue(
+        indicator=definition.indicator,
+        title=definition.title_en if lang == "en" else definition.title_vi,
+        numerator=numerator,
+        denominator=denominator,
+        denominator_source=source,
+        rate=rate,
+        target=target_public(target) if target is not None else None,
+        gap=gap,
+        on_track=on_track,
+        projected_rate=projected_rate,
+        projected_count=projected_count,
+    )
+
+
+def unit_stats(session: Session, *, unit: UnitRef, as_of: date, lang: Language) -> UnitStats:
+    """Every indicator for one unit on `as_of`."""
+    level, units = _totals_level(unit)
+    values = metric_values(
+        session, level=level, units=units, as_of=as_of, past=as_of - timedelta(days=PACE_DAYS)
+    )
+    now, past = _sum_units(values)
+    baseline = baselines(session, unit=unit, year=as_of.year).get(unit.code)
+    targets = targets_for(session, [unit])[unit.code]
+    return UnitStats(
+        unit=unit.public(),
+        as_of=as_of,
+        indicators=[
+            evaluate(
+                d,
+                now=now,
+                past=past,
+                baseline=baseline,
+                target=targets.get(d.indicator),
+                as_of=as_of,
+                lang=lang,
+            )
+            for d in DEFINITIONS
+        ],
+    )
+
+
+def child_units(session: Session, parent: UnitRef) -> list[UnitRef]:
+    """The provinces of the nation, the communes of a province, or the villages of a commune."""
+    if parent.level == "national":
+        provinces = session.exec(select(Province).order_by(col(Province.code))).all()
+        return [UnitRef("province", p.code, p.name, p.code) for p in provinces]
+    if parent.level == "province":
+        communes = session.exec(
+            select(Commune).where(Commune.province_code == parent.code).order_by(col(Commune.code))
+        ).all()
+        return [UnitRef("commune", c.code, c.name, c.province_code, c.code) for c in communes]
+    villages = session.exec(
+        select(Village).where(Village.commune_code == parent.code).order_by(col(Village.id))
+    ).all()
+    return [
+        UnitRef("village", str(v.id), v.name, v.province_code, v.commune_code) for v in villages
+    ]
+
+
+def breakdown(session: Session, *, parent: UnitRef, as_of: date, lang: Language) -> list[UnitStats]:
+    """Every indicator for each child unit, with a handful of queries for all of them."""
+    children = child_units(session, parent)
+    level = {"national": "province", "province": "commune", "commune": "village"}[parent.level]
+    values = metric_values(
+        session,
+        level=level,
+        units=[u.code for u in children],
+        as_of=as_of,
+        past=as_of - timedelta(days=PACE_DAYS),
+    )
+    if parent.level == "national":
+        per_unit = {
+            child.code: baselines(session, unit=child, year=as_of.year).get(child.code)
+            for child in children
+        }
+    elif parent.level == "province":
+        per_unit = dict(baselines(session, unit=parent, year=as_of.year, by_commune=True))
+    else:
+        per_unit = {}
+    targets = targets_for(session, children)
+    result = []
+    for child in children:
+        now, past = values.get(child.code, ({}, {}))
+        result.append(
+            UnitStats(
+                unit=child.public(),
+                as_of=as_of,
+                indicators=[
+                    evaluate(
+                        d,
+                        now=now,
+                        past=past,
+                        baseline=per_unit.get(child.code),
+                        target=targets[child.code].get(d.indicator),
+                        as_of=as_of,
+                        lang=lang,
+                    )
+                    for d in DEFINITIONS
+                ],
+            )
+        )
+    return result
+
+
+def definition_of(indicator: Indicator) -> Definition:
+    return BY_INDICATOR[indicator]
