@@ -142,22 +142,31 @@ def _difference(after: Counter[RowKey], before: Counter[RowKey]) -> dict[RowKey,
 
 
 def apply(session: Session, delta: dict[RowKey, int]) -> None:
-    """Add `delta` to the stored totals with an upsert per row."""
+    """Add `delta` to the stored totals."""
     if not delta:
         return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = StatTotal.__table__  # type: ignore[attr-defined]
-    # Sorted, so concurrent writers lock rows in the same order and cannot deadlock.
-    for (level, unit, metric, day), value in sorted(delta.items()):
-        statement = insert(table).values(
-            level=level, unit_code=unit, metric=metric, effective_on=day, count=value
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=["level", "unit_code", "metric", "effective_on"],
-            set_={"count": table.c.count + statement.excluded.count},
-        )
-        session.execute(statement)
+    # One statement for every row; sorted, so concurrent writers lock rows in the same order
+    # and cannot deadlock.
+    statement = insert(table).values(
+        [
+            {
+                "level": level,
+                "unit_code": unit,
+                "metric": metric,
+                "effective_on": day,
+                "count": value,
+            }
+            for (level, unit, metric, day), value in sorted(delta.items())
+        ]
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["level", "unit_code", "metric", "effective_on"],
+        set_={"count": table.c.count + statement.excluded.count},
+    )
+    session.execute(statement)
 
 
 def totals_as_of(

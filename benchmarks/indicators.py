@@ -1,0 +1,404 @@
+"""Indicator reads and completion writes at national scale, against raw SQL and a floor.
+
+    python -m benchmarks.indicators --learners 10000000
+
+Builds a synthetic country on PostgreSQL (a database it creates), then prints side by side:
+the stats endpoints' latency (p50/p95) against the best raw SQL over the raw tables, the cost
+the running totals add to a completion write, and req/s of the service under wrk (uvicorn with
+uvloop and httptools, 2 workers, 32 connections) against a minimal psycopg endpoint.
+"""
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from unittest import mock
+
+import httpx
+import psycopg
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, select
+
+from app.accounts import service as accounts
+from app.accounts.models import Role
+from app.accounts.schemas import UserCreate
+from app.catalog.models import ProgramCourse
+from app.core.config import Settings
+from app.core.db import make_engine, write_bind
+from app.core.migrate import upgrade_to_head
+from app.core.security import Passwords, PersonalIds
+from app.seed import seed_all
+from app.training import service as training
+from app.training.models import Completion
+from app.training.schemas import CompletionCreate
+from benchmarks.country import load_country
+
+HERE = Path(__file__).resolve().parent
+ADMIN, PASSWORD = "bench_admin", "bench-password-123"
+SERVICE_PORT, FLOOR_PORT = 18080, 18081
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return statistics.median(ordered) * 1000, p95 * 1000
+
+
+def timed(call: Callable[[], object], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+@contextmanager
+def server(app: str, port: int, env: dict[str, str], factory: bool = False) -> Iterator[None]:
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    if factory:
+        command.append("--factory")
+    process = subprocess.Popen(command, env={**os.environ, **env})  # noqa: S603
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def wrk(url: str, script: Path, seconds: int, env: dict[str, str]) -> float:
+    """Requests per second at 32 connections over 2 threads."""
+    output = subprocess.run(  # noqa: S603
+        ["wrk", "-t2", "-c32", f"-d{seconds}s", "-s", str(script), url],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **env},
+    ).stdout
+    for line in output.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    raise RuntimeError(output)
+
+
+RAW_SQL = """
+WITH people AS (
+    SELECT l.id, l.birth_date, l.is_official, l.official_level, l.is_pupil, l.is_worker
+    FROM learner l WHERE {where} AND l.created_at < %(end)s
+), held AS (
+    SELECT c.learner_id, bool_or(c.program_code = ANY(%(citizen)s)) AS citizen,
+           bool_or(c.program_code = ANY(%(citizen)s) AND c.vneid_delivered_at < %(end)s) AS vneid,
+           bool_or(c.program_code = ANY(%(official)s)) AS official,
+           bool_or(c.program_code = ANY(%(pupil)s)) AS pupil,
+           bool_or(c.program_code = ANY(%(worker)s)) AS worker
+    FROM certificate c JOIN people p ON p.id = c.learner_id
+    WHERE c.issued_at < %(end)s AND (c.status <> 'revoked' OR c.revoked_at >= %(end)s)
+    GROUP BY c.learner_id
+)
+SELECT
+    count(*) FILTER (WHERE p.birth_date <= %(adult)s),
+    count(*) FILTER (WHERE p.birth_date <= %(adult)s AND h.citizen),
+    count(*) FILTER (WHERE p.birth_date <= %(adult)s AND h.vneid),
+    count(*) FILTER (WHERE p.is_official), count(*) FILTER (WHERE p.is_official AND h.official),
+    count(*) FILTER (WHERE p.is_official AND p.official_level = 'commune'),
+    count(*) FILTER (WHERE p.is_official AND p.official_level = 'commune' AND h.official),
+    count(*) FILTER (WHERE p.is_official AND p.official_level = 'province'),
+    count(*) FILTER (WHERE p.is_official AND p.official_level = 'province' AND h.official),
+    count(*) FILTER (WHERE p.is_pupil), count(*) FILTER (WHERE p.is_pupil AND h.pupil),
+    count(*) FILTER (WHERE p.is_worker), count(*) FILTER (WHERE p.is_worker AND h.worker)
+FROM people p LEFT JOIN held h ON h.learner_id = p.id
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--learners", type=int, default=10_000_000)
+    parser.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--database", default="hocvuso_bench")
+    parser.add_argument("--reuse", action="store_true", help="keep an already loaded database")
+    parser.add_argument("--seconds", type=int, default=15, help="length of each wrk run")
+    parser.add_argument("--load-only", action="store_true", help="build the data and stop")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install wrk")
+
+    admin_url = make_url(args.server_url).set(drivername="postgresql")
+    dsn = admin_url.set(database=args.database).render_as_string(hide_password=False)
+    url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
+    settings = Settings(
+        database_url=url, password_hash_time_cost=1, password_hash_memory_kib=1024, _env_file=None
+    )  # type: ignore[call-arg]
+    report: dict[str, object] = {"learners_requested": args.learners}
+
+    if not args.reuse:
+        with psycopg.connect(
+            admin_url.render_as_string(hide_password=False), autocommit=True
+        ) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+            connection.execute(f'CREATE DATABASE "{args.database}"')
+        upgrade_to_head(url)
+        engine = make_engine(url)
+        with Session(engine) as session:
+            seed_all(session)
+            accounts.create_user(
+                session,
+                actor=None,
+                passwords=Passwords(settings),
+                data=UserCreate(
+                    username=ADMIN,
+                    password=PASSWORD,
+                    full_name="Benchmark",
+                    role=Role.national_admin,
+                ),
+            )
+            session.commit()
+            print(f"loading {args.learners:,} learners ...", flush=True)
+            loaded = load_country(
+                session, dsn, learners=args.learners, personal_ids=PersonalIds(settings)
+            )
+        engine.dispose()
+        report["load"] = loaded.__dict__
+        print(f"loaded {loaded}", flush=True)
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS bench_minimal "
+                "(id uuid PRIMARY KEY, learner_id text, score float)"
+            )
+
+    if args.load_only:
+        return
+    engine = make_engine(url)
+    with psycopg.connect(dsn) as connection:
+        counts = {
+            t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608
+            for t in ("learner", "completion", "certificate", "stat_total")
+        }
+        communes = [r[0] for r in connection.execute("SELECT code FROM commune").fetchall()]
+        provinces = [r[0] for r in connection.execute("SELECT code FROM province").fetchall()]
+        sample = [
+            str(r[0])
+            for r in connection.execute(
+                "SELECT id FROM learner TABLESAMPLE SYSTEM (1) LIMIT 20000"
+            ).fetchall()
+        ]
+    report["rows"] = counts
+    print(f"rows: {counts}", flush=True)
+    rng = random.Random(5)  # noqa: S311
+    as_of = date(2026, 11, 22)
+    env = {
+        "DATABASE_URL": url,
+        "ENVIRONMENT": "development",
+        "BENCH_DSN": dsn,
+        "PASSWORD_HASH_TIME_COST": "1",
+        "PASSWORD_HASH_MEMORY_KIB": "1024",
+    }
+
+    workdir = tempfile.TemporaryDirectory()
+    ids = Path(workdir.name) / "ids.txt"
+    ids.write_text("\n".join(sample))
+    codes = Path(workdir.name) / "communes.txt"
+    codes.write_text("\n".join(communes))
+    with server("app.main:app", SERVICE_PORT, env):
+        base = f"http://127.0.0.1:{SERVICE_PORT}/api/v1"
+        token = httpx.post(
+            f"{base}/auth/token", data={"username": ADMIN, "password": PASSWORD}
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(headers=headers, timeout=60) as http:
+
+            def get(path: str) -> None:
+                response = http.get(f"{base}{path}", params={"as_of": as_of.isoformat()})
+                assert response.status_code == 200, response.text
+
+            latency = {
+                "commune": timed(lambda: get(f"/stats/communes/{rng.choice(communes)}"), 300),
+                "province": timed(lambda: get(f"/stats/provinces/{rng.choice(provinces)}"), 200),
+                "national": timed(lambda: get("/stats/national"), 100),
+            }
+        raw = raw_sql_latency(dsn, engine, communes, provinces, as_of, rng)
+        report["latency_ms"] = {k: percentiles(v) for k, v in latency.items()}
+        report["raw_sql_ms"] = {k: percentiles(v) for k, v in raw.items()}
+        print_latency(report)
+
+        writes = write_costs(engine, sample, rng)
+        report["write_ms"] = writes
+        print(json.dumps({"write_ms": writes}, indent=1), flush=True)
+
+        with tempfile.TemporaryDirectory() as tmp:
+            ids = Path(tmp) / "ids.txt"
+            ids.write_text("\n".join(sample))
+            codes = Path(tmp) / "communes.txt"
+            codes.write_text("\n".join(communes))
+            wrk_env = {"BENCH_TOKEN": token, "BENCH_IDS": str(ids), "BENCH_COMMUNES": str(codes)}
+            stats_rps = wrk(
+                f"http://127.0.0.1:{SERVICE_PORT}", HERE / "wrk_stats.lua", args.seconds, wrk_env
+            )
+            write_rps = wrk(
+                f"http://127.0.0.1:{SERVICE_PORT}",
+                HERE / "wrk_completion.lua",
+                args.seconds,
+                wrk_env,
+            )
+    with server("benchmarks.minimal_app:create_app", FLOOR_PORT, env, factory=True):
+        read_rps = wrk(
+            f"http://127.0.0.1:{FLOOR_PORT}", HERE / "wrk_min_read.lua", args.seconds, wrk_env
+        )
+        insert_rps = wrk(
+            f"http://127.0.0.1:{FLOOR_PORT}", HERE / "wrk_min_write.lua", args.seconds, wrk_env
+        )
+    report["rps"] = {
+        "stats_commune": stats_rps,
+        "floor_read": read_rps,
+        "completion_write": write_rps,
+        "floor_insert": insert_rps,
+        "stats_ratio": stats_rps / read_rps,
+        "write_ratio": write_rps / insert_rps,
+    }
+    print(json.dumps(report["rps"], indent=1))
+    (HERE / "last-indicators.json").write_text(json.dumps(report, indent=1, default=str))
+    workdir.cleanup()
+    engine.dispose()
+
+
+def raw_sql_latency(
+    dsn: str,
+    engine: object,
+    communes: list[str],
+    provinces: list[str],
+    as_of: date,
+    rng: random.Random,
+) -> dict[str, list[float]]:
+    """The same questions answered from learners and certificates directly."""
+    with Session(engine) as session:  # type: ignore[arg-type]
+        from app.stats.totals import satisfying_programs
+
+        satisfying = {g: sorted(p) for g, p in satisfying_programs(session).items()}
+    end = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC) + timedelta(hours=17)
+    params = {"end": end, "adult": as_of.replace(year=as_of.year - 18), **satisfying}
+    with psycopg.connect(dsn) as connection:
+
+        def run(where: str, value: str | None) -> None:
+            connection.execute(RAW_SQL.format(where=where), {**params, "v": value}).fetchall()
+
+        return {
+            "commune": timed(lambda: run("l.commune_code = %(v)s", rng.choice(communes)), 60),
+            "province": timed(lambda: run("l.province_code = %(v)s", rng.choice(provinces)), 10),
+            "national": timed(lambda: run("TRUE", None), 3),
+        }
+
+
+def write_costs(engine: object, sample: list[str], rng: random.Random) -> dict[str, object]:
+    """Completion writes in-process, with the totals kept and with them switched off."""
+    from app.accounts.actor import Actor
+
+    actor = Actor(
+        user_id=1, username=ADMIN, role=Role.national_admin, province_code=None, commune_code=None
+    )
+    with Session(engine) as session:  # type: ignore[arg-type]
+        courses = [
+            (c.course_code, c.pass_score)
+            for c in session.exec(
+                select(ProgramCourse).where(ProgramCourse.program_code == "CHUAN-NGUOI-DAN")
+            )
+        ]
+        fresh = []
+        for learner_id in sample:
+            done = session.exec(
+                select(Completion.id).where(Completion.learner_id == uuid.UUID(learner_id))
+            ).first()
+            if done is None:
+                fresh.append(learner_id)
+            if len(fresh) >= 800:
+                break
+
+    def write(learner_id: str, course: str, keep_totals: bool) -> float:
+        switch = (
+            nullcontext()
+            if keep_totals
+            else mock.patch(
+                "app.certificates.issuance.totals.tracking", lambda *a, **k: nullcontext([])
+            )
+        )
+        with switch, Session(write_bind(engine)) as session:  # type: ignore[arg-type]
+            session.info["adult_age"] = 18
+            started = time.perf_counter()
+            training.record_completion(
+                session,
+                actor=actor,
+                data=CompletionCreate(
+                    learner_id=uuid.UUID(learner_id),
+                    course_code=course,
+                    score=95,
+                    completed_at=datetime.now(UTC),
+                    method="class",
+                ),
+            )
+            session.commit()
+            return time.perf_counter() - started
+
+    plain: dict[bool, list[float]] = {True: [], False: []}
+    attaining: dict[bool, list[float]] = {True: [], False: []}
+    for index, learner_id in enumerate(fresh):
+        keep = index % 2 == 0
+        for course, _ in courses[:-1]:
+            plain[keep].append(write(learner_id, course, keep))
+        attaining[keep].append(write(learner_id, courses[-1][0], keep))
+    result: dict[str, object] = {}
+    for name, samples in (("plain", plain), ("attaining", attaining)):
+        with_totals = statistics.median(samples[True]) * 1000
+        without = statistics.median(samples[False]) * 1000
+        result[name] = {
+            "with_totals_ms": with_totals,
+            "without_totals_ms": without,
+            "added": with_totals / without - 1,
+        }
+    return result
+
+
+def print_latency(report: dict[str, object]) -> None:
+    latency = report["latency_ms"]
+    raw = report["raw_sql_ms"]
+    print(f"{'unit':<10}{'endpoint p50':>14}{'p95':>10}{'raw SQL p50':>14}{'p95':>10}")
+    for unit in ("commune", "province", "national"):
+        e50, e95 = latency[unit]  # type: ignore[index]
+        r50, r95 = raw[unit]  # type: ignore[index]
+        print(f"{unit:<10}{e50:>12.1f}ms{e95:>8.1f}ms{r50:>12.1f}ms{r95:>8.1f}ms")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
