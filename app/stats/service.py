@@ -115,23 +115,34 @@ def baselines(
     for that year; otherwise the registered count is the denominator, and the answer says so.
     """
     statement = select(Baseline).where(Baseline.year == year)
-    communes = select(func.count()).select_from(Commune)
     if unit.level == "province":
         statement = statement.where(Baseline.province_code == unit.code)
-        communes = communes.where(Commune.province_code == unit.code)
     elif unit.level in ("commune", "village"):
         statement = statement.where(Baseline.commune_code == unit.commune_code)
-        communes = communes.where(Commune.code == unit.commune_code)
     rows = session.exec(statement).all()
     per_commune = {
         row.commune_code: {name: getattr(row, name) for name in BASELINE_COLUMNS} for row in rows
     }
     if by_commune:
         return per_commune
-    if unit.level == "village" or not rows or len(rows) < session.exec(communes).one():
+    if unit.level == "village" or not rows or len(rows) < _commune_count(session, unit):
         return {}
     summed = {name: sum(b[name] for b in per_commune.values()) for name in BASELINE_COLUMNS}
     return {unit.code: summed}
+
+
+def _commune_count(session: Session, unit: UnitRef) -> int:
+    """How many communes a unit has (administrative units change only with the seed)."""
+    if unit.level in ("commune", "village"):
+        return 1
+    key = unit.code if unit.level == "province" else NATION
+    cache: dict[str, int] = session.info.setdefault("commune_counts", {})
+    if key not in cache:
+        statement = select(func.count()).select_from(Commune)
+        if unit.level == "province":
+            statement = statement.where(Commune.province_code == unit.code)
+        cache[key] = session.exec(statement).one()
+    return cache[key]
 
 
 def targets_for(session: Session, units: Iterable[UnitRef]) -> dict[str, dict[Indicator, Target]]:
