@@ -77,6 +77,7 @@ def get_session(request: Request) -> Iterator[Session]:
     bind = engine if request.method in READ_METHODS else write_bind(engine)
     with Session(bind, expire_on_commit=False) as session:
         session.info["adult_age"] = request.app.state.settings.adult_age
+        session.info["credential_signer"] = getattr(request.app.state, "credential_signer", None)
         try:
             yield session
             session.commit()
