@@ -11,7 +11,7 @@ from app.certificates import pages, service
 from app.certificates.deps import SignerDep, certificate_in_scope
 from app.certificates.models import Certificate
 from app.certificates.schemas import CertificatePublic, RevokeRequest, Verification
-from app.core.db import SessionDep
+from app.core.db import SessionDep, WritesOnRead
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.learners import service as learners
 
@@ -21,7 +21,11 @@ public_router = APIRouter()
 CertificateId = Annotated[uuid.UUID, Path(description="Certificate id")]
 
 
-@router.get("/learners/{learner_id}/certificates", response_model=Page[CertificatePublic])
+@router.get(
+    "/learners/{learner_id}/certificates",
+    response_model=Page[CertificatePublic],
+    dependencies=[WritesOnRead],
+)
 def list_learner_certificates(
     learner_id: Annotated[uuid.UUID, Path(description="Learner id")],
     session: SessionDep,
@@ -42,7 +46,9 @@ def list_learner_certificates(
     return Page(items=items, next_cursor=next_cursor)
 
 
-@router.get("/certificates/{certificate_id}", response_model=CertificatePublic)
+@router.get(
+    "/certificates/{certificate_id}", response_model=CertificatePublic, dependencies=[WritesOnRead]
+)
 def get_certificate(
     certificate: Annotated[Certificate, Depends(certificate_in_scope("certificate.read"))],
     session: SessionDep,
@@ -54,7 +60,11 @@ def get_certificate(
     return service.to_public(session, certificate, signer)
 
 
-@router.get("/certificates/{certificate_id}/print", response_class=HTMLResponse)
+@router.get(
+    "/certificates/{certificate_id}/print",
+    response_class=HTMLResponse,
+    dependencies=[WritesOnRead],
+)
 def print_certificate(
     certificate: Annotated[Certificate, Depends(certificate_in_scope("certificate.read"))],
     session: SessionDep,

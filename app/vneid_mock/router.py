@@ -1,11 +1,13 @@
 """The mock VNeID's endpoints: identity check, sign-in, certificate intake, a citizen's list."""
 
 import uuid
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from anyio import from_thread
 from fastapi import APIRouter, Depends, Form, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
 
 from app.certificates.credentials import verify_credential
 from app.core.db import SessionDep
@@ -29,6 +31,19 @@ router = APIRouter()
 bearer = HTTPBearer(auto_error=False)
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session that only reads, so it never waits for a write lock.
+
+    On SQLite the mounted mock shares the tracker's file, and the tracker may call it while its
+    own request holds the write lock (the identity check at registration).
+    """
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+
+
 class TrackerKeysUnavailable(DomainError):
     status = 503
     slug = "tracker-keys-unavailable"
@@ -43,7 +58,9 @@ async def jwks(request: Request) -> dict[str, Any]:
 
 
 @router.post("/api/citizens/verify", response_model=IdentityResult, tags=["mock-vneid"])
-def verify_identity(data: IdentityCheck, request: Request, session: SessionDep) -> IdentityResult:
+def verify_identity(
+    data: IdentityCheck, request: Request, session: ReadSessionDep
+) -> IdentityResult:
     """Đối chiếu danh tính / Does this ID number belong to this name and birth date?"""
     match = service.identity_matches(
         session,
@@ -58,7 +75,7 @@ def verify_identity(data: IdentityCheck, request: Request, session: SessionDep) 
 @router.post("/oauth/token", response_model=TokenResponse, tags=["mock-vneid"])
 def token(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     username: Annotated[str, Form(description="Số định danh cá nhân / ID number")],
     password: Annotated[str, Form(description="Mật mã VNeID / VNeID passcode")],
     grant_type: Annotated[str, Form(pattern="^password$")] = "password",
@@ -145,7 +162,7 @@ def _signed_in_citizen(
     tags=["mock-vneid"],
 )
 def citizen_certifications(
-    citizen_ref: Annotated[uuid.UUID, Depends(_signed_in_citizen)], session: SessionDep
+    citizen_ref: Annotated[uuid.UUID, Depends(_signed_in_citizen)], session: ReadSessionDep
 ) -> CertificationList:
     """Chứng nhận trong ứng dụng VNeID / What the citizen's VNeID app shows (own token only)."""
     records = service.certifications_of(session, citizen_ref)
