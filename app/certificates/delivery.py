@@ -34,7 +34,6 @@ from app.vneid.client import DeliveryOutcome, VneidClient
 
 logger = logging.getLogger(__name__)
 
-REJECTED = "rejected"
 ACTOR = "system:vneid-delivery"
 
 
@@ -122,7 +121,7 @@ def record_outcome(
                 certificate.last_delivery_error = None
                 session.add(certificate)
         elif outcome.kind == "rejected":
-            certificate.vneid_status = REJECTED
+            certificate.vneid_status = DeliveryStatus.rejected.value
             certificate.next_delivery_at = None
             certificate.last_delivery_error = (outcome.error or "rejected")[:300]
             session.add(certificate)

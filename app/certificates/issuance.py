@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from app.audit import service as audit
 from app.catalog.models import Program, ProgramCourse
 from app.certificates.credentials import CredentialSigner
-from app.certificates.models import Certificate
+from app.certificates.models import Certificate, DeliveryStatus
 from app.core.db import utcnow
 from app.learners.models import Learner
 from app.stats import totals
@@ -50,6 +50,25 @@ def sign(session: Session, certificate: Certificate, signer: CredentialSigner) -
     assert program is not None
     signer.sign(certificate, program)
     session.add(certificate)
+
+
+def forget_holder(session: Session, *, learner: Learner) -> None:
+    """On erasure, drop the name from the person's certificates and their credentials.
+
+    Status and dates stay, so the certificates keep counting; one not yet delivered never will
+    be, since there is no one left to deliver it to.
+    """
+    for certificate in session.exec(
+        select(Certificate).where(Certificate.learner_id == learner.id)
+    ).all():
+        certificate.holder_name = ""
+        certificate.credential = None
+        if certificate.vneid_status == DeliveryStatus.pending.value:
+            certificate.vneid_status = DeliveryStatus.rejected.value
+            certificate.next_delivery_at = None
+            certificate.last_delivery_error = "holder erased"
+        session.add(certificate)
+    session.flush()
 
 
 def issue_attained(

@@ -161,17 +161,21 @@ def test_vneid_refusals_are_final_and_revoked_certificates_stay_home(
     assert shown.json()["vneid"]["status"] == "rejected"
 
 
-def test_an_erased_person_is_not_delivered(
+def test_an_erased_person_keeps_counting_but_is_neither_named_nor_delivered(
     client: TestClient, staff: Staff, session: Session
 ) -> None:
     enrol_citizen(client, session, 1)
     learner = register(client, staff, 1)
-    certify(client, staff, learner["id"])
+    certificate = certify(client, staff, learner["id"])
     erased = client.delete(f"/api/v1/learners/{learner['id']}", headers=staff["hk_admin"])
     assert erased.status_code == 204
-    assert deliver(client, later(1)) == {"rejected": 1}
-    (certificate,) = _certificates(session)
-    assert certificate.last_delivery_error == "holder erased"
+    assert deliver(client, later(1)) == {}
+    (stored,) = _certificates(session)
+    assert stored.vneid_status == "rejected" and stored.last_delivery_error == "holder erased"
+    assert stored.holder_name == "" and stored.credential is None
+    check = client.get(f"/api/v1/certificates/{certificate['id']}/verify").json()
+    assert check["holder_name"] == "" and check["valid"] is False
+    assert metric_today(session, CERT_ADULTS) == 1
 
 
 def test_the_worker_started_with_the_app_delivers_by_itself(
