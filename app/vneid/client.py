@@ -15,8 +15,9 @@ from app.core.signing import unverified_kid, verify_jws
 logger = logging.getLogger(__name__)
 
 DUPLICATE_PROBLEM = "urn:hocvuso:problem:vneid-duplicate"
-# Answers worth trying again later; any other 4xx is VNeID's final word.
-RETRY_STATUSES = frozenset({408, 425, 429})
+# VNeID judged the certificate itself and said no: trying again would change nothing. Any
+# other failure (5xx, timeouts, throttling, a wrong URL or credentials being fixed) is retried.
+FINAL_STATUSES = frozenset({400, 409, 422})
 
 
 class VneidUnavailable(DomainError):
@@ -79,9 +80,9 @@ class VneidClient:
             if receipt:
                 return DeliveryOutcome("delivered", receipt_id=str(receipt), duplicate=True)
         error = f"HTTP {response.status_code} {body.get('type', '')}".strip()
-        if response.status_code >= 500 or response.status_code in RETRY_STATUSES:
-            return DeliveryOutcome("retry", error=error)
-        return DeliveryOutcome("rejected", error=error)
+        if response.status_code in FINAL_STATUSES:
+            return DeliveryOutcome("rejected", error=error)
+        return DeliveryOutcome("retry", error=error)
 
     async def check_identity(self, *, citizen_id: str, full_name: str, birth_date: date) -> bool:
         """Whether VNeID knows this person with this name and birth date."""

@@ -48,11 +48,14 @@ class FlakyVneid(httpx.AsyncBaseTransport):
             return await self.inner.handle_async_request(request)
         if self.mode == "down":
             self.failures += 1
-            if self.failures % 3 == 0:
+            kind = self.failures % 4
+            if kind == 0:
                 raise httpx.ReadTimeout("VNeID timed out", request=request)
-            if self.failures % 3 == 1:
+            if kind == 1:
                 return httpx.Response(500, json={"title": "Internal error"})
-            return httpx.Response(503, text="maintenance")
+            if kind == 2:
+                return httpx.Response(503, text="maintenance")
+            return httpx.Response(404, text="<html>not here (a proxy mid-deploy)</html>")
         # "lost": VNeID takes the certificate, but its answer never comes back.
         response = await self.inner.handle_async_request(request)
         await response.aread()

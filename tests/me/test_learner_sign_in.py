@@ -180,7 +180,8 @@ def test_registration_can_check_identity_with_vneid_first(
 ) -> None:
     client, transport = checking
     headers = staff["hk_member"]
-    enrol_citizen(client, session, 1)
+    citizen_id = enrol_citizen(client, session, 1)
+    id_token = _id_token(client, citizen_id)
     mismatch = client.post(
         "/api/v1/learners",
         json=learner_payload("00070", 1, full_name="Nguyễn Văn Anh"),
@@ -192,6 +193,9 @@ def test_registration_can_check_identity_with_vneid_first(
     unavailable = client.post("/api/v1/learners", json=learner_payload("00070", 1), headers=headers)
     assert unavailable.status_code == 503
     assert unavailable.headers["retry-after"]
+    # Sign-in cannot check the token without VNeID's keys either.
+    signing_in = client.post("/api/v1/auth/vneid", json={"id_token": id_token})
+    assert signing_in.status_code == 503
     transport.down = False
     created = client.post("/api/v1/learners", json=learner_payload("00070", 1), headers=headers)
     assert created.status_code == 201, created.text
