@@ -57,12 +57,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
-        app.state.engine = engine
+        # Production refuses to start without a configured signing key; elsewhere one is made.
         keys = KeyRing(
             settings.keys_dir, prefix="hocvuso", create=settings.environment != "production"
         )
         app.state.credential_signer = CredentialSigner(settings, keys)
+        engine = make_engine(settings.database_url)
+        app.state.engine = engine
         if settings.admin_username and settings.admin_password:
             with Session(engine) as session:
                 created = accounts.ensure_admin(

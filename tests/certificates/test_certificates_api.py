@@ -152,3 +152,20 @@ def test_a_learner_lists_certificates_per_page(client: TestClient, staff: Staff)
     codes = {first["items"][0]["program_code"], second["items"][0]["program_code"]}
     assert codes == {CITIZEN_PROGRAM, "CHUAN-CBCCVC"}
     assert client.get(path, headers=staff["cn_admin"]).status_code == 404
+
+
+def test_openapi_lists_the_certificate_and_learner_contract(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in (
+        "/api/v1/learners/{learner_id}/certificates",
+        "/api/v1/certificates/{certificate_id}",
+        "/api/v1/certificates/{certificate_id}/verify",
+        "/api/v1/certificates/{certificate_id}/revoke",
+        "/api/v1/auth/vneid",
+        "/api/v1/me/progress",
+        "/api/v1/me/certificates",
+        "/.well-known/jwks.json",
+    ):
+        assert path in paths, path
+    mock_paths = client.get("/mock-vneid/openapi.json").json()["paths"]
+    assert "/api/certifications" in mock_paths and "/oauth/token" in mock_paths

@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlmodel import Session
 from typer.testing import CliRunner
 
@@ -19,6 +20,7 @@ from app.certificates.models import Certificate
 from app.cli import cli
 from app.core.config import Settings
 from app.core.signing import KeyRing, SigningKeyMissing
+from app.main import create_app
 from tests.certificates.helpers import certify, deliver, enrol_citizen, register
 from tests.factories import CITIZEN_PROGRAM, Staff, citizen_id_for
 
@@ -199,9 +201,18 @@ def test_certificates_and_access_tokens_never_pass_for_each_other(
     assert refused.status_code == 422
 
 
-def test_production_needs_configured_keys(tmp_path: Path) -> None:
-    with pytest.raises(SigningKeyMissing):
-        KeyRing(tmp_path / "none", prefix="hocvuso", create=False)
+def test_production_needs_configured_keys(tmp_path: Path, settings: Settings) -> None:
+    production = settings.model_copy(
+        update={
+            "environment": "production",
+            "secret_key": SecretStr("s" * 40),
+            "pii_key": SecretStr("p" * 40),
+            "keys_dir": tmp_path / "none",
+        }
+    )
+    with pytest.raises(SigningKeyMissing), TestClient(create_app(production)):
+        pass
+    assert not (tmp_path / "none").exists()
     made = KeyRing(tmp_path / "dev", prefix="hocvuso", create=True)
     again = KeyRing(tmp_path / "dev", prefix="hocvuso", create=False)
     assert made.current_kid == again.current_kid
