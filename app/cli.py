@@ -1,5 +1,7 @@
-"""The `hocvuso` console script: migrate, seed, serve, create-user."""
+"""The `hocvuso` console script: migrate, seed, serve, create-user, keys, delivery, mock."""
 
+import asyncio
+from collections import Counter
 from typing import Annotated
 
 import typer
@@ -14,7 +16,8 @@ from app.core.db import make_engine
 from app.core.errors import DomainError
 from app.core.i18n import translate
 from app.core.migrate import upgrade_to_head
-from app.core.security import Passwords
+from app.core.security import Passwords, PersonalIds
+from app.core.signing import KeyRing, rotate
 from app.seed import seed_all
 from app.stats.rebuild import compare, rebuild
 
@@ -32,9 +35,10 @@ def migrate() -> None:
 @cli.command()
 def seed() -> None:
     """Load administrative units, the catalogue and national targets (idempotent)."""
-    engine = make_engine(Settings().database_url)
+    settings = Settings()
+    engine = make_engine(settings.database_url)
     with Session(engine) as session:
-        counts = seed_all(session)
+        counts = seed_all(session, settings=settings)
         session.commit()
     engine.dispose()
     typer.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
@@ -122,6 +126,58 @@ def create_user(
         raise typer.Exit(code=1) from None
     finally:
         engine.dispose()
+
+
+@cli.command("rotate-keys")
+def rotate_keys(
+    mock_vneid: Annotated[bool, typer.Option(help="Rotate the mock VNeID's key instead")] = False,
+) -> None:
+    """Make a new signing key; the old one is retired but keeps verifying what it signed."""
+    settings = Settings()
+    directory = settings.mock_keys_dir if mock_vneid else settings.keys_dir
+    kid = rotate(directory, prefix="vneid" if mock_vneid else "hocvuso")
+    typer.echo(f"current signing key: {kid} (in {directory})")
+
+
+@cli.command()
+def deliver() -> None:
+    """Deliver every certificate now due to VNeID once (the outbox), then stop."""
+    from app.certificates.credentials import CredentialSigner
+    from app.certificates.delivery import Outbox, drain
+    from app.vneid.client import VneidClient, make_http_client
+
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    keys = KeyRing(settings.keys_dir, prefix="hocvuso", create=settings.environment != "production")
+
+    async def run() -> Counter[str]:
+        async with make_http_client(settings, base_url=settings.vneid_base_url) as http:
+            outbox = Outbox(
+                engine=engine,
+                vneid=VneidClient(http, settings),
+                signer=CredentialSigner(settings, keys),
+                personal_ids=PersonalIds(settings),
+                settings=settings,
+            )
+            return await drain(outbox)
+
+    try:
+        results = asyncio.run(run())
+    finally:
+        engine.dispose()
+    summary = ", ".join(f"{kind}: {count}" for kind, count in sorted(results.items()))
+    typer.echo(summary or "nothing due")
+
+
+@cli.command("mock-vneid")
+def mock_vneid(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8100,
+) -> None:
+    """Serve the mock VNeID alone (its tables come with `hocvuso migrate`)."""
+    import uvicorn
+
+    uvicorn.run("app.vneid_mock.main:create_mock_app", factory=True, host=host, port=port)
 
 
 def main() -> None:

@@ -1,5 +1,7 @@
 """The application factory; `app.main:app` is what uvicorn serves."""
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,15 +15,23 @@ from app.accounts import service as accounts
 from app.accounts.router import router as accounts_router
 from app.audit.denials import record_request_denial
 from app.catalog.router import router as catalog_router
+from app.certificates.credentials import CredentialSigner
+from app.certificates.delivery import Outbox, run_worker
+from app.certificates.router import public_router as certificates_public_router
+from app.certificates.router import router as certificates_router
 from app.core.config import Settings
 from app.core.db import make_engine
 from app.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.core.problems import install_problem_handlers, too_large_response
 from app.core.security import AccessTokens, Passwords, PersonalIds
+from app.core.signing import KeyRing
 from app.learners.router import router as learners_router
+from app.me.router import router as me_router
 from app.stats.router import router as stats_router
 from app.training.router import router as training_router
 from app.units.router import router as units_router
+from app.vneid.client import VneidClient, make_http_client
+from app.vneid_mock.main import create_mock_app, start_mock
 
 API_PREFIX = "/api/v1"
 logger = logging.getLogger("app")
@@ -44,8 +54,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service; the engine and clients are made when it starts, not here."""
     settings = settings or Settings()
 
+    mock = create_mock_app(settings) if settings.mounts_mock_vneid else None
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Production refuses to start without a configured signing key; elsewhere one is made.
+        keys = KeyRing(
+            settings.keys_dir, prefix="hocvuso", create=settings.environment != "production"
+        )
+        app.state.credential_signer = CredentialSigner(settings, keys)
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         if settings.admin_username and settings.admin_password:
@@ -59,10 +76,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 session.commit()
             if created is not None:
                 logger.info("created the national admin account from ADMIN_USERNAME")
-        try:
-            yield
-        finally:
-            engine.dispose()
+        # Tests hand an in-process transport over; otherwise the clients use the network.
+        transport = getattr(app.state, "http_transport", None)
+        async with (
+            make_http_client(
+                settings, base_url=settings.vneid_base_url, transport=transport
+            ) as vneid_http,
+            make_http_client(settings, base_url=settings.base_url, transport=transport) as own,
+        ):
+            app.state.vneid = VneidClient(vneid_http, settings)
+            if mock is not None:
+                start_mock(mock, engine=engine, tracker_http=own)
+            app.state.outbox = Outbox(
+                engine=engine,
+                vneid=app.state.vneid,
+                signer=app.state.credential_signer,
+                personal_ids=app.state.personal_ids,
+                settings=settings,
+            )
+            worker = (
+                asyncio.create_task(run_worker(app.state.outbox))
+                if settings.delivery_worker
+                else None
+            )
+            try:
+                yield
+            finally:
+                if worker is not None:
+                    worker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker
+                engine.dispose()
 
     app = FastAPI(
         title="Bình dân học vụ số — API",
@@ -89,8 +133,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalog_router,
         training_router,
         stats_router,
+        certificates_router,
+        me_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(certificates_public_router)
+    if mock is not None:
+        app.mount("/mock-vneid", mock)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -99,10 +100,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         environment="test",
         database_url=database_url,
+        keys_dir=tmp_path / "keys",
+        # The delivery worker is driven by hand in tests; fetch a rotated JWKS at once.
+        delivery_worker=False,
+        jwks_min_refresh_seconds=0,
         password_hash_time_cost=1,
         password_hash_memory_kib=64,
         login_max_failures=5,
@@ -114,8 +119,14 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    """An HTTP client against a freshly built app on this test's database."""
-    with TestClient(create_app(settings)) as test_client:
+    """An HTTP client against a freshly built app on this test's database.
+
+    The app's own HTTP clients (to VNeID, mounted at /mock-vneid, and back to the tracker's
+    keys) go through an in-process transport, so no test needs the network.
+    """
+    app = create_app(settings)
+    app.state.http_transport = httpx.ASGITransport(app=app)
+    with TestClient(app) as test_client:
         yield test_client
 
 

@@ -8,7 +8,8 @@ from sqlmodel import Session, col, select
 
 from app.audit import service as audit
 from app.catalog.models import Program, ProgramCourse
-from app.certificates.models import Certificate
+from app.certificates.credentials import CredentialSigner
+from app.certificates.models import Certificate, DeliveryStatus
 from app.core.db import utcnow
 from app.learners.models import Learner
 from app.stats import totals
@@ -34,6 +35,42 @@ def attained_programs(session: Session, learner: Learner) -> list[str]:
     )
 
 
+SIGNER_KEY = "credential_signer"
+
+
+def signer_of(session: Session) -> CredentialSigner | None:
+    """The credential signer handed to the session by whoever opened it, if any."""
+    signer = session.info.get(SIGNER_KEY)
+    return signer if isinstance(signer, CredentialSigner) else None
+
+
+def sign(session: Session, certificate: Certificate, signer: CredentialSigner) -> None:
+    """Sign a certificate's credential (its program's title is part of it)."""
+    program = session.get(Program, certificate.program_code)
+    assert program is not None
+    signer.sign(certificate, program)
+    session.add(certificate)
+
+
+def forget_holder(session: Session, *, learner: Learner) -> None:
+    """On erasure, drop the name from the person's certificates and their credentials.
+
+    Status and dates stay, so the certificates keep counting; one not yet delivered never will
+    be, since there is no one left to deliver it to.
+    """
+    for certificate in session.exec(
+        select(Certificate).where(Certificate.learner_id == learner.id)
+    ).all():
+        certificate.holder_name = ""
+        certificate.credential = None
+        if certificate.vneid_status == DeliveryStatus.pending.value:
+            certificate.vneid_status = DeliveryStatus.rejected.value
+            certificate.next_delivery_at = None
+            certificate.last_delivery_error = "holder erased"
+        session.add(certificate)
+    session.flush()
+
+
 def issue_attained(
     session: Session,
     *,
@@ -45,7 +82,8 @@ def issue_attained(
     """Issue a certificate for each program the learner attains and never held.
 
     A revoked certificate is kept and not issued again; the unique (learner, program) pair
-    makes a concurrent issue of the same certificate a no-op.
+    makes a concurrent issue of the same certificate a no-op. Each is signed at once when the
+    session carries a signer (else the delivery outbox signs it) and is due for delivery.
     """
     attained = attained_programs(session, learner)
     if not attained:
@@ -59,6 +97,8 @@ def issue_attained(
     if not missing:
         return []
     issued: list[Certificate] = []
+    signer = signer_of(session)
+    moment = now or utcnow()
     with totals.tracking(session, learner):
         for program_code in missing:
             certificate = Certificate(
@@ -66,8 +106,9 @@ def issue_attained(
                 province_code=learner.province_code,
                 commune_code=learner.commune_code,
                 program_code=program_code,
-                issued_at=now or utcnow(),
+                issued_at=moment,
                 holder_name=learner.full_name,
+                next_delivery_at=moment,
             )
             try:
                 with session.begin_nested():
@@ -75,6 +116,8 @@ def issue_attained(
                     session.flush()
             except IntegrityError:
                 continue
+            if signer is not None:
+                sign(session, certificate, signer)
             issued.append(certificate)
             audit.record(
                 session,

@@ -19,6 +19,8 @@ class CertificateStatus(StrEnum):
 class DeliveryStatus(StrEnum):
     pending = "pending"
     delivered = "delivered"
+    # VNeID refused it for good (e.g. it does not know the person), or the person was erased.
+    rejected = "rejected"
 
 
 class Certificate(SQLModel, table=True):

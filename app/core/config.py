@@ -1,5 +1,6 @@
 """Settings: the only place that reads the environment."""
 
+from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
@@ -41,6 +42,32 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Certificates: the tracker's public address (the credentials' issuer, verification links)
+    # and the directory of PEM signing keys (created in development when empty).
+    public_base_url: str = "http://127.0.0.1:8000"
+    keys_dir: Path = Path("./keys")
+
+    # VNeID: where the tracker delivers certificates and checks identities (the mounted mock by
+    # default), the issuer and audience of its sign-in tokens, and the delivery outbox.
+    vneid_base_url: str = "http://127.0.0.1:8000/mock-vneid"
+    vneid_issuer: str = "http://127.0.0.1:8000/mock-vneid"
+    vneid_client_id: str = "hocvuso"
+    vneid_check_identity: bool = False
+    vneid_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    vneid_connect_retries: int = Field(default=2, ge=0, le=10)
+    # An unknown kid makes us fetch the other side's JWKS again, at most this often.
+    jwks_min_refresh_seconds: float = Field(default=5.0, ge=0)
+    delivery_worker: bool = True
+    delivery_poll_seconds: float = Field(default=15.0, gt=0)
+    delivery_batch_size: int = Field(default=50, ge=1, le=1000)
+    delivery_retry_base_seconds: float = Field(default=30.0, gt=0)
+    delivery_retry_max_seconds: float = Field(default=3600.0, gt=0)
+
+    # The mock VNeID: mounted at /mock-vneid (by default everywhere but production), with its
+    # own keys.
+    mock_vneid_mounted: bool | None = None
+    mock_vneid_keys_dir: Path | None = None
+
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Self:
         if self.environment != "production":
@@ -63,3 +90,17 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def base_url(self) -> str:
+        return self.public_base_url.rstrip("/")
+
+    @property
+    def mounts_mock_vneid(self) -> bool:
+        if self.mock_vneid_mounted is None:
+            return self.environment != "production"
+        return self.mock_vneid_mounted
+
+    @property
+    def mock_keys_dir(self) -> Path:
+        return self.mock_vneid_keys_dir or self.keys_dir / "mock-vneid"

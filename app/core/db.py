@@ -71,12 +71,28 @@ def write_bind(engine: Engine) -> Engine:
     return engine
 
 
+def writes_on_read(request: Request) -> None:
+    """Mark a GET route that writes (an audit event of the read) before its session opens.
+
+    On SQLite a read transaction that later writes fails at once if another writer committed
+    meanwhile; such a route takes the write lock up front instead, like any write.
+    """
+    request.state.writes_on_read = True
+
+
+WritesOnRead = Depends(writes_on_read)
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """One session and one transaction per request, committed before the response is sent."""
     engine: Engine = request.app.state.engine
-    bind = engine if request.method in READ_METHODS else write_bind(engine)
+    reads_only = request.method in READ_METHODS and not getattr(
+        request.state, "writes_on_read", False
+    )
+    bind = engine if reads_only else write_bind(engine)
     with Session(bind, expire_on_commit=False) as session:
         session.info["adult_age"] = request.app.state.settings.adult_age
+        session.info["credential_signer"] = getattr(request.app.state, "credential_signer", None)
         try:
             yield session
             session.commit()

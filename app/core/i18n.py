@@ -182,6 +182,53 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "The team does not belong to this commune.",
     ),
     # certificates, VNeID and learner sign-in
+    "what.certificate": ("chứng nhận", "The certificate"),
+    "certificate.already_revoked": (
+        "Chứng nhận này đã bị thu hồi.",
+        "This certificate is already revoked.",
+    ),
+    "vneid.unavailable.title": ("VNeID tạm thời không phản hồi", "VNeID is unavailable"),
+    "vneid.unavailable.detail": (
+        "Không liên lạc được với VNeID; vui lòng thử lại sau.",
+        "VNeID could not be reached; please try again later.",
+    ),
+    "vneid.identity_mismatch": (
+        "VNeID không xác nhận số định danh này với họ tên và ngày sinh đã nhập.",
+        "VNeID does not confirm this ID number with this name and birth date.",
+    ),
+    "vneid.bad_id_token": (
+        "Mã đăng nhập VNeID không hợp lệ, đã hết hạn hoặc không dành cho hệ thống này.",
+        "The VNeID sign-in token is invalid, expired or meant for another service.",
+    ),
+    "vneid.not_registered": (
+        "Bạn chưa được đăng ký là người học; hãy liên hệ tổ công nghệ số cộng đồng.",
+        "You are not registered as a learner; please contact your community digital team.",
+    ),
+    "vneid.learner_only": (
+        "Chức năng này dành cho người học đăng nhập bằng VNeID.",
+        "This is for learners signed in with VNeID.",
+    ),
+    "vneid.duplicate": (
+        "VNeID đã tiếp nhận chứng nhận này trước đó.",
+        "VNeID already received this certificate.",
+    ),
+    "vneid.unknown_citizen": (
+        "Không tìm thấy công dân này trong VNeID.",
+        "This citizen is not known to VNeID.",
+    ),
+    "vneid.holder_mismatch": (
+        "Họ tên trên chứng nhận không khớp với công dân.",
+        "The name on the certificate does not match the citizen.",
+    ),
+    "vneid.bad_credential": (
+        "Chứng nhận không hợp lệ: sai chữ ký, sai loại hoặc không rõ khóa ký.",
+        "Invalid credential: bad signature, wrong type or unknown signing key.",
+    ),
+    "vneid.sign_in_failed": (
+        "Số định danh hoặc mật mã VNeID không đúng.",
+        "Wrong ID number or VNeID passcode.",
+    ),
+    "vneid.unknown_client": ("Ứng dụng không được đăng ký.", "Unknown client application."),
     # field work: phone sync and imports
     # indicators, baselines and targets
     "baseline.year": (

@@ -8,6 +8,7 @@ from app.learners import models as learners_models
 from app.stats import models as stats_models
 from app.training import models as training_models
 from app.units import models as units_models
+from app.vneid_mock import models as vneid_mock_models
 
 __all__ = [
     "accounts_models",
@@ -18,4 +19,5 @@ __all__ = [
     "stats_models",
     "training_models",
     "units_models",
+    "vneid_mock_models",
 ]

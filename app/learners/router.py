@@ -8,13 +8,14 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from app.accounts.actor import Actor
 from app.accounts.deps import CurrentActor
-from app.core.db import SessionDep
+from app.core.db import SessionDep, WritesOnRead
 from app.core.deps import PersonalIdsDep
 from app.core.errors import NotFound
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.learners import service
 from app.learners.models import Group, Learner
 from app.learners.schemas import LearnerCreate, LearnerLookup, LearnerPublic, LearnerUpdate
+from app.vneid.deps import IdentityCheckDep
 
 router = APIRouter(prefix="/learners", tags=["learners"])
 
@@ -39,11 +40,16 @@ def register_learner(
     session: SessionDep,
     actor: CurrentActor,
     personal_ids: PersonalIdsDep,
+    identity: IdentityCheckDep,
 ) -> LearnerPublic:
     """Đăng ký người học / Register a person (once nationwide; a second time answers 409).
 
-    A retry with the same `client_id` answers 200 with the learner already stored.
+    A retry with the same `client_id` answers 200 with the learner already stored. With
+    `VNEID_CHECK_IDENTITY` on, VNeID must first confirm the ID number, name and birth date.
     """
+    identity.confirm(
+        citizen_id=data.citizen_id, full_name=data.full_name, birth_date=data.birth_date
+    )
     learner, created = service.register_learner(
         session, actor=actor, personal_ids=personal_ids, data=data
     )
@@ -98,7 +104,7 @@ def _visible(actor: Actor, learner: Learner) -> bool:
     return learner.erased_at is None and actor.covers(learner.province_code, learner.commune_code)
 
 
-@router.get("/{learner_id}", response_model=LearnerPublic)
+@router.get("/{learner_id}", response_model=LearnerPublic, dependencies=[WritesOnRead])
 def get_learner(
     learner: Annotated[Learner, Depends(learner_in_scope("learner.read"))],
     session: SessionDep,

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from app.accounts.actor import Actor
 from app.accounts.models import Role
 from app.audit import service as audit
+from app.certificates.issuance import forget_holder
 from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound, field_error, invalid_field
 from app.core.pagination import paginate
@@ -362,6 +363,7 @@ def erase_learner(session: Session, *, actor: Actor, learner: Learner) -> None:
     learner.updated_at = now
     session.add(learner)
     session.flush()
+    forget_holder(session, learner=learner)
     audit.record(
         session,
         actor_id=actor.audit_id,

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from app.accounts.deps import CurrentActor
-from app.core.db import SessionDep
+from app.core.db import SessionDep, WritesOnRead
 from app.core.errors import DomainError
 from app.core.i18n import Language, translate, validation_message
 from app.core.pagination import CursorQuery, LimitQuery, Page
@@ -63,7 +63,11 @@ def record_completion(
     return _public(recorded.completion)
 
 
-@router.get("/learners/{learner_id}/completions", response_model=Page[CompletionPublic])
+@router.get(
+    "/learners/{learner_id}/completions",
+    response_model=Page[CompletionPublic],
+    dependencies=[WritesOnRead],
+)
 def list_completions(
     learner_id: Annotated[uuid.UUID, Path(description="Learner id")],
     session: SessionDep,

@@ -10,7 +10,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.catalog.models import ProgramCourse
+from app.certificates.models import Certificate
 from app.units.models import Commune
+from app.vneid_mock.service import CitizenIndex, add_citizen
+from tests.certificates.helpers import deliver
 from tests.factories import HN_CUA_NAM, HN_HOAN_KIEM, TQ, TQ_COMMUNE, Staff, citizen_id_for
 from tests.stats import oracle
 
@@ -93,6 +96,30 @@ class Field:
             body["village_id"] = self.rng.choice(self.villages[commune])
         learner = self.call("POST", "/api/v1/learners", MEMBERS[commune], json=body)
         self.learners[learner["id"]] = commune
+        if self.rng.random() < 0.8:  # most people also hold a VNeID account
+            add_citizen(
+                self.session,
+                index=CitizenIndex(self.client.app.state.settings),  # type: ignore[attr-defined]
+                citizen_id=body["citizen_id"],
+                full_name=body["full_name"],
+                birth_date=birth,
+                passcode="135790",
+            )
+            self.session.commit()
+
+    def revoke(self) -> None:
+        valid = self.session.exec(select(Certificate).where(Certificate.status == "valid")).all()
+        if valid:
+            certificate = self.rng.choice(list(valid))
+            self.call(
+                "POST",
+                f"/api/v1/certificates/{certificate.id}/revoke",
+                ADMINS[certificate.commune_code],
+                json={"reason": "Cấp nhầm"},
+            )
+
+    def deliver(self) -> None:
+        deliver(self.client)
 
     def study(self, when: datetime) -> None:
         learner_id = self.rng.choice(list(self.learners))
@@ -219,11 +246,14 @@ def test_every_indicator_matches_the_raw_records(
                 )
             for _ in range(6):
                 field.register(today)
-            for _ in range(5):
+            for _ in range(7):
                 field.study(moment - timedelta(hours=1))
             field.change()
             if step % 2 == 1:
                 field.erase()
+            if step >= 2:
+                field.deliver()
+                field.revoke()
     staff.sign_in_again()
     compared = sum(_check(client, staff, session, day) for day in CHECK_DAYS)
     assert compared > 100
@@ -233,7 +263,11 @@ def test_every_indicator_matches_the_raw_records(
     ).json()["indicators"]
     numerators = {i["indicator"]: i["numerator"] for i in final}
     assert numerators["adults_certified"] > 0
-    assert numerators["officials_trained"] + numerators["pupils_equipped"] > 0
+    groups = ("officials_trained", "pupils_equipped", "workers_trained")
+    assert sum(numerators[name] for name in groups) > 0
+    assert numerators["adults_vneid_confirmed"] > 0
+    statuses = {c.status for c in session.exec(select(Certificate)).all()}
+    assert statuses == {"valid", "revoked"}
     tq = client.get(
         f"/api/v1/stats/provinces/{TQ}", params={"as_of": "2026-06-01"}, headers=staff["national"]
     ).json()["indicators"]

@@ -1,0 +1,196 @@
+"""Delivering certificates to VNeID from a durable outbox: the certificate rows themselves.
+
+A certificate is due while `vneid_status` is pending and `next_delivery_at` has passed. The
+worker claims a batch (pushing `next_delivery_at` a lease ahead, committed, so no other worker
+takes it meanwhile), posts each credential, then records the receipt or schedules the next
+attempt with exponential backoff and jitter. VNeID keeps one record per credential id and
+answers a second delivery with the first receipt, which counts as delivered: a crash between
+VNeID accepting and this side recording it costs one more request, never a second record.
+"""
+
+import asyncio
+import logging
+import random
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+import anyio
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from app.audit import service as audit
+from app.certificates.credentials import CredentialSigner
+from app.certificates.issuance import sign
+from app.certificates.models import Certificate, CertificateStatus, DeliveryStatus
+from app.core.config import Settings
+from app.core.db import utcnow, write_bind
+from app.core.security import PersonalIds
+from app.learners.models import Learner
+from app.stats import totals
+from app.vneid.client import DeliveryOutcome, VneidClient
+
+logger = logging.getLogger(__name__)
+
+ACTOR = "system:vneid-delivery"
+
+
+@dataclass(frozen=True)
+class Parcel:
+    certificate_id: uuid.UUID
+    credential: str
+    citizen_id: str | None
+
+
+@dataclass
+class Outbox:
+    """What delivery needs: the database, VNeID, the signer and the settings."""
+
+    engine: Engine
+    vneid: VneidClient
+    signer: CredentialSigner
+    personal_ids: PersonalIds
+    settings: Settings
+
+    def session(self) -> Session:
+        session = Session(write_bind(self.engine), expire_on_commit=False)
+        session.info["adult_age"] = self.settings.adult_age
+        return session
+
+
+def backoff(settings: Settings, attempts: int) -> timedelta:
+    """Exponential in the attempts made, capped, with jitter so retries do not march in step."""
+    ceiling = min(
+        settings.delivery_retry_max_seconds,
+        settings.delivery_retry_base_seconds * 2 ** max(attempts - 1, 0),
+    )
+    return timedelta(seconds=ceiling * random.uniform(0.5, 1.0))  # noqa: S311
+
+
+def claim_due(outbox: Outbox, *, now: datetime, limit: int) -> list[Parcel]:
+    """Take up to `limit` due certificates for one attempt each (signing any not yet signed)."""
+    lease = timedelta(seconds=outbox.settings.vneid_timeout_seconds * 3 + 30)
+    with outbox.session() as session:
+        statement = (
+            select(Certificate)
+            .where(
+                Certificate.vneid_status == DeliveryStatus.pending.value,
+                Certificate.status == CertificateStatus.valid.value,
+                col(Certificate.next_delivery_at) <= now,
+            )
+            .order_by(col(Certificate.next_delivery_at))
+            .limit(limit)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            statement = statement.with_for_update(skip_locked=True)
+        parcels = []
+        for certificate in session.exec(statement).all():
+            if certificate.credential is None:
+                sign(session, certificate, outbox.signer)
+            assert certificate.credential is not None
+            certificate.delivery_attempts += 1
+            certificate.next_delivery_at = now + lease
+            session.add(certificate)
+            learner = session.get(Learner, certificate.learner_id)
+            encrypted = learner.citizen_id_enc if learner else None
+            citizen_id = outbox.personal_ids.decrypt(encrypted) if encrypted else None
+            parcels.append(Parcel(certificate.id, certificate.credential, citizen_id))
+        session.commit()
+    return parcels
+
+
+def record_outcome(
+    outbox: Outbox, parcel: Parcel, outcome: DeliveryOutcome, *, now: datetime
+) -> str:
+    """Write down what VNeID answered; a certificate already delivered stays as it is."""
+    with outbox.session() as session:
+        certificate = session.get(Certificate, parcel.certificate_id)
+        if certificate is None or certificate.vneid_status != DeliveryStatus.pending.value:
+            return "unchanged"
+        learner = session.get(Learner, certificate.learner_id)
+        assert learner is not None
+        if outcome.kind == "delivered":
+            # Delivery counts in adults_vneid_confirmed from the day it happened.
+            with totals.tracking(session, learner):
+                certificate.vneid_status = DeliveryStatus.delivered.value
+                certificate.vneid_receipt_id = outcome.receipt_id
+                certificate.vneid_delivered_at = utcnow()
+                certificate.next_delivery_at = None
+                certificate.last_delivery_error = None
+                session.add(certificate)
+        elif outcome.kind == "rejected":
+            certificate.vneid_status = DeliveryStatus.rejected.value
+            certificate.next_delivery_at = None
+            certificate.last_delivery_error = (outcome.error or "rejected")[:300]
+            session.add(certificate)
+        else:
+            certificate.next_delivery_at = now + backoff(
+                outbox.settings, certificate.delivery_attempts
+            )
+            certificate.last_delivery_error = (outcome.error or "unavailable")[:300]
+            session.add(certificate)
+        audit.record(
+            session,
+            actor_id=ACTOR,
+            actor_role=None,
+            action=f"certificate.vneid_{outcome.kind}",
+            outcome="success" if outcome.kind == "delivered" else "failure",
+            target_type="certificate",
+            target_id=certificate.id,
+            province_code=certificate.province_code,
+            commune_code=certificate.commune_code,
+            detail={
+                "attempt": certificate.delivery_attempts,
+                "receipt_id": outcome.receipt_id,
+                "duplicate": outcome.duplicate,
+                "error": outcome.error,
+            },
+        )
+        session.commit()
+        return outcome.kind
+
+
+async def deliver_due(outbox: Outbox, *, now: datetime | None = None) -> Counter[str]:
+    """One pass over the outbox: claim what is due, deliver it, record each answer."""
+    moment = now or utcnow()
+    parcels = await anyio.to_thread.run_sync(
+        partial(claim_due, outbox, now=moment, limit=outbox.settings.delivery_batch_size)
+    )
+    results: Counter[str] = Counter()
+    for parcel in parcels:
+        if parcel.citizen_id is None:
+            # The person was erased: there is no one left to deliver to.
+            outcome = DeliveryOutcome("rejected", error="holder erased")
+        else:
+            outcome = await outbox.vneid.deliver(
+                credential=parcel.credential, citizen_id=parcel.citizen_id
+            )
+        recorded = await anyio.to_thread.run_sync(
+            partial(record_outcome, outbox, parcel, outcome, now=moment)
+        )
+        results[recorded] += 1
+    return results
+
+
+async def drain(outbox: Outbox, *, now: datetime | None = None) -> Counter[str]:
+    """Deliver until nothing more is due now (each certificate is tried once per drain)."""
+    total: Counter[str] = Counter()
+    while True:
+        results = await deliver_due(outbox, now=now)
+        total.update(results)
+        if sum(results.values()) < outbox.settings.delivery_batch_size:
+            return total
+
+
+async def run_worker(outbox: Outbox) -> None:
+    """Poll the outbox until cancelled; an error in one pass never stops the next."""
+    while True:
+        try:
+            results = await drain(outbox)
+            if results:
+                logger.info("VNeID delivery: %s", dict(results))
+        except Exception:
+            logger.exception("VNeID delivery pass failed")
+        await asyncio.sleep(outbox.settings.delivery_poll_seconds)

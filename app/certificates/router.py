@@ -1,0 +1,120 @@
+"""Certificates: read in scope, verify in public, revoke; the keys; the printable pages."""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from app.accounts.deps import CurrentActor
+from app.certificates import pages, service
+from app.certificates.deps import SignerDep, certificate_in_scope
+from app.certificates.models import Certificate
+from app.certificates.schemas import CertificatePublic, RevokeRequest, Verification
+from app.core.db import SessionDep, WritesOnRead
+from app.core.pagination import CursorQuery, LimitQuery, Page
+from app.learners import service as learners
+
+router = APIRouter(tags=["certificates"])
+public_router = APIRouter()
+
+CertificateId = Annotated[uuid.UUID, Path(description="Certificate id")]
+
+
+@router.get(
+    "/learners/{learner_id}/certificates",
+    response_model=Page[CertificatePublic],
+    dependencies=[WritesOnRead],
+)
+def list_learner_certificates(
+    learner_id: Annotated[uuid.UUID, Path(description="Learner id")],
+    session: SessionDep,
+    actor: CurrentActor,
+    signer: SignerDep,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
+) -> Page[CertificatePublic]:
+    """Chứng nhận của một người học / A learner's certificates, with their credentials."""
+    learner = learners.get_in_scope(
+        session, actor=actor, learner_id=learner_id, action="certificate.read"
+    )
+    learners.record_read(session, actor=actor, learner=learner)
+    rows, next_cursor = service.list_for_learner(
+        session, learner_id=learner.id, cursor=cursor, limit=limit
+    )
+    items = [service.to_public(session, c, signer) for c in rows]
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/certificates/{certificate_id}", response_model=CertificatePublic, dependencies=[WritesOnRead]
+)
+def get_certificate(
+    certificate: Annotated[Certificate, Depends(certificate_in_scope("certificate.read"))],
+    session: SessionDep,
+    actor: CurrentActor,
+    signer: SignerDep,
+) -> CertificatePublic:
+    """Một chứng nhận / One certificate with its signed credential and VNeID delivery state."""
+    service.record_read(session, actor=actor, certificate=certificate)
+    return service.to_public(session, certificate, signer)
+
+
+@router.get(
+    "/certificates/{certificate_id}/print",
+    response_class=HTMLResponse,
+    dependencies=[WritesOnRead],
+)
+def print_certificate(
+    certificate: Annotated[Certificate, Depends(certificate_in_scope("certificate.read"))],
+    session: SessionDep,
+    actor: CurrentActor,
+    signer: SignerDep,
+) -> HTMLResponse:
+    """Bản in / The printable certificate (HTML) with a QR code leading to verification."""
+    service.record_read(session, actor=actor, certificate=certificate)
+    public = service.to_public(session, certificate, signer)
+    return HTMLResponse(pages.printable_page(public, signer.page_url(certificate)))
+
+
+@router.get("/certificates/{certificate_id}/verify", response_model=Verification)
+def verify_certificate(
+    certificate_id: CertificateId, session: SessionDep, signer: SignerDep
+) -> Verification:
+    """Xác minh công khai / Public verification, no sign-in: status, program, date, name hidden.
+
+    A revoked certificate answers `valid: false` with `status: "revoked"`.
+    """
+    return service.verification(session, certificate_id=certificate_id, signer=signer)
+
+
+@router.post("/certificates/{certificate_id}/revoke", response_model=CertificatePublic)
+def revoke_certificate(
+    data: RevokeRequest,
+    certificate: Annotated[Certificate, Depends(certificate_in_scope("certificate.revoke"))],
+    session: SessionDep,
+    actor: CurrentActor,
+    signer: SignerDep,
+) -> CertificatePublic:
+    """Thu hồi chứng nhận / Revoke with a reason (commune admins and up, in scope)."""
+    revoked = service.revoke(session, actor=actor, certificate=certificate, reason=data.reason)
+    return service.to_public(session, revoked, signer)
+
+
+@public_router.get("/.well-known/jwks.json", tags=["certificates"])
+async def jwks(request: Request) -> JSONResponse:
+    """Khóa công khai / The keys that verify certificates: the current one and retired ones."""
+    keys: dict[str, Any] = request.app.state.credential_signer.keys.jwks()
+    return JSONResponse(keys, headers={"Cache-Control": "public, max-age=300"})
+
+
+@public_router.get(
+    "/certificates/{certificate_id}", response_class=HTMLResponse, tags=["certificates"]
+)
+def certificate_page(
+    certificate_id: CertificateId, session: SessionDep, signer: SignerDep
+) -> HTMLResponse:
+    """Trang xác minh / The page the QR code opens: the public verification, as HTML."""
+    result = service.verification(session, certificate_id=certificate_id, signer=signer)
+    page_url = f"{signer.base_url}/certificates/{certificate_id}"
+    return HTMLResponse(pages.verification_page(result, page_url))

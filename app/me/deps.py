@@ -1,0 +1,44 @@
+"""Authentication of learners: a learner access token becomes the signed-in `Learner`."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends
+
+from app.accounts.deps import oauth2_scheme
+from app.core.db import SessionDep
+from app.core.deps import AccessTokensDep
+from app.core.errors import Unauthorized
+from app.core.security import TokenError
+from app.learners.models import Learner
+
+LEARNER_SUBJECT = "learner:"
+LEARNER_ROLE = "learner"
+
+
+def get_signed_in_learner(
+    session: SessionDep,
+    tokens: AccessTokensDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Learner:
+    """The learner the token was issued to; staff tokens and anything else answer 401."""
+    if not token:
+        raise Unauthorized("vneid.learner_only", audit_action="auth.missing_token")
+    try:
+        claims = tokens.verify(token)
+    except TokenError:
+        raise Unauthorized("vneid.learner_only", audit_action="auth.token_rejected") from None
+    subject = str(claims.get("sub", ""))
+    if not subject.startswith(LEARNER_SUBJECT) or claims.get("role") != LEARNER_ROLE:
+        raise Unauthorized("vneid.learner_only", audit_action="auth.token_rejected")
+    try:
+        learner_id = uuid.UUID(subject.removeprefix(LEARNER_SUBJECT))
+    except ValueError:
+        raise Unauthorized("vneid.learner_only", audit_action="auth.token_rejected") from None
+    learner = session.get(Learner, learner_id)
+    if learner is None or learner.erased_at is not None:
+        raise Unauthorized("vneid.learner_only", audit_action="auth.token_rejected")
+    return learner
+
+
+CurrentLearner = Annotated[Learner, Depends(get_signed_in_learner)]

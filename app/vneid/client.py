@@ -1,0 +1,126 @@
+"""The tracker's side of VNeID: one httpx client at a configurable base URL."""
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+import httpx
+
+from app.core.config import Settings
+from app.core.errors import DomainError
+from app.core.jwks import JwksCache, JwksUnavailable
+from app.core.signing import unverified_kid, verify_jws
+
+logger = logging.getLogger(__name__)
+
+DUPLICATE_PROBLEM = "urn:hocvuso:problem:vneid-duplicate"
+# VNeID judged the certificate itself and said no: trying again would change nothing. Any
+# other failure (5xx, timeouts, throttling, a wrong URL or credentials being fixed) is retried.
+FINAL_STATUSES = frozenset({400, 409, 422})
+
+
+class VneidUnavailable(DomainError):
+    """VNeID did not answer in time or answered with an error."""
+
+    status = 503
+    slug = "vneid-unavailable"
+    title_key = "vneid.unavailable.title"
+
+    def __init__(self) -> None:
+        super().__init__("vneid.unavailable.detail", headers={"Retry-After": "60"})
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    kind: Literal["delivered", "retry", "rejected"]
+    receipt_id: str | None = None
+    error: str | None = None
+    duplicate: bool = False
+
+
+def make_http_client(
+    settings: Settings, *, base_url: str, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """An async client with the configured timeouts (and connection retries on real sockets)."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        timeout=httpx.Timeout(settings.vneid_timeout_seconds),
+        transport=transport or httpx.AsyncHTTPTransport(retries=settings.vneid_connect_retries),
+        headers={"User-Agent": "hocvuso"},
+    )
+
+
+class VneidClient:
+    """Certificate delivery, identity checks and sign-in token verification against VNeID."""
+
+    def __init__(self, http: httpx.AsyncClient, settings: Settings) -> None:
+        self.http = http
+        self.issuer = settings.vneid_issuer
+        self.client_id = settings.vneid_client_id
+        self.jwks = JwksCache(
+            http,
+            "/.well-known/jwks.json",
+            min_refresh_seconds=settings.jwks_min_refresh_seconds,
+        )
+
+    async def deliver(self, *, credential: str, citizen_id: str) -> DeliveryOutcome:
+        """Hand one signed credential over; a duplicate answer means VNeID already holds it."""
+        try:
+            response = await self.http.post(
+                "/api/certifications", json={"credential": credential, "citizen_id": citizen_id}
+            )
+        except httpx.HTTPError as exc:
+            return DeliveryOutcome("retry", error=f"{type(exc).__name__}")
+        body = _json(response)
+        if response.status_code in (200, 201) and body.get("receipt_id"):
+            return DeliveryOutcome("delivered", receipt_id=str(body["receipt_id"]))
+        if response.status_code == 409 and body.get("type") == DUPLICATE_PROBLEM:
+            receipt = body.get("receipt_id")
+            if receipt:
+                return DeliveryOutcome("delivered", receipt_id=str(receipt), duplicate=True)
+        error = f"HTTP {response.status_code} {body.get('type', '')}".strip()
+        if response.status_code in FINAL_STATUSES:
+            return DeliveryOutcome("rejected", error=error)
+        return DeliveryOutcome("retry", error=error)
+
+    async def check_identity(self, *, citizen_id: str, full_name: str, birth_date: date) -> bool:
+        """Whether VNeID knows this person with this name and birth date."""
+        try:
+            response = await self.http.post(
+                "/api/citizens/verify",
+                json={
+                    "citizen_id": citizen_id,
+                    "full_name": full_name,
+                    "birth_date": birth_date.isoformat(),
+                },
+            )
+            response.raise_for_status()
+            return bool(response.json()["match"])
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            logger.warning("VNeID identity check failed: %s", type(exc).__name__)
+            raise VneidUnavailable() from exc
+
+    async def verify_id_token(self, token: str) -> dict[str, Any]:
+        """The claims of a VNeID sign-in token meant for this tracker; TokenError otherwise."""
+        try:
+            keys = await self.jwks.keys_for(unverified_kid(token))
+        except JwksUnavailable as exc:
+            raise VneidUnavailable() from exc
+        claims = verify_jws(
+            token,
+            keys,
+            typ=("JWT", "id_token+jwt"),
+            issuer=self.issuer,
+            audience=self.client_id,
+            require=("exp", "iat", "iss", "aud", "sub"),
+        )
+        return claims
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

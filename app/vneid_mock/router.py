@@ -1,0 +1,183 @@
+"""The mock VNeID's endpoints: identity check, sign-in, certificate intake, a citizen's list."""
+
+import uuid
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from anyio import from_thread
+from fastapi import APIRouter, Depends, Form, Path, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from app.certificates.credentials import verify_credential
+from app.core.db import SessionDep
+from app.core.errors import DomainError, Invalid, NotFound, Unauthorized
+from app.core.jwks import JwksUnavailable
+from app.core.security import TokenError
+from app.core.signing import unverified_kid
+from app.vneid_mock import service
+from app.vneid_mock.schemas import (
+    CertificationIntake,
+    CertificationList,
+    CertificationPublic,
+    IdentityCheck,
+    IdentityResult,
+    Receipt,
+    TokenResponse,
+)
+from app.vneid_mock.tokens import MockTokens
+
+router = APIRouter()
+bearer = HTTPBearer(auto_error=False)
+
+
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session that only reads, so it never waits for a write lock.
+
+    On SQLite the mounted mock shares the tracker's file, and the tracker may call it while its
+    own request holds the write lock (the identity check at registration).
+    """
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+
+
+class TrackerKeysUnavailable(DomainError):
+    status = 503
+    slug = "tracker-keys-unavailable"
+    title_key = "vneid.unavailable.title"
+
+
+@router.get("/.well-known/jwks.json", tags=["mock-vneid"])
+async def jwks(request: Request) -> dict[str, Any]:
+    """Khóa công khai của VNeID (mô phỏng) / The mock's keys, which verify its `id_token`s."""
+    keys: dict[str, Any] = request.app.state.keys.jwks()
+    return keys
+
+
+@router.post("/api/citizens/verify", response_model=IdentityResult, tags=["mock-vneid"])
+def verify_identity(
+    data: IdentityCheck, request: Request, session: ReadSessionDep
+) -> IdentityResult:
+    """Đối chiếu danh tính / Does this ID number belong to this name and birth date?"""
+    match = service.identity_matches(
+        session,
+        index=request.app.state.citizen_index,
+        citizen_id=data.citizen_id,
+        full_name=data.full_name,
+        birth_date=data.birth_date,
+    )
+    return IdentityResult(match=match)
+
+
+@router.post("/oauth/token", response_model=TokenResponse, tags=["mock-vneid"])
+def token(
+    request: Request,
+    session: ReadSessionDep,
+    username: Annotated[str, Form(description="Số định danh cá nhân / ID number")],
+    password: Annotated[str, Form(description="Mật mã VNeID / VNeID passcode")],
+    grant_type: Annotated[str, Form(pattern="^password$")] = "password",
+    client_id: Annotated[str | None, Form()] = None,
+) -> TokenResponse:
+    """Đăng nhập công dân / A citizen signs in: answers an `id_token` for the mobile app."""
+    state = request.app.state
+    audience = client_id or state.settings.vneid_client_id
+    if audience != state.settings.vneid_client_id:
+        raise Unauthorized("vneid.unknown_client")
+    citizen = service.sign_in(
+        session, index=state.citizen_index, citizen_id=username.strip(), passcode=password
+    )
+    if citizen is None:
+        raise Unauthorized("vneid.sign_in_failed")
+    tokens: MockTokens = state.tokens
+    return TokenResponse(
+        access_token=tokens.access_token(citizen),
+        id_token=tokens.id_token(citizen, citizen_id=username.strip(), client_id=audience),
+        expires_in=tokens.lifetime_seconds,
+    )
+
+
+async def _verified(request: Request, credential: str) -> dict[str, Any]:
+    """Check a credential against the tracker's keys, fetched over HTTP."""
+    state = request.app.state
+    try:
+        keys = await state.tracker_jwks.keys_for(unverified_kid(credential))
+    except JwksUnavailable as exc:
+        raise TrackerKeysUnavailable("vneid.unavailable.detail") from exc
+    except TokenError as exc:
+        raise Invalid("vneid.bad_credential") from exc
+    try:
+        return verify_credential(credential, keys, issuer=state.settings.base_url)
+    except TokenError as exc:
+        raise Invalid("vneid.bad_credential") from exc
+
+
+@router.post(
+    "/api/certifications",
+    response_model=Receipt,
+    status_code=status.HTTP_201_CREATED,
+    tags=["mock-vneid"],
+)
+def receive_certification(
+    data: CertificationIntake, request: Request, session: SessionDep
+) -> Receipt:
+    """Tiếp nhận chứng nhận / Intake: verify the credential, record it once, answer a receipt.
+
+    A credential already received answers 409 with the first receipt's id.
+    """
+    claims = from_thread.run(_verified, request, data.credential)
+    record = service.receive(
+        session,
+        index=request.app.state.citizen_index,
+        claims=claims,
+        credential=data.credential,
+        citizen_id=data.citizen_id,
+    )
+    return Receipt(
+        receipt_id=record.id, credential_id=record.credential_id, received_at=record.received_at
+    )
+
+
+def _signed_in_citizen(
+    request: Request,
+    citizen_ref: Annotated[uuid.UUID, Path(description="Mã công dân trong VNeID / handle")],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> uuid.UUID:
+    if credentials is None:
+        raise Unauthorized()
+    try:
+        claims = request.app.state.tokens.verify_access_token(credentials.credentials)
+    except TokenError:
+        raise Unauthorized() from None
+    if claims.get("sub") != str(citizen_ref):
+        raise NotFound()
+    return citizen_ref
+
+
+@router.get(
+    "/api/citizens/{citizen_ref}/certifications",
+    response_model=CertificationList,
+    tags=["mock-vneid"],
+)
+def citizen_certifications(
+    citizen_ref: Annotated[uuid.UUID, Depends(_signed_in_citizen)], session: ReadSessionDep
+) -> CertificationList:
+    """Chứng nhận trong ứng dụng VNeID / What the citizen's VNeID app shows (own token only)."""
+    records = service.certifications_of(session, citizen_ref)
+    return CertificationList(
+        items=[
+            CertificationPublic(
+                receipt_id=r.id,
+                credential_id=r.credential_id,
+                issuer=r.issuer,
+                program_code=r.program_code,
+                title=r.title,
+                holder_name=r.holder_name,
+                valid_from=r.valid_from,
+                received_at=r.received_at,
+            )
+            for r in records
+        ]
+    )

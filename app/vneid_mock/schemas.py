@@ -1,0 +1,60 @@
+"""Request and response shapes of the mock VNeID."""
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.learners.schemas import CitizenId
+
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120)]
+
+
+class IdentityCheck(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    citizen_id: CitizenId
+    full_name: FullName
+    birth_date: date
+
+
+class IdentityResult(BaseModel):
+    match: bool
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    id_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class CertificationIntake(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    credential: Annotated[str, StringConstraints(max_length=20_000)] = Field(
+        description="The tracker's signed credential (compact JWS)"
+    )
+    citizen_id: CitizenId
+
+
+class Receipt(BaseModel):
+    receipt_id: uuid.UUID
+    credential_id: str
+    received_at: datetime
+
+
+class CertificationPublic(BaseModel):
+    receipt_id: uuid.UUID
+    credential_id: str
+    issuer: str
+    program_code: str
+    title: str
+    holder_name: str
+    valid_from: datetime
+    received_at: datetime
+
+
+class CertificationList(BaseModel):
+    items: list[CertificationPublic]
