@@ -19,6 +19,7 @@ from app.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.core.problems import install_problem_handlers, too_large_response
 from app.core.security import AccessTokens, Passwords, PersonalIds
 from app.learners.router import router as learners_router
+from app.sync.router import router as sync_router
 from app.training.router import router as training_router
 from app.units.router import router as units_router
 
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         learners_router,
         catalog_router,
         training_router,
+        sync_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

@@ -183,6 +183,23 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     # certificates, VNeID and learner sign-in
     # field work: phone sync and imports
+    "what.import": ("lượt nhập dữ liệu", "The import"),
+    "sync.too_many": (
+        "Một lần đồng bộ chỉ được tối đa {limit} bản ghi.",
+        "A sync batch holds at most {limit} records.",
+    ),
+    "sync.key_in_progress": (
+        "Yêu cầu với Idempotency-Key này đang được xử lý; hãy gửi lại sau ít giây.",
+        "A request with this Idempotency-Key is still being processed; retry in a few seconds.",
+    ),
+    "sync.key_reused": (
+        "Idempotency-Key này đã được dùng cho một yêu cầu khác.",
+        "This Idempotency-Key was already used for a different request.",
+    ),
+    "sync.learner_ref": (
+        "Cần đúng một trong hai: learner_id hoặc learner_client_id.",
+        "Give exactly one of learner_id or learner_client_id.",
+    ),
     # indicators, baselines and targets
 }
 
