@@ -18,6 +18,8 @@ from app.core.db import make_engine
 from app.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.core.problems import install_problem_handlers, too_large_response
 from app.core.security import AccessTokens, Passwords, PersonalIds
+from app.imports.router import router as imports_router
+from app.imports.worker import ImportWorker
 from app.learners.router import router as learners_router
 from app.sync.router import router as sync_router
 from app.training.router import router as training_router
@@ -48,6 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         app.state.engine = engine
+        # Imports are stored in the background; unfinished ones (a crash) are resumed.
+        import_worker = ImportWorker(engine, settings, app.state.personal_ids)
+        app.state.import_worker = import_worker
         if settings.admin_username and settings.admin_password:
             with Session(engine) as session:
                 created = accounts.ensure_admin(
@@ -59,9 +64,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 session.commit()
             if created is not None:
                 logger.info("created the national admin account from ADMIN_USERNAME")
+        import_worker.start()
         try:
             yield
         finally:
+            import_worker.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -78,7 +85,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_problem_handlers(app)
     app.add_middleware(
-        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, on_too_large=too_large_response
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        on_too_large=too_large_response,
+        path_limits={API_PREFIX + "/imports": settings.import_max_bytes},
     )
     app.add_middleware(RequestIdMiddleware)
 
@@ -89,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalog_router,
         training_router,
         sync_router,
+        imports_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 
