@@ -1,5 +1,6 @@
 """The `hocvuso` console script: migrate, seed, serve, create-user."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +16,7 @@ from app.core.errors import DomainError
 from app.core.i18n import translate
 from app.core.migrate import upgrade_to_head
 from app.core.security import Passwords
+from app.imports.models import ImportKind
 from app.seed import seed_all
 
 cli = typer.Typer(help="Bình dân học vụ số — digital-skills tracker", no_args_is_help=True)
@@ -96,6 +98,23 @@ def create_user(
         raise typer.Exit(code=1) from None
     finally:
         engine.dispose()
+
+
+@cli.command("import")
+def import_command(
+    path: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX file")
+    ],
+    kind: Annotated[ImportKind, typer.Option(help="What the file holds")],
+    as_user: Annotated[str, typer.Option("--as", help="The staff account it is imported as")],
+    commune: Annotated[
+        str | None, typer.Option(help="Commune code for rows without one (e.g. 00070)")
+    ] = None,
+) -> None:
+    """Import a file from disk as a user would upload it, with a progress bar."""
+    from app.imports.console import import_file
+
+    raise typer.Exit(code=import_file(path, kind=kind, username=as_user, commune_code=commune))
 
 
 def main() -> None:
