@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import typer
-from sqlalchemy.engine import Engine
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app.accounts.models import User
