@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app.accounts.actor import Actor
@@ -55,22 +56,28 @@ class ImportContext:
     personal_ids: PersonalIds
     default_commune_code: str | None
     today: date
+    # Look-ups read with sessions of their own: checking rows needs no transaction.
+    engine: Engine
     _communes: dict[str, str] | None = None
     _villages: dict[str, dict[str, int]] = field(default_factory=dict)
 
-    def province_of(self, session: Session, commune_code: str) -> str | None:
+    def province_of(self, commune_code: str) -> str | None:
         """The commune's province, or None for an unknown commune (all loaded once)."""
         if self._communes is None:
-            rows = session.exec(select(Commune.code, Commune.province_code)).all()
+            with Session(self.engine) as session:
+                rows = session.exec(select(Commune.code, Commune.province_code)).all()
             self._communes = dict(rows)
         return self._communes.get(commune_code)
 
-    def village_id(self, session: Session, commune_code: str, name: str) -> int | None:
+    def village_id(self, commune_code: str, name: str) -> int | None:
         """The commune's village of that name (accents and case aside), or None."""
         if commune_code not in self._villages:
-            rows = session.exec(
-                select(Village.name_folded, Village.id).where(Village.commune_code == commune_code)
-            ).all()
+            with Session(self.engine) as session:
+                rows = session.exec(
+                    select(Village.name_folded, Village.id).where(
+                        Village.commune_code == commune_code
+                    )
+                ).all()
             self._villages[commune_code] = {n: i for n, i in rows if i is not None}
         return self._villages[commune_code].get(fold(name))
 

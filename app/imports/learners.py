@@ -11,9 +11,11 @@ audit event records the chunk.
 
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from psycopg.errors import UniqueViolation
 from pydantic import ValidationError
 from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
@@ -67,13 +69,27 @@ def payload(row: SourceRow, default_commune_code: str | None) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
-def store_chunk(session: Session, ctx: ImportContext, rows: list[SourceRow]) -> ChunkOutcome:
-    """Register the chunk's new people; count the known ones; say why the others were refused."""
+@dataclass
+class Prepared:
+    """A chunk checked by the API's rules, with the rows to insert for its new people."""
+
+    outcome: ChunkOutcome
+    # blind index → (source row, the learner row to insert)
+    candidates: dict[str, tuple[SourceRow, dict[str, Any]]]
+    first_row: int
+    last_row: int
+
+
+def prepare_chunk(ctx: ImportContext, rows: list[SourceRow]) -> Prepared:
+    """The part that needs no transaction: check each row, build the new learners' rows.
+
+    The worker runs it for the next chunk while the database stores the current one.
+    """
     outcome = ChunkOutcome()
     now = utcnow()
     candidates: dict[str, tuple[SourceRow, dict[str, Any]]] = {}
     for row in rows:
-        checked = _check(session, ctx, row, outcome)
+        checked = _check(ctx, row, outcome)
         if checked is None:
             continue
         digest = ctx.personal_ids.blind_index(checked["citizen_id"])
@@ -81,16 +97,23 @@ def store_chunk(session: Session, ctx: ImportContext, rows: list[SourceRow]) -> 
             # The same person twice in the file: the first row registers them.
             outcome.duplicate += 1
             continue
-        candidates[digest] = (row, checked)
+        candidates[digest] = (row, _learner_row(ctx, digest, checked, now))
+    first, last = (rows[0].number, rows[-1].number) if rows else (0, 0)
+    return Prepared(outcome, candidates, first, last)
 
+
+def store_prepared(session: Session, ctx: ImportContext, prepared: Prepared) -> ChunkOutcome:
+    """Register the chunk's new people; count the known ones; say why the others were refused."""
+    outcome = prepared.outcome
+    candidates = prepared.candidates
     known = _registered(session, list(candidates))
     new_rows = []
-    for digest, (row, checked) in candidates.items():
+    for digest, (row, learner_row) in candidates.items():
         existing = known.get(digest)
         if existing is not None:
             _count_known(ctx, row, existing, outcome)
             continue
-        new_rows.append(_learner_row(ctx, digest, checked, now))
+        new_rows.append(learner_row)
 
     inserted = _insert(session, new_rows)
     for learner_row in new_rows:
@@ -115,7 +138,7 @@ def store_chunk(session: Session, ctx: ImportContext, rows: list[SourceRow]) -> 
         province_code=ctx.actor.province_code,
         commune_code=ctx.actor.commune_code,
         detail={
-            "rows": [rows[0].number, rows[-1].number] if rows else [],
+            "rows": [prepared.first_row, prepared.last_row],
             "stored": outcome.stored,
             "duplicate": outcome.duplicate,
             "rejected": len(outcome.rejected),
@@ -124,16 +147,19 @@ def store_chunk(session: Session, ctx: ImportContext, rows: list[SourceRow]) -> 
     return outcome
 
 
-def _check(
-    session: Session, ctx: ImportContext, row: SourceRow, outcome: ChunkOutcome
-) -> dict[str, Any] | None:
+def store_chunk(session: Session, ctx: ImportContext, rows: list[SourceRow]) -> ChunkOutcome:
+    """Both halves at once (what the worker does, without its overlap)."""
+    return store_prepared(session, ctx, prepare_chunk(ctx, rows))
+
+
+def _check(ctx: ImportContext, row: SourceRow, outcome: ChunkOutcome) -> dict[str, Any] | None:
     body = payload(row, ctx.default_commune_code)
     try:
         data = LearnerCreate.model_validate(body)
     except ValidationError as exc:
         outcome.reject(row, problems.from_validation(exc))
         return None
-    province = ctx.province_of(session, data.commune_code)
+    province = ctx.province_of(data.commune_code)
     if province is None:
         outcome.reject(row, invalid_field("commune_code", "commune.unknown"))
         return None
@@ -147,7 +173,7 @@ def _check(
     village_name = columns.text(row.fields.get("village"))
     village_id = None
     if village_name is not None:
-        village_id = ctx.village_id(session, data.commune_code, village_name)
+        village_id = ctx.village_id(data.commune_code, village_name)
         if village_id is None:
             errors.append(field_error("village", "import.village_unknown"))
     if errors:
@@ -231,10 +257,22 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> set[str]:
 
 
 def _insert_by_copy(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    # COPY into a temporary table of the same shape, then one INSERT ... SELECT: PostgreSQL's
-    # fastest way in, and ON CONFLICT still keeps each person once.
+    # COPY straight into the table: PostgreSQL's fastest way in. Should someone register one
+    # of these people after our look-up, the unique index refuses the COPY; the chunk then
+    # goes through a temporary table and INSERT ... ON CONFLICT DO NOTHING instead.
     names = ", ".join(f'"{name}"' for name in LEARNER_COLUMNS)
     driver = session.connection().connection.driver_connection
+    try:
+        with (
+            session.begin_nested(),
+            driver.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(f"COPY learner ({names}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row([row[name] for name in LEARNER_COLUMNS])
+        return {row["citizen_id_hash"] for row in rows}
+    except UniqueViolation:
+        pass
     with driver.cursor() as cursor:  # type: ignore[union-attr]
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (LIKE learner INCLUDING DEFAULTS) "

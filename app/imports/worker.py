@@ -17,6 +17,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -39,11 +41,24 @@ from app.training.schemas import vietnam_today
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[Session, ImportContext, list[SourceRow]], ChunkOutcome]
-HANDLERS: dict[ImportKind, Handler] = {
-    ImportKind.learners: learners.store_chunk,
-    ImportKind.completions: completions.store_chunk,
-    ImportKind.baselines: baselines.store_chunk,
+
+@dataclass(frozen=True)
+class Steps:
+    """How a kind of import stores a chunk: a part that needs no transaction (`prepare`,
+    run for the next chunk while the current one is stored) and the part that writes."""
+
+    prepare: Callable[[ImportContext, list[SourceRow]], Any]
+    store: Callable[[Session, ImportContext, Any], ChunkOutcome]
+
+
+def _as_read(ctx: ImportContext, rows: list[SourceRow]) -> list[SourceRow]:
+    return rows
+
+
+STEPS: dict[ImportKind, Steps] = {
+    ImportKind.learners: Steps(learners.prepare_chunk, learners.store_prepared),
+    ImportKind.completions: Steps(_as_read, completions.store_chunk),
+    ImportKind.baselines: Steps(_as_read, baselines.store_chunk),
 }
 ACTIVE = (ImportStatus.queued.value, ImportStatus.running.value)
 PURGE_EVERY = 3600.0
@@ -93,7 +108,6 @@ def run_import(
     on_progress: Callable[[ImportJob], None] | None = None,
 ) -> ImportJob:
     """Store the claimed import's remaining rows, a committed chunk at a time."""
-    lease = timedelta(seconds=settings.import_lease_seconds)
     with Session(engine, expire_on_commit=False) as session:
         job = session.get(ImportJob, import_id)
         assert job is not None
@@ -109,22 +123,33 @@ def run_import(
         personal_ids=personal_ids,
         default_commune_code=job.default_commune_code,
         today=vietnam_today(),
+        engine=engine,
     )
-    handler = HANDLERS[ImportKind(job.kind)]
+    steps = STEPS[ImportKind(job.kind)]
     try:
-        with open_sheet(path, job.file_format) as sheet:
+        with open_sheet(path, job.file_format) as sheet, ThreadPoolExecutor(1) as reader:
             layout = layout_for(ImportKind(job.kind), sheet.header)
             rows = (
                 SourceRow(number, layout.fields_of(cells), cells)
                 for number, cells in sheet.rows
                 if number > job.last_row
             )
-            while chunk := list(itertools.islice(rows, settings.import_chunk_rows)):
+
+            def next_chunk() -> tuple[list[SourceRow], Any] | None:
+                chunk = list(itertools.islice(rows, settings.import_chunk_rows))
+                return (chunk, steps.prepare(ctx, chunk)) if chunk else None
+
+            # One thread reads and checks the next chunk while this one is being stored.
+            upcoming = reader.submit(next_chunk)
+            while (ready := upcoming.result()) is not None:
                 if should_stop():
                     return _release(engine, job, owner)
-                stored = _store_chunk(engine, settings, job, owner, handler, ctx, chunk, lease)
+                upcoming = reader.submit(next_chunk)
+                chunk, prepared = ready
+                stored = _store_chunk(engine, settings, job, owner, steps, ctx, chunk, prepared)
                 if stored is None:
                     logger.warning("import %s was taken over by another worker", job.id)
+                    upcoming.cancel()
                     return job
                 job = stored
                 if on_progress is not None:
@@ -142,15 +167,16 @@ def _store_chunk(
     settings: Settings,
     job: ImportJob,
     owner: str,
-    handler: Handler,
+    steps: Steps,
     ctx: ImportContext,
     chunk: list[SourceRow],
-    lease: timedelta,
+    prepared: Any,
 ) -> ImportJob | None:
     """One chunk, committed with the import's counters; None if the lease was lost."""
+    lease = timedelta(seconds=settings.import_lease_seconds)
     with Session(write_bind(engine), expire_on_commit=False) as session:
         session.info["adult_age"] = settings.adult_age
-        outcome = handler(session, ctx, chunk)
+        outcome = steps.store(session, ctx, prepared)
         service.save_rejections(
             session,
             job,
