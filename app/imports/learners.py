@@ -17,7 +17,8 @@ from typing import Any
 
 from psycopg.errors import UniqueViolation
 from pydantic import ValidationError
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import ColumnElement, String, any_, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
@@ -200,8 +201,14 @@ def _registered(session: Session, digests: list[str]) -> dict[str, tuple[str, st
     """The chunk's people already registered: blind index → (province, commune)."""
     if not digests:
         return {}
+    found: ColumnElement[bool] = col(Learner.citizen_id_hash).in_(digests)
+    if session.get_bind().dialect.name == "postgresql":
+        # One array parameter: planning a thousand-item IN list costs more than the look-up.
+        found = col(Learner.citizen_id_hash) == any_(
+            bindparam("digests", value=digests, type_=postgresql.ARRAY(String))
+        )
     statement = select(Learner.citizen_id_hash, Learner.province_code, Learner.commune_code).where(
-        col(Learner.citizen_id_hash).in_(digests)
+        found
     )
     return {h: (p, c) for h, p, c in session.exec(statement).all() if h is not None}
 
