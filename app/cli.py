@@ -2,6 +2,7 @@
 
 import asyncio
 from collections import Counter
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,6 +19,7 @@ from app.core.i18n import translate
 from app.core.migrate import upgrade_to_head
 from app.core.security import Passwords, PersonalIds
 from app.core.signing import KeyRing, rotate
+from app.imports.models import ImportKind
 from app.seed import seed_all
 from app.stats.rebuild import compare, rebuild
 
@@ -178,6 +180,23 @@ def mock_vneid(
     import uvicorn
 
     uvicorn.run("app.vneid_mock.main:create_mock_app", factory=True, host=host, port=port)
+
+
+@cli.command("import")
+def import_command(
+    path: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX file")
+    ],
+    kind: Annotated[ImportKind, typer.Option(help="What the file holds")],
+    as_user: Annotated[str, typer.Option("--as", help="The staff account it is imported as")],
+    commune: Annotated[
+        str | None, typer.Option(help="Commune code for rows without one (e.g. 00070)")
+    ] = None,
+) -> None:
+    """Import a file from disk as a user would upload it, with a progress bar."""
+    from app.imports.console import import_file
+
+    raise typer.Exit(code=import_file(path, kind=kind, username=as_user, commune_code=commune))
 
 
 def main() -> None:

@@ -25,9 +25,12 @@ from app.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.core.problems import install_problem_handlers, too_large_response
 from app.core.security import AccessTokens, Passwords, PersonalIds
 from app.core.signing import KeyRing
+from app.imports.router import router as imports_router
+from app.imports.worker import ImportWorker
 from app.learners.router import router as learners_router
 from app.me.router import router as me_router
 from app.stats.router import router as stats_router
+from app.sync.router import router as sync_router
 from app.training.router import router as training_router
 from app.units.router import router as units_router
 from app.vneid.client import VneidClient, make_http_client
@@ -65,6 +68,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.credential_signer = CredentialSigner(settings, keys)
         engine = make_engine(settings.database_url)
         app.state.engine = engine
+        # Imports are stored in the background; unfinished ones (a crash) are resumed.
+        import_worker = ImportWorker(
+            engine, settings, app.state.personal_ids, app.state.credential_signer
+        )
+        app.state.import_worker = import_worker
         if settings.admin_username and settings.admin_password:
             with Session(engine) as session:
                 created = accounts.ensure_admin(
@@ -99,9 +107,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 if settings.delivery_worker
                 else None
             )
+            import_worker.start()
             try:
                 yield
             finally:
+                import_worker.stop()
                 if worker is not None:
                     worker.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -122,7 +132,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_problem_handlers(app)
     app.add_middleware(
-        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, on_too_large=too_large_response
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        on_too_large=too_large_response,
+        path_limits={API_PREFIX + "/imports": settings.import_max_bytes},
     )
     app.add_middleware(RequestIdMiddleware)
 
@@ -135,6 +148,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stats_router,
         certificates_router,
         me_router,
+        sync_router,
+        imports_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(certificates_public_router)

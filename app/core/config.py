@@ -67,6 +67,22 @@ class Settings(BaseSettings):
     # own keys.
     mock_vneid_mounted: bool | None = None
     mock_vneid_keys_dir: Path | None = None
+    # Field work: phone sync and imports.
+    # Retries with an Idempotency-Key answer the first answer for this long, then it is forgotten.
+    idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
+    # A key whose request died (a crash) is taken over after this long "in progress".
+    idempotency_lock_seconds: int = Field(default=120, ge=1)
+    # Uploaded import files are spooled here until their import is done.
+    imports_dir: Path = Path("./imports")
+    # Import uploads may be larger than other bodies (MAX_BODY_BYTES).
+    import_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    # Rows stored per committed chunk; a crash resumes after the last committed chunk.
+    import_chunk_rows: int = Field(default=1000, ge=1, le=10_000)
+    # A worker renews its claim on an import with every chunk; a claim older than this is
+    # taken over (the worker died).
+    import_lease_seconds: int = Field(default=60, ge=1)
+    # How often an idle worker looks for imports (uploads wake it at once).
+    import_poll_seconds: float = Field(default=2.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Self:

@@ -230,6 +230,67 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "vneid.unknown_client": ("Ứng dụng không được đăng ký.", "Unknown client application."),
     # field work: phone sync and imports
+    "what.import": ("lượt nhập dữ liệu", "The import"),
+    "sync.too_many": (
+        "Một lần đồng bộ chỉ được tối đa {limit} bản ghi.",
+        "A sync batch holds at most {limit} records.",
+    ),
+    "sync.key_in_progress": (
+        "Yêu cầu với Idempotency-Key này đang được xử lý; hãy gửi lại sau ít giây.",
+        "A request with this Idempotency-Key is still being processed; retry in a few seconds.",
+    ),
+    "sync.key_reused": (
+        "Idempotency-Key này đã được dùng cho một yêu cầu khác.",
+        "This Idempotency-Key was already used for a different request.",
+    ),
+    "sync.learner_ref": (
+        "Cần đúng một trong hai: learner_id hoặc learner_client_id.",
+        "Give exactly one of learner_id or learner_client_id.",
+    ),
+    "import.encoding": (
+        "Tệp CSV phải dùng mã UTF-8 (trong Excel: Lưu thành CSV UTF-8).",
+        "CSV files must be UTF-8 (in Excel: Save as CSV UTF-8).",
+    ),
+    "import.empty": (
+        "Tệp trống hoặc không có dòng tiêu đề.",
+        "The file is empty or has no header.",
+    ),
+    "import.unreadable": (
+        "Không đọc được tệp: tệp hỏng hoặc không phải CSV/XLSX.",
+        "The file cannot be read: it is damaged or not CSV/XLSX.",
+    ),
+    "import.duplicate_column": (
+        "Cột “{column}” xuất hiện nhiều lần.",
+        "The column “{column}” appears more than once.",
+    ),
+    "import.missing_columns": (
+        "Tệp thiếu cột bắt buộc: {columns}. Xem tệp mẫu.",
+        "The file lacks required columns: {columns}. See the template.",
+    ),
+    "import.village_unknown": (
+        "Xã/phường không có thôn/tổ dân phố tên này.",
+        "The commune has no village of this name.",
+    ),
+    "import.uploader_inactive": (
+        "Tài khoản tải tệp lên đã bị khóa; lượt nhập dừng lại.",
+        "The uploader's account is disabled; the import stopped.",
+    ),
+    "import.file_missing": (
+        "Không còn tệp tải lên trên máy chủ; hãy tải lên lại (các dòng đã lưu không bị trùng).",
+        "The uploaded file is gone from the server; upload it again (stored rows stay single).",
+    ),
+    "import.internal": (
+        "Lượt nhập dừng vì lỗi hệ thống; các dòng đã lưu vẫn còn. Hãy tải lên lại tệp.",
+        "The import stopped on a system error; stored rows are kept. Upload the file again.",
+    ),
+    "import.row_column": ("Dòng", "Row"),
+    "import.reason_column": ("Lý do", "Reason"),
+    "import.yes": ("Bắt buộc", "Required"),
+    "import.no": ("Không bắt buộc", "Optional"),
+    "import.guide_column": ("Cột (tiếng Việt)", "Column (Vietnamese)"),
+    "import.guide_english": ("Cột (tiếng Anh)", "Column (English)"),
+    "import.guide_required": ("Bắt buộc?", "Required?"),
+    "import.guide_example": ("Ví dụ", "Example"),
     # indicators, baselines and targets
     "baseline.year": (
         "Năm phải từ {first} đến {last}.",

@@ -1,0 +1,96 @@
+"""Recording the completions of an import, each row as `POST /completions` would.
+
+A row names its learner by personal ID number (or learner id). Each row goes through
+`record_completion` in a savepoint of its own, so a learner keeps their best result per
+course, certificates are issued in the same transaction, and sending the file again stores
+nothing twice (one row per learner and course).
+"""
+
+import uuid
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+
+from app.core.errors import DomainError, NotFound
+from app.imports import columns
+from app.imports.context import ChunkOutcome, ImportContext, SourceRow
+from app.learners.models import Learner
+from app.sync import problems
+from app.training import service as training
+from app.training.schemas import CompletionCreate
+
+
+def payload(row: SourceRow, learner_id: uuid.UUID | None) -> dict[str, Any]:
+    """The row as the body `POST /completions` would take."""
+    f = row.fields
+    body = {
+        "learner_id": learner_id,
+        "course_code": columns.text(f.get("course_code")),
+        "completed_at": columns.moment(f.get("completed_at")),
+        "score": columns.number(f.get("score")),
+        "method": columns.choice(f.get("method"), columns.METHODS),
+        "class_id": columns.text(f.get("class_id")),
+    }
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def store_chunk(session: Session, ctx: ImportContext, rows: list[SourceRow]) -> ChunkOutcome:
+    """Record the chunk's completions one by one; a refused row never undoes the others."""
+    outcome = ChunkOutcome()
+    by_digest = _learners_by_id_number(session, ctx, rows)
+    for row in rows:
+        try:
+            learner_id = _learner_of(row, ctx, by_digest)
+            data = CompletionCreate.model_validate(payload(row, learner_id))
+        except ValidationError as exc:
+            outcome.reject(row, problems.from_validation(exc))
+            continue
+        except DomainError as exc:
+            outcome.reject(row, exc)
+            continue
+        try:
+            with session.begin_nested():
+                recorded = training.record_completion(session, actor=ctx.actor, data=data)
+        except DomainError as exc:
+            outcome.reject(row, exc)
+            continue
+        if recorded.outcome == "unchanged":
+            outcome.duplicate += 1
+        else:
+            outcome.stored += 1
+    return outcome
+
+
+def _learners_by_id_number(
+    session: Session, ctx: ImportContext, rows: list[SourceRow]
+) -> dict[str, uuid.UUID]:
+    digests = {
+        ctx.personal_ids.blind_index(number)
+        for row in rows
+        if (number := columns.citizen_id(row.fields.get("citizen_id")))
+    }
+    if not digests:
+        return {}
+    statement = select(Learner.citizen_id_hash, Learner.id).where(
+        col(Learner.citizen_id_hash).in_(digests)
+    )
+    return {h: i for h, i in session.exec(statement).all() if h is not None}
+
+
+def _learner_of(
+    row: SourceRow, ctx: ImportContext, by_digest: dict[str, uuid.UUID]
+) -> uuid.UUID | None:
+    number = columns.citizen_id(row.fields.get("citizen_id"))
+    if number is not None:
+        found = by_digest.get(ctx.personal_ids.blind_index(number))
+        if found is None:
+            raise NotFound("what.learner")
+        return found
+    raw = columns.text(row.fields.get("learner_id"))
+    if raw is None:
+        return None  # the schema reports the missing learner
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound("what.learner") from None

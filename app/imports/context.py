@@ -1,0 +1,93 @@
+"""What every kind of import shares while it stores a chunk of rows."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from app.accounts.actor import Actor
+from app.core.errors import DomainError
+from app.core.security import PersonalIds
+from app.core.text import fold
+from app.imports import columns
+from app.imports.readers import Cell
+from app.sync import problems
+from app.units.models import Commune, Village
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One row of the file: its number as a spreadsheet shows it, its known fields, and
+    all its cells as read."""
+
+    number: int
+    fields: dict[str, Cell]
+    cells: list[Cell]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    number: int
+    problem: problems.ProblemData
+    # The ID number as the uploader sent it (kept encrypted, for the rejected-rows file).
+    citizen_id: str | None = None
+
+
+@dataclass
+class ChunkOutcome:
+    stored: int = 0
+    duplicate: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def reject(self, row: SourceRow, error: DomainError | problems.ProblemData) -> None:
+        problem = problems.from_error(error) if isinstance(error, DomainError) else error
+        raw_id = columns.citizen_id(row.fields.get("citizen_id"))
+        self.rejected.append(Rejection(row.number, problem, raw_id))
+
+
+@dataclass
+class ImportContext:
+    """The import's caller and defaults, and lookups kept for the whole file."""
+
+    import_id: uuid.UUID
+    actor: Actor
+    personal_ids: PersonalIds
+    default_commune_code: str | None
+    today: date
+    # Look-ups read with sessions of their own: checking rows needs no transaction.
+    engine: Engine
+    # Signs certificates that completions issue (None: the delivery worker signs them later).
+    credential_signer: object | None = None
+    _communes: dict[str, str] | None = None
+    _villages: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def province_of(self, commune_code: str) -> str | None:
+        """The commune's province, or None for an unknown commune (all loaded once)."""
+        if self._communes is None:
+            with Session(self.engine) as session:
+                rows = session.exec(select(Commune.code, Commune.province_code)).all()
+            self._communes = dict(rows)
+        return self._communes.get(commune_code)
+
+    def village_id(self, commune_code: str, name: str) -> int | None:
+        """The commune's village of that name (accents and case aside), or None."""
+        if commune_code not in self._villages:
+            with Session(self.engine) as session:
+                rows = session.exec(
+                    select(Village.name_folded, Village.id).where(
+                        Village.commune_code == commune_code
+                    )
+                ).all()
+            self._villages[commune_code] = {n: i for n, i in rows if i is not None}
+        return self._villages[commune_code].get(fold(name))
+
+
+def commune_code(value: Cell) -> str | None:
+    """A commune code from a cell, zero-padded back when a spreadsheet took it for a number."""
+    if value is None:
+        return None
+    raw = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    raw = raw.strip()
+    return raw.zfill(5) if raw.isdigit() and len(raw) < 5 else raw or None

@@ -1,0 +1,168 @@
+"""Phone sync: each record of an offline outbox is checked and stored on its own."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session, select
+
+from app.accounts.actor import Actor
+from app.audit import service as audit
+from app.core.errors import Conflict, DomainError, NotFound
+from app.core.security import PersonalIds
+from app.learners import service as learners
+from app.learners.models import Learner
+from app.sync import problems
+from app.sync.schemas import RecordKind, RecordStatus, SyncCompletion, SyncLearner, SyncRequest
+from app.training import service as training
+from app.training.schemas import CompletionCreate
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one record: its status, the stored id, or why it was refused."""
+
+    kind: RecordKind
+    index: int
+    client_id: uuid.UUID | None
+    status: RecordStatus
+    id: uuid.UUID | None = None
+    problem: problems.ProblemData | None = None
+
+
+def sync(
+    session: Session, *, actor: Actor, personal_ids: PersonalIds, data: SyncRequest
+) -> list[Outcome]:
+    """Store a phone's outbox, learners first, each record in a savepoint of its own.
+
+    A record is `created`; a `duplicate` (sent again, or the same person or course result
+    already stored by another phone: `id` is the stored one); or `rejected` with its problem.
+    One bad record never undoes the others, and scope is checked record by record.
+    """
+    outcomes: list[Outcome] = []
+    # The batch's learners by the phone's id: completions may point at them.
+    learner_ids: dict[uuid.UUID, uuid.UUID] = {}
+    for index, raw in enumerate(data.learners):
+        outcome = _learner(session, actor, personal_ids, index, raw)
+        if outcome.client_id is not None and outcome.id is not None:
+            learner_ids.setdefault(outcome.client_id, outcome.id)
+        outcomes.append(outcome)
+    for index, raw in enumerate(data.completions):
+        outcomes.append(_completion(session, actor, learner_ids, index, raw))
+    counts = {"created": 0, "duplicate": 0, "rejected": 0}
+    for outcome in outcomes:
+        counts[outcome.status] += 1
+    audit.record(
+        session,
+        actor_id=actor.audit_id,
+        actor_role=actor.role,
+        action="sync.batch",
+        target_type="sync",
+        province_code=actor.province_code,
+        commune_code=actor.commune_code,
+        detail=counts,
+    )
+    return outcomes
+
+
+def client_id_of(raw: dict[str, Any]) -> uuid.UUID | None:
+    """The record's client_id when it is a readable UUID (to label its result)."""
+    value = raw.get("client_id")
+    if not isinstance(value, str):
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _learner(
+    session: Session, actor: Actor, personal_ids: PersonalIds, index: int, raw: dict[str, Any]
+) -> Outcome:
+    client_id = client_id_of(raw)
+    try:
+        record = SyncLearner.model_validate(raw)
+    except ValidationError as exc:
+        return Outcome(
+            "learner", index, client_id, "rejected", problem=problems.from_validation(exc)
+        )
+    try:
+        with session.begin_nested():
+            learner, created = learners.register_learner(
+                session, actor=actor, personal_ids=personal_ids, data=record
+            )
+    except Conflict as exc:
+        existing = exc.extra.get("existing_id")
+        if exc.detail_key == "learner.duplicate" and existing is not None:
+            # The same person, registered by another phone or desk, visible to this caller.
+            return Outcome("learner", index, client_id, "duplicate", uuid.UUID(str(existing)))
+        return _rejected(session, actor, "learner", index, client_id, exc)
+    except DomainError as exc:
+        return _rejected(session, actor, "learner", index, client_id, exc)
+    return Outcome("learner", index, client_id, "created" if created else "duplicate", learner.id)
+
+
+def _completion(
+    session: Session,
+    actor: Actor,
+    learner_ids: dict[uuid.UUID, uuid.UUID],
+    index: int,
+    raw: dict[str, Any],
+) -> Outcome:
+    client_id = client_id_of(raw)
+    try:
+        record = SyncCompletion.model_validate(raw)
+    except ValidationError as exc:
+        problem = problems.from_validation(exc)
+        return Outcome("completion", index, client_id, "rejected", problem=problem)
+    try:
+        learner_id = record.learner_id or _learner_by_client_id(
+            session, learner_ids, record.learner_client_id
+        )
+        data = CompletionCreate.model_validate(
+            record.model_dump(exclude={"learner_client_id"}) | {"learner_id": learner_id}
+        )
+        with session.begin_nested():
+            recorded = training.record_completion(session, actor=actor, data=data)
+    except DomainError as exc:
+        return _rejected(session, actor, "completion", index, client_id, exc)
+    # A result merged into the learner's stored one for that course is a duplicate of it.
+    status: RecordStatus = "created" if recorded.outcome == "created" else "duplicate"
+    return Outcome("completion", index, client_id, status, recorded.completion.id)
+
+
+def _learner_by_client_id(
+    session: Session, learner_ids: dict[uuid.UUID, uuid.UUID], client_id: uuid.UUID | None
+) -> uuid.UUID:
+    assert client_id is not None
+    if client_id in learner_ids:
+        return learner_ids[client_id]
+    stored = session.exec(select(Learner.id).where(Learner.client_id == client_id)).first()
+    if stored is None:
+        raise NotFound("what.learner")
+    return stored
+
+
+def _rejected(
+    session: Session,
+    actor: Actor,
+    kind: RecordKind,
+    index: int,
+    client_id: uuid.UUID | None,
+    error: DomainError,
+) -> Outcome:
+    if error.audit_action:
+        # The request succeeds, so the refused record is audited in its transaction.
+        audit.record(
+            session,
+            actor_id=actor.audit_id,
+            actor_role=actor.role,
+            action=error.audit_action,
+            outcome="denied",
+            target_type=kind,
+            target_id=error.audit_target,
+            commune_code=error.audit_commune,
+            detail={"status": error.status, "client_id": str(client_id) if client_id else None},
+        )
+    return Outcome(kind, index, client_id, "rejected", problem=problems.from_error(error))
