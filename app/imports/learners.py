@@ -3,10 +3,11 @@
 Each row goes through the same schema (`LearnerCreate`) and rule functions as
 `POST /learners`, in the same order (commune, scope, ID number against birth date and sex,
 groups, village, person already registered), so a row is stored exactly when the API would
-store it. What differs is only how: one query finds the chunk's people already registered,
-one multi-row INSERT stores the new ones (ON CONFLICT DO NOTHING keeps a person registered
-concurrently from being stored twice), the running totals move by the chunk's sum, and one
-audit event records the chunk.
+store it. What differs is only how: on PostgreSQL a chunk of people nobody registered yet goes
+in with one COPY; otherwise one query finds the chunk's people already registered and one
+multi-row INSERT ... ON CONFLICT DO NOTHING stores the others (so a person registered
+concurrently is never stored twice). The running totals move by the chunk's sum, and one audit
+event records the chunk.
 """
 
 import uuid
@@ -38,6 +39,7 @@ from app.training.schemas import MIDDAY
 DEFAULT_CONSENT_PURPOSE = "Theo dõi kết quả học kỹ năng số"
 LEARNER_TABLE = Learner.__table__  # type: ignore[attr-defined]
 LEARNER_COLUMNS = [column.name for column in LEARNER_TABLE.columns]
+COLUMN_LIST = ", ".join(f'"{name}"' for name in LEARNER_COLUMNS)
 STAGE = "import_learner_stage"
 
 
@@ -107,25 +109,30 @@ def store_prepared(session: Session, ctx: ImportContext, prepared: Prepared) -> 
     """Register the chunk's new people; count the known ones; say why the others were refused."""
     outcome = prepared.outcome
     candidates = prepared.candidates
-    known = _registered(session, list(candidates))
-    new_rows = []
-    for digest, (row, learner_row) in candidates.items():
-        existing = known.get(digest)
-        if existing is not None:
-            _count_known(ctx, row, existing, outcome)
-            continue
-        new_rows.append(learner_row)
-
-    inserted = _insert(session, new_rows)
-    for learner_row in new_rows:
-        digest = learner_row["citizen_id_hash"]
-        if digest in inserted:
-            outcome.stored += 1
-            continue
-        # Registered by someone else between our look-up and our insert.
-        raced = _registered(session, [digest]).get(digest)
-        assert raced is not None
-        _count_known(ctx, candidates[digest][0], raced, outcome)
+    new_rows = [learner_row for _, learner_row in candidates.values()]
+    if _copy_all(session, new_rows):
+        # Nobody in the chunk was registered: all stored by one COPY.
+        inserted = {r["citizen_id_hash"] for r in new_rows}
+        outcome.stored += len(new_rows)
+    else:
+        known = _registered(session, list(candidates))
+        new_rows = []
+        for digest, (row, learner_row) in candidates.items():
+            existing = known.get(digest)
+            if existing is not None:
+                _count_known(ctx, row, existing, outcome)
+                continue
+            new_rows.append(learner_row)
+        inserted = _insert(session, new_rows)
+        for learner_row in new_rows:
+            digest = learner_row["citizen_id_hash"]
+            if digest in inserted:
+                outcome.stored += 1
+                continue
+            # Registered by someone else between our look-up and our insert.
+            raced = _registered(session, [digest]).get(digest)
+            assert raced is not None
+            _count_known(ctx, candidates[digest][0], raced, outcome)
 
     stored_rows = [r for r in new_rows if r["citizen_id_hash"] in inserted]
     totals.apply(session, dict(_totals_delta(session, stored_rows)))
@@ -263,34 +270,45 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> set[str]:
     return set(session.execute(statement, rows).scalars())
 
 
-def _insert_by_copy(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    # COPY straight into the table: PostgreSQL's fastest way in. Should someone register one
-    # of these people after our look-up, the unique index refuses the COPY; the chunk then
-    # goes through a temporary table and INSERT ... ON CONFLICT DO NOTHING instead.
-    names = ", ".join(f'"{name}"' for name in LEARNER_COLUMNS)
+def _copy_all(session: Session, rows: list[dict[str, Any]]) -> bool:
+    """On PostgreSQL, COPY the rows straight into the table, if none of these people is known.
+
+    A chunk of people nobody registered yet (a new list) goes in by PostgreSQL's fastest way,
+    with no look-up first. Should one of them be registered already, the unique index stops the
+    COPY at that row; its savepoint is rolled back and the chunk takes the careful path.
+    """
+    if not rows or session.get_bind().dialect.name != "postgresql":
+        return False
     driver = session.connection().connection.driver_connection
-    try:
-        with (
-            session.begin_nested(),
-            driver.cursor() as cursor,  # type: ignore[union-attr]
-            cursor.copy(f"COPY learner ({names}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row([row[name] for name in LEARNER_COLUMNS])
-        return {row["citizen_id_hash"] for row in rows}
-    except UniqueViolation:
-        pass
+    with driver.cursor() as cursor:  # type: ignore[union-attr]
+        # A savepoint of the driver's own: the session runs no statement it would track.
+        cursor.execute("SAVEPOINT import_copy")
+        try:
+            with cursor.copy(f"COPY learner ({COLUMN_LIST}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([row[name] for name in LEARNER_COLUMNS])
+        except UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT import_copy")
+            return False
+        cursor.execute("RELEASE SAVEPOINT import_copy")
+    return True
+
+
+def _insert_by_copy(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    # COPY into a temporary table of the same shape, then one INSERT ... SELECT whose
+    # ON CONFLICT DO NOTHING skips whoever was registered meanwhile.
+    driver = session.connection().connection.driver_connection
     with driver.cursor() as cursor:  # type: ignore[union-attr]
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (LIKE learner INCLUDING DEFAULTS) "
             "ON COMMIT DELETE ROWS"
         )
-        with cursor.copy(f"COPY {STAGE} ({names}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY {STAGE} ({COLUMN_LIST}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row([row[name] for name in LEARNER_COLUMNS])
         # The column names come from the model's metadata, never from input.
         cursor.execute(
-            f"INSERT INTO learner ({names}) SELECT {names} FROM {STAGE} "  # noqa: S608
+            f"INSERT INTO learner ({COLUMN_LIST}) SELECT {COLUMN_LIST} FROM {STAGE} "  # noqa: S608
             "ON CONFLICT (citizen_id_hash) DO NOTHING RETURNING citizen_id_hash"
         )
         inserted = {digest for (digest,) in cursor.fetchall()}

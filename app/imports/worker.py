@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, or_, update
@@ -68,18 +69,26 @@ def worker_name(kind: str) -> str:
     return f"{kind}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def claim_next(engine: Engine, *, owner: str, lease: timedelta) -> uuid.UUID | None:
-    """Claim the oldest import nobody is working on (queued, or its worker's lease ran out)."""
+def claim_next(
+    engine: Engine, *, owner: str, lease: timedelta, imports_dir: Path
+) -> uuid.UUID | None:
+    """Claim the oldest import nobody is working on (queued, or its worker's lease ran out).
+
+    Only imports whose spooled file this worker can see: several machines may share a
+    database without sharing IMPORTS_DIR.
+    """
     now = utcnow()
     free = or_(col(ImportJob.lease_until).is_(None), col(ImportJob.lease_until) < now)
     with Session(engine) as session:
         candidates = session.exec(
-            select(ImportJob.id)
+            select(ImportJob.id, ImportJob.file_format)
             .where(col(ImportJob.status).in_(ACTIVE), free)
             .order_by(col(ImportJob.created_at))
-            .limit(5)
+            .limit(50)
         ).all()
-    for import_id in candidates:
+    for import_id, file_format in candidates:
+        if not (imports_dir / f"{import_id}.{file_format}").exists():
+            continue
         with Session(write_bind(engine)) as session:
             claimed = session.execute(
                 update(ImportJob)
@@ -289,7 +298,12 @@ class ImportWorker:
                 if time.monotonic() >= next_purge:
                     self._purge()
                     next_purge = time.monotonic() + PURGE_EVERY
-                import_id = claim_next(self.engine, owner=self.owner, lease=lease)
+                import_id = claim_next(
+                    self.engine,
+                    owner=self.owner,
+                    lease=lease,
+                    imports_dir=self.settings.imports_dir,
+                )
                 if import_id is not None:
                     run_import(
                         self.engine,

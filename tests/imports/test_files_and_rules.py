@@ -111,10 +111,25 @@ def test_cell_readers() -> None:
     assert "Mã người học" in missing.value.params["columns"]
 
 
+@pytest.mark.parametrize("look_up_misses", [False, True])
 def test_a_person_registered_meanwhile_is_not_stored_twice(
-    client: TestClient, staff: Staff, session: Session
+    client: TestClient,
+    staff: Staff,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    look_up_misses: bool,
 ) -> None:
-    """The chunk was checked before someone registered one of its people through the API."""
+    """The chunk was checked before someone registered one of its people through the API
+    (and, the second time, registered them between the chunk's look-up and its insert)."""
+    if look_up_misses:
+        real = learners._registered
+        calls: list[int] = []
+
+        def late(writer: Session, digests: list[str]) -> dict[str, tuple[str, str]]:
+            calls.append(len(digests))
+            return {} if len(calls) == 1 else real(writer, digests)
+
+        monkeypatch.setattr(learners, "_registered", late)
     personal_ids = client.app.state.personal_ids  # type: ignore[attr-defined]
     engine = client.app.state.engine  # type: ignore[attr-defined]
     ctx = ImportContext(
