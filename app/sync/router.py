@@ -12,6 +12,7 @@ from app.core.deps import PersonalIdsDep, SettingsDep
 from app.core.problems import language_of
 from app.sync import idempotency, problems, service
 from app.sync.schemas import SyncRequest, SyncResponse, SyncResult
+from app.vneid.deps import IdentityCheckDep
 
 router = APIRouter(tags=["sync"])
 
@@ -44,6 +45,7 @@ def sync(
     actor: CurrentActor,
     personal_ids: PersonalIdsDep,
     settings: SettingsDep,
+    identity: IdentityCheckDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> SyncResponse | JSONResponse:
     """Đồng bộ từ điện thoại / Store a phone's outbox: a result per record (≤ 1,000).
@@ -51,7 +53,9 @@ def sync(
     Each record is checked on its own (validation, scope, duplicates); a bad one never sinks
     the others. Everything is committed before the answer. A retry with the same
     `Idempotency-Key` answers the first answer; without one, the records' `client_id`s still
-    keep a retry from storing anything twice.
+    keep a retry from storing anything twice. With `VNEID_CHECK_IDENTITY` on, each new person
+    must be confirmed by VNeID, as at the desk; while VNeID is down those records are rejected
+    with a 503 problem and can be sent again.
     """
     if idempotency_key is not None:
         policy = idempotency.Policy(
@@ -71,7 +75,13 @@ def sync(
         if stored is not None:
             return JSONResponse(stored.body, status_code=stored.status)
     try:
-        outcomes = service.sync(session, actor=actor, personal_ids=personal_ids, data=data)
+        outcomes = service.sync(
+            session,
+            actor=actor,
+            personal_ids=personal_ids,
+            data=data,
+            confirm_identity=identity.confirm if identity.enabled else None,
+        )
         lang = language_of(request)
         response = SyncResponse(
             results=[

@@ -1,6 +1,7 @@
 """Phone sync: each record of an offline outbox is checked and stored on its own."""
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,9 @@ from app.sync.schemas import RecordKind, RecordStatus, SyncCompletion, SyncLearn
 from app.training import service as training
 from app.training.schemas import CompletionCreate
 
+# Asks VNeID to confirm a person before registration (raises a DomainError when it does not).
+ConfirmIdentity = Callable[..., None]
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -32,19 +36,25 @@ class Outcome:
 
 
 def sync(
-    session: Session, *, actor: Actor, personal_ids: PersonalIds, data: SyncRequest
+    session: Session,
+    *,
+    actor: Actor,
+    personal_ids: PersonalIds,
+    data: SyncRequest,
+    confirm_identity: ConfirmIdentity | None = None,
 ) -> list[Outcome]:
     """Store a phone's outbox, learners first, each record in a savepoint of its own.
 
     A record is `created`; a `duplicate` (sent again, or the same person or course result
     already stored by another phone: `id` is the stored one); or `rejected` with its problem.
-    One bad record never undoes the others, and scope is checked record by record.
+    One bad record never undoes the others, and scope is checked record by record. With
+    `confirm_identity`, VNeID must confirm each new person first, as at the desk.
     """
     outcomes: list[Outcome] = []
     # The batch's learners by the phone's id: completions may point at them.
     learner_ids: dict[uuid.UUID, uuid.UUID] = {}
     for index, raw in enumerate(data.learners):
-        outcome = _learner(session, actor, personal_ids, index, raw)
+        outcome = _learner(session, actor, personal_ids, index, raw, confirm_identity)
         if outcome.client_id is not None and outcome.id is not None:
             learner_ids.setdefault(outcome.client_id, outcome.id)
         outcomes.append(outcome)
@@ -78,7 +88,12 @@ def client_id_of(raw: dict[str, Any]) -> uuid.UUID | None:
 
 
 def _learner(
-    session: Session, actor: Actor, personal_ids: PersonalIds, index: int, raw: dict[str, Any]
+    session: Session,
+    actor: Actor,
+    personal_ids: PersonalIds,
+    index: int,
+    raw: dict[str, Any],
+    confirm_identity: ConfirmIdentity | None,
 ) -> Outcome:
     client_id = client_id_of(raw)
     try:
@@ -88,6 +103,12 @@ def _learner(
             "learner", index, client_id, "rejected", problem=problems.from_validation(exc)
         )
     try:
+        if confirm_identity is not None and not _already_synced(session, record.client_id):
+            confirm_identity(
+                citizen_id=record.citizen_id,
+                full_name=record.full_name,
+                birth_date=record.birth_date,
+            )
         with session.begin_nested():
             learner, created = learners.register_learner(
                 session, actor=actor, personal_ids=personal_ids, data=record
@@ -130,6 +151,12 @@ def _completion(
     # A result merged into the learner's stored one for that course is a duplicate of it.
     status: RecordStatus = "created" if recorded.outcome == "created" else "duplicate"
     return Outcome("completion", index, client_id, status, recorded.completion.id)
+
+
+def _already_synced(session: Session, client_id: uuid.UUID) -> bool:
+    """A record sent again needs no second identity check (and none while VNeID is down)."""
+    stored = session.exec(select(Learner.id).where(Learner.client_id == client_id)).first()
+    return stored is not None
 
 
 def _learner_by_client_id(

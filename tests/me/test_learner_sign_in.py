@@ -1,5 +1,6 @@
 """Learners sign in with VNeID and see their own progress and certificates, nothing more."""
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -199,3 +200,41 @@ def test_registration_can_check_identity_with_vneid_first(
     transport.down = False
     created = client.post("/api/v1/learners", json=learner_payload("00070", 1), headers=headers)
     assert created.status_code == 201, created.text
+
+
+def test_phone_sync_checks_identity_record_by_record(
+    checking: tuple[TestClient, VneidDown], staff: Staff, session: Session
+) -> None:
+    client, transport = checking
+    headers = {**staff["hk_member"], "Accept-Language": "en"}
+    enrol_citizen(client, session, 1)
+    enrol_citizen(client, session, 2)
+    confirmed = {**learner_payload("00070", 1), "client_id": str(uuid.uuid4())}
+    misnamed = {
+        **learner_payload("00070", 2, full_name="Trần Thị Bình"),
+        "client_id": str(uuid.uuid4()),
+    }
+    unknown = {**learner_payload("00070", 3), "client_id": str(uuid.uuid4())}
+    answer = client.post(
+        "/api/v1/sync", json={"learners": [confirmed, misnamed, unknown]}, headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [r["status"] for r in results] == ["created", "rejected", "rejected"]
+    assert results[1]["problem"]["status"] == 422
+    assert results[1]["problem"]["errors"][0]["loc"][-1] == "citizen_id"
+
+    # While VNeID is down a new person waits; a record already stored is still recognised.
+    transport.down = True
+    later = {**learner_payload("00070", 2), "client_id": str(uuid.uuid4())}
+    outage = client.post("/api/v1/sync", json={"learners": [confirmed, later]}, headers=headers)
+    assert [r["status"] for r in outage.json()["results"]] == ["duplicate", "rejected"]
+    assert outage.json()["results"][0]["id"] == results[0]["id"]
+    assert outage.json()["results"][1]["problem"]["status"] == 503
+    transport.down = False
+    resent = client.post("/api/v1/sync", json={"learners": [later]}, headers=headers)
+    assert resent.json()["results"][0]["status"] == "created"
+    listed = client.get("/api/v1/learners", headers=headers).json()["items"]
+    assert sorted(item["citizen_id_masked"][-4:] for item in listed) == sorted(
+        r["citizen_id"][-4:] for r in (confirmed, later)
+    )
