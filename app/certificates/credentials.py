@@ -10,6 +10,8 @@ from app.core.security import TokenError
 from app.core.signing import KeyRing, verify_jws
 
 CREDENTIAL_TYPE = "vc+jwt"
+# The issuer's signed word that one of its credentials is revoked, for VNeID.
+REVOCATION_TYPE = "revocation+jwt"
 CONTEXTS = [
     "https://www.w3.org/ns/credentials/v2",
     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
@@ -89,6 +91,19 @@ class CredentialSigner:
         certificate.credential = token
         certificate.kid = kid
 
+    def revocation_notice(self, certificate: Certificate) -> str:
+        """A signed notice that the certificate is revoked: its credential id, when and why."""
+        assert certificate.revoked_at is not None
+        claims = {
+            "iss": self.base_url,
+            "sub": credential_id(certificate),
+            "iat": int(datetime.now(UTC).timestamp()),
+            "revoked_at": _timestamp(certificate.revoked_at),
+            "reason": certificate.revoked_reason or "",
+        }
+        token, _ = self.keys.sign(claims, typ=REVOCATION_TYPE)
+        return token
+
     def verify(self, token: str) -> dict[str, Any]:
         """The claims of a credential this tracker signed; TokenError for anything else."""
         return verify_credential(token, self.keys.public_keys(), issuer=self.base_url)
@@ -104,6 +119,18 @@ def verify_credential(
     subject = claims.get("credentialSubject")
     if not isinstance(subject, dict) or claims.get("id") != claims.get("jti"):
         raise TokenError("not a credential")
+    return claims
+
+
+def verify_revocation(
+    token: str, keys: dict[str, dict[str, str]], *, issuer: str
+) -> dict[str, Any]:
+    """Check a revocation notice against a JWK set: signature, `typ`, issuer and subject."""
+    claims = verify_jws(
+        token, keys, typ=REVOCATION_TYPE, issuer=issuer, require=("iat", "iss", "sub")
+    )
+    if not isinstance(claims.get("revoked_at"), str):
+        raise TokenError("not a revocation notice")
     return claims
 
 

@@ -1,11 +1,14 @@
 """Delivering certificates to VNeID from a durable outbox: the certificate rows themselves.
 
-A certificate is due while `vneid_status` is pending and `next_delivery_at` has passed. The
+A certificate is due while `vneid_status` is pending (or, once revoked after it may have
+reached VNeID, withdrawing) and `next_delivery_at` has passed. The
 worker claims a batch (pushing `next_delivery_at` a lease ahead, committed, so no other worker
 takes it meanwhile), posts each credential, then records the receipt or schedules the next
 attempt with exponential backoff and jitter. VNeID keeps one record per credential id and
 answers a second delivery with the first receipt, which counts as delivered: a crash between
 VNeID accepting and this side recording it costs one more request, never a second record.
+A withdrawal sends VNeID the tracker's signed revocation notice, retried the same way until
+VNeID shows the certificate as revoked.
 """
 
 import asyncio
@@ -19,7 +22,7 @@ from functools import partial
 
 import anyio
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, and_, col, or_, select
 
 from app.audit import service as audit
 from app.certificates.credentials import CredentialSigner
@@ -39,9 +42,12 @@ ACTOR = "system:vneid-delivery"
 
 @dataclass(frozen=True)
 class Parcel:
+    """One attempt: a credential to deliver, or (`withdraw`) a revocation notice to send."""
+
     certificate_id: uuid.UUID
     credential: str
     citizen_id: str | None
+    withdraw: bool = False
 
 
 @dataclass
@@ -76,8 +82,13 @@ def claim_due(outbox: Outbox, *, now: datetime, limit: int) -> list[Parcel]:
         statement = (
             select(Certificate)
             .where(
-                Certificate.vneid_status == DeliveryStatus.pending.value,
-                Certificate.status == CertificateStatus.valid.value,
+                or_(
+                    and_(
+                        Certificate.vneid_status == DeliveryStatus.pending.value,
+                        Certificate.status == CertificateStatus.valid.value,
+                    ),
+                    Certificate.vneid_status == DeliveryStatus.withdrawing.value,
+                ),
                 col(Certificate.next_delivery_at) <= now,
             )
             .order_by(col(Certificate.next_delivery_at))
@@ -87,12 +98,16 @@ def claim_due(outbox: Outbox, *, now: datetime, limit: int) -> list[Parcel]:
             statement = statement.with_for_update(skip_locked=True)
         parcels = []
         for certificate in session.exec(statement).all():
-            if certificate.credential is None:
-                sign(session, certificate, outbox.signer)
-            assert certificate.credential is not None
             certificate.delivery_attempts += 1
             certificate.next_delivery_at = now + lease
             session.add(certificate)
+            if certificate.vneid_status == DeliveryStatus.withdrawing.value:
+                notice = outbox.signer.revocation_notice(certificate)
+                parcels.append(Parcel(certificate.id, notice, None, withdraw=True))
+                continue
+            if certificate.credential is None:
+                sign(session, certificate, outbox.signer)
+            assert certificate.credential is not None
             learner = session.get(Learner, certificate.learner_id)
             encrypted = learner.citizen_id_enc if learner else None
             citizen_id = outbox.personal_ids.decrypt(encrypted) if encrypted else None
@@ -107,11 +122,25 @@ def record_outcome(
     """Write down what VNeID answered; a certificate already delivered stays as it is."""
     with outbox.session() as session:
         certificate = session.get(Certificate, parcel.certificate_id)
-        if certificate is None or certificate.vneid_status != DeliveryStatus.pending.value:
+        if certificate is None:
             return "unchanged"
-        learner = session.get(Learner, certificate.learner_id)
-        assert learner is not None
-        if outcome.kind == "delivered":
+        expected = DeliveryStatus.withdrawing if parcel.withdraw else DeliveryStatus.pending
+        if certificate.vneid_status != expected.value:
+            if not _landed_after_revocation(certificate, parcel, outcome):
+                return "unchanged"
+            # Revoked while this delivery was on its way: VNeID holds it now, so withdraw it.
+            certificate.vneid_status = DeliveryStatus.withdrawing.value
+            certificate.vneid_receipt_id = outcome.receipt_id
+            certificate.next_delivery_at = now
+            session.add(certificate)
+        elif outcome.kind == "withdrawn":
+            certificate.vneid_status = DeliveryStatus.withdrawn.value
+            certificate.next_delivery_at = None
+            certificate.last_delivery_error = outcome.error
+            session.add(certificate)
+        elif outcome.kind == "delivered":
+            learner = session.get(Learner, certificate.learner_id)
+            assert learner is not None
             # Delivery counts in adults_vneid_confirmed from the day it happened.
             with totals.tracking(session, learner):
                 certificate.vneid_status = DeliveryStatus.delivered.value
@@ -136,7 +165,7 @@ def record_outcome(
             actor_id=ACTOR,
             actor_role=None,
             action=f"certificate.vneid_{outcome.kind}",
-            outcome="success" if outcome.kind == "delivered" else "failure",
+            outcome="success" if outcome.kind in ("delivered", "withdrawn") else "failure",
             target_type="certificate",
             target_id=certificate.id,
             province_code=certificate.province_code,
@@ -152,6 +181,17 @@ def record_outcome(
         return outcome.kind
 
 
+def _landed_after_revocation(
+    certificate: Certificate, parcel: Parcel, outcome: DeliveryOutcome
+) -> bool:
+    return (
+        not parcel.withdraw
+        and outcome.kind == "delivered"
+        and certificate.vneid_status
+        in (DeliveryStatus.withdrawing.value, DeliveryStatus.withdrawn.value)
+    )
+
+
 async def deliver_due(outbox: Outbox, *, now: datetime | None = None) -> Counter[str]:
     """One pass over the outbox: claim what is due, deliver it, record each answer."""
     moment = now or utcnow()
@@ -160,7 +200,9 @@ async def deliver_due(outbox: Outbox, *, now: datetime | None = None) -> Counter
     )
     results: Counter[str] = Counter()
     for parcel in parcels:
-        if parcel.citizen_id is None:
+        if parcel.withdraw:
+            outcome = await outbox.vneid.withdraw(notice=parcel.credential)
+        elif parcel.citizen_id is None:
             # The person was erased: there is no one left to deliver to.
             outcome = DeliveryOutcome("rejected", error="holder erased")
         else:

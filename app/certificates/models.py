@@ -21,6 +21,10 @@ class DeliveryStatus(StrEnum):
     delivered = "delivered"
     # VNeID refused it for good (e.g. it does not know the person), or the person was erased.
     rejected = "rejected"
+    # Revoked after it may have reached VNeID: VNeID is still to be told.
+    withdrawing = "withdrawing"
+    # Revoked, and VNeID shows it as revoked (or never held it).
+    withdrawn = "withdrawn"
 
 
 class Certificate(SQLModel, table=True):
@@ -46,7 +50,7 @@ class Certificate(SQLModel, table=True):
     credential: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     kid: str | None = Field(default=None, max_length=64)
     # Delivery to VNeID: the row itself is the durable outbox.
-    vneid_status: str = Field(default=DeliveryStatus.pending.value, max_length=10)
+    vneid_status: str = Field(default=DeliveryStatus.pending.value, max_length=12)
     vneid_receipt_id: str | None = Field(default=None, max_length=100)
     vneid_delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     delivery_attempts: int = 0

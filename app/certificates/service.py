@@ -123,8 +123,16 @@ def revoke(
         certificate.revoked_at = now or utcnow()
         certificate.revoked_reason = reason
         certificate.revoked_by_id = actor.user_id
-        if certificate.vneid_status == DeliveryStatus.pending.value:
-            # Not delivered yet: VNeID never needs to hear of it.
+        if certificate.vneid_status == DeliveryStatus.delivered.value or (
+            certificate.vneid_status == DeliveryStatus.pending.value
+            and certificate.delivery_attempts > 0
+        ):
+            # VNeID holds it (or may: an attempt was made), so it must show it as revoked.
+            certificate.vneid_status = DeliveryStatus.withdrawing.value
+            certificate.next_delivery_at = certificate.revoked_at
+        elif certificate.vneid_status == DeliveryStatus.pending.value:
+            # Never sent: VNeID never needs to hear of it.
+            certificate.vneid_status = DeliveryStatus.withdrawn.value
             certificate.next_delivery_at = None
         session.add(certificate)
     audit.record(

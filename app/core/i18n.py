@@ -60,6 +60,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "what.program": ("chương trình", "The program"),
     "what.class": ("lớp học", "The class"),
     "what.completion": ("kết quả học", "The completion"),
+    "what.vneid_certification": ("chứng nhận trong VNeID", "The certification in VNeID"),
     "what.resource": ("tài nguyên", "The resource"),
     # citizen ID and learner rules
     "citizen_id.shape": (

@@ -30,7 +30,7 @@ from app.imports import columns
 from app.imports.context import ChunkOutcome, ImportContext, SourceRow, commune_code
 from app.learners.models import Group, Learner
 from app.learners.schemas import LearnerCreate
-from app.learners.service import _group_problems, person_problems
+from app.learners.service import group_problems, person_problems
 from app.stats import totals
 from app.stats.contributions import adult_since, local_date
 from app.sync import problems
@@ -177,7 +177,7 @@ def _check(ctx: ImportContext, row: SourceRow, outcome: ChunkOutcome) -> dict[st
     errors = person_problems(
         data.citizen_id, birth_date=data.birth_date, sex=data.sex.value, today=ctx.today
     )
-    errors += _group_problems(data.groups, data.official_level, data.agency)
+    errors += group_problems(data.groups, data.official_level, data.agency)
     village_name = columns.text(row.fields.get("village"))
     village_id = None
     if village_name is not None:

@@ -66,7 +66,7 @@ def person_problems(
     return errors
 
 
-def _group_problems(
+def group_problems(
     groups: Sequence[Group], official_level: str | None, agency: str | None
 ) -> list[dict[str, Any]]:
     if Group.official in groups:
@@ -123,7 +123,7 @@ def register_learner(
     errors = person_problems(
         data.citizen_id, birth_date=data.birth_date, sex=data.sex.value, today=date.today()
     )
-    errors += _group_problems(data.groups, data.official_level, data.agency)
+    errors += group_problems(data.groups, data.official_level, data.agency)
     if errors:
         raise Invalid("validation.detail", errors=errors)
     _check_village(session, data.village_id, commune.code)
@@ -289,7 +289,7 @@ def update_learner(
         errors += person_problems(
             citizen_id, birth_date=birth_date, sex=str(sex), today=date.today()
         )
-    errors += _group_problems(groups, official_level, agency)
+    errors += group_problems(groups, official_level, agency)
     if errors:
         raise Invalid("validation.detail", errors=errors)
     if "village_id" in changes:

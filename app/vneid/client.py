@@ -15,6 +15,7 @@ from app.core.signing import unverified_kid, verify_jws
 logger = logging.getLogger(__name__)
 
 DUPLICATE_PROBLEM = "urn:hocvuso:problem:vneid-duplicate"
+NOT_FOUND_PROBLEM = "urn:hocvuso:problem:not-found"
 # VNeID judged the certificate itself and said no: trying again would change nothing. Any
 # other failure (5xx, timeouts, throttling, a wrong URL or credentials being fixed) is retried.
 FINAL_STATUSES = frozenset({400, 409, 422})
@@ -33,7 +34,7 @@ class VneidUnavailable(DomainError):
 
 @dataclass(frozen=True)
 class DeliveryOutcome:
-    kind: Literal["delivered", "retry", "rejected"]
+    kind: Literal["delivered", "withdrawn", "retry", "rejected"]
     receipt_id: str | None = None
     error: str | None = None
     duplicate: bool = False
@@ -83,6 +84,26 @@ class VneidClient:
         if response.status_code in FINAL_STATUSES:
             return DeliveryOutcome("rejected", error=error)
         return DeliveryOutcome("retry", error=error)
+
+    async def withdraw(self, *, notice: str) -> DeliveryOutcome:
+        """Tell VNeID a credential is revoked; one it never received needs nothing more.
+
+        Anything but a clear answer is retried: a revoked certificate must not stay on show.
+        """
+        try:
+            response = await self.http.post(
+                "/api/certifications/revocations", json={"notice": notice}
+            )
+        except httpx.HTTPError as exc:
+            return DeliveryOutcome("retry", error=f"{type(exc).__name__}")
+        body = _json(response)
+        if response.status_code == 200 and body.get("revoked_at"):
+            return DeliveryOutcome("withdrawn")
+        if response.status_code == 404 and body.get("type") == NOT_FOUND_PROBLEM:
+            return DeliveryOutcome("withdrawn", error="not held by VNeID")
+        return DeliveryOutcome(
+            "retry", error=f"HTTP {response.status_code} {body.get('type', '')}".strip()
+        )
 
     async def check_identity(self, *, citizen_id: str, full_name: str, birth_date: date) -> bool:
         """Whether VNeID knows this person with this name and birth date."""

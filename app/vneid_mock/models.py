@@ -40,3 +40,6 @@ class VneidCertification(SQLModel, table=True):
     valid_from: datetime = Field(sa_column=utc_column())
     credential: str = Field(sa_column=Column(Text, nullable=False))
     received_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    # The issuer revoked it: the app shows it as revoked, with the issuer's reason.
+    revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    revoked_reason: str | None = Field(default=None, max_length=500)

@@ -1,7 +1,7 @@
 """The mock VNeID's endpoints: identity check, sign-in, certificate intake, a citizen's list."""
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from anyio import from_thread
@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from app.certificates.credentials import verify_credential
+from app.certificates.credentials import verify_credential, verify_revocation
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Invalid, NotFound, Unauthorized
 from app.core.jwks import JwksUnavailable
@@ -23,6 +23,8 @@ from app.vneid_mock.schemas import (
     IdentityCheck,
     IdentityResult,
     Receipt,
+    RevocationIntake,
+    RevocationReceipt,
     TokenResponse,
 )
 from app.vneid_mock.tokens import MockTokens
@@ -99,17 +101,19 @@ def token(
     )
 
 
-async def _verified(request: Request, credential: str) -> dict[str, Any]:
-    """Check a credential against the tracker's keys, fetched over HTTP."""
+async def _verified(
+    request: Request, token: str, verify: Callable[..., dict[str, Any]] = verify_credential
+) -> dict[str, Any]:
+    """Check a credential (or a revocation notice) against the tracker's keys, over HTTP."""
     state = request.app.state
     try:
-        keys = await state.tracker_jwks.keys_for(unverified_kid(credential))
+        keys = await state.tracker_jwks.keys_for(unverified_kid(token))
     except JwksUnavailable as exc:
         raise TrackerKeysUnavailable("vneid.unavailable.detail") from exc
     except TokenError as exc:
         raise Invalid("vneid.bad_credential") from exc
     try:
-        return verify_credential(credential, keys, issuer=state.settings.base_url)
+        return verify(token, keys, issuer=state.settings.base_url)
     except TokenError as exc:
         raise Invalid("vneid.bad_credential") from exc
 
@@ -138,6 +142,25 @@ def receive_certification(
     return Receipt(
         receipt_id=record.id, credential_id=record.credential_id, received_at=record.received_at
     )
+
+
+@router.post(
+    "/api/certifications/revocations",
+    response_model=RevocationReceipt,
+    tags=["mock-vneid"],
+)
+def receive_revocation(
+    data: RevocationIntake, request: Request, session: SessionDep
+) -> RevocationReceipt:
+    """Thu hồi chứng nhận / The issuer revokes a certification it delivered (signed notice).
+
+    The citizen's app shows it as revoked from then on. A certification VNeID never received
+    answers 404; a repeated notice answers the first revocation.
+    """
+    claims = from_thread.run(_verified, request, data.notice, verify_revocation)
+    record = service.revoke(session, claims=claims)
+    assert record.revoked_at is not None
+    return RevocationReceipt(credential_id=record.credential_id, revoked_at=record.revoked_at)
 
 
 def _signed_in_citizen(
@@ -177,6 +200,9 @@ def citizen_certifications(
                 holder_name=r.holder_name,
                 valid_from=r.valid_from,
                 received_at=r.received_at,
+                status="revoked" if r.revoked_at else "valid",
+                revoked_at=r.revoked_at,
+                revoked_reason=r.revoked_reason,
             )
             for r in records
         ]

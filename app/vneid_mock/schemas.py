@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -45,6 +45,19 @@ class Receipt(BaseModel):
     received_at: datetime
 
 
+class RevocationIntake(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    notice: Annotated[str, StringConstraints(max_length=5_000)] = Field(
+        description="The issuer's signed revocation notice (compact JWS, typ revocation+jwt)"
+    )
+
+
+class RevocationReceipt(BaseModel):
+    credential_id: str
+    revoked_at: datetime
+
+
 class CertificationPublic(BaseModel):
     receipt_id: uuid.UUID
     credential_id: str
@@ -54,6 +67,9 @@ class CertificationPublic(BaseModel):
     holder_name: str
     valid_from: datetime
     received_at: datetime
+    status: Literal["valid", "revoked"]
+    revoked_at: datetime | None = None
+    revoked_reason: str | None = None
 
 
 class CertificationList(BaseModel):

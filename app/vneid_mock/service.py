@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.core.config import Settings
-from app.core.errors import Conflict, Invalid
+from app.core.errors import Conflict, Invalid, NotFound
 from app.core.text import fold, normalize_name
 from app.vneid_mock.models import VneidCertification, VneidCitizen
 
@@ -151,6 +151,23 @@ def receive(
         if earlier is None:
             raise
         raise DuplicateCertification(earlier) from None
+    return record
+
+
+def revoke(session: Session, *, claims: dict[str, Any]) -> VneidCertification:
+    """Mark a certification revoked on its issuer's verified notice; a repeat changes nothing."""
+    record = _by_credential(session, str(claims["sub"]))
+    if record is None or record.issuer != claims["iss"]:
+        raise NotFound("what.vneid_certification")
+    if record.revoked_at is None:
+        try:
+            revoked_at = datetime.fromisoformat(str(claims["revoked_at"]))
+        except ValueError:
+            raise Invalid("vneid.bad_credential") from None
+        record.revoked_at = revoked_at
+        record.revoked_reason = str(claims.get("reason") or "")[:500]
+        session.add(record)
+        session.flush()
     return record
 
 

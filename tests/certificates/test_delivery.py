@@ -14,6 +14,7 @@ from sqlmodel import Session, col, func, select
 from typer.testing import CliRunner
 
 from app.audit.models import AuditEvent
+from app.certificates.delivery import claim_due, record_outcome
 from app.certificates.models import Certificate
 from app.cli import cli
 from app.core.config import Settings
@@ -27,6 +28,7 @@ from tests.certificates.helpers import (
     enrol_citizen,
     later,
     metric_today,
+    outbox,
     register,
 )
 from tests.factories import Staff
@@ -44,7 +46,7 @@ class FlakyVneid(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         assert self.inner is not None
-        if request.url.path != INTAKE or self.mode == "up":
+        if not request.url.path.startswith(INTAKE) or self.mode == "up":
             return await self.inner.handle_async_request(request)
         if self.mode == "down":
             self.failures += 1
@@ -158,7 +160,8 @@ def test_vneid_refusals_are_final_and_revoked_certificates_stay_home(
     by_learner = {str(c.learner_id): c for c in _certificates(session)}
     refused = by_learner[unknown["id"]]
     assert refused.vneid_status == "rejected" and "422" in (refused.last_delivery_error or "")
-    assert by_learner[revoked["learner_id"]].delivery_attempts == 0
+    never_sent = by_learner[revoked["learner_id"]]
+    assert never_sent.delivery_attempts == 0 and never_sent.vneid_status == "withdrawn"
     assert session.exec(select(func.count()).select_from(VneidCertification)).one() == 0
     shown = client.get(f"/api/v1/certificates/{refused.id}", headers=staff["hk_member"])
     assert shown.json()["vneid"]["status"] == "rejected"
@@ -225,3 +228,108 @@ def test_deliver_command_drains_the_outbox_once(
     (certificate,) = _certificates(session)
     assert certificate.delivery_attempts == 1 and certificate.vneid_status == "pending"
     assert isinstance(certificate.id, uuid.UUID) and isinstance(settings.keys_dir, Path)
+
+
+def _vneid_app(client: TestClient, citizen_id: str) -> list[dict[str, object]]:
+    """What the citizen's VNeID app shows."""
+    signed_in = client.post(
+        "/mock-vneid/oauth/token", data={"username": citizen_id, "password": PASSCODE}
+    ).json()
+    handle = jwt.decode(signed_in["id_token"], options={"verify_signature": False})["sub"]
+    shown = client.get(
+        f"/mock-vneid/api/citizens/{handle}/certifications",
+        headers={"Authorization": f"Bearer {signed_in['access_token']}"},
+    )
+    assert shown.status_code == 200, shown.text
+    items: list[dict[str, object]] = shown.json()["items"]
+    return items
+
+
+def test_a_revocation_reaches_the_citizens_vneid_app_through_an_outage(
+    client: TestClient, staff: Staff, session: Session, flaky: FlakyVneid
+) -> None:
+    citizen_id = enrol_citizen(client, session, 1)
+    certificate = certify(client, staff, register(client, staff, 1)["id"])
+    assert deliver(client, later(1)) == {"delivered": 1}
+    assert metric_today(session, VNEID_ADULTS) == 1
+    revoked = client.post(
+        f"/api/v1/certificates/{certificate['id']}/revoke",
+        json={"reason": "Gian lận khi kiểm tra"},
+        headers=staff["hk_admin"],
+    )
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["vneid"]["status"] == "withdrawing"
+    assert metric_today(session, VNEID_ADULTS) == 0
+
+    flaky.mode = "down"  # VNeID cannot be told yet: its app still shows the certificate
+    assert deliver(client, later(2)) == {"retry": 1}
+    assert deliver(client, later(4)) == {"retry": 1}
+    (shown,) = _vneid_app(client, citizen_id)
+    assert shown["status"] == "valid"
+
+    flaky.mode = "up"
+    assert deliver(client, later(8)) == {"withdrawn": 1}
+    assert deliver(client, later(24)) == {}
+    (shown,) = _vneid_app(client, citizen_id)
+    assert shown["status"] == "revoked"
+    assert shown["revoked_reason"] == "Gian lận khi kiểm tra"
+    assert shown["credential_id"] == f"urn:uuid:{certificate['id']}"
+    (stored,) = _certificates(session)
+    assert stored.vneid_status == "withdrawn" and stored.next_delivery_at is None
+    assert stored.vneid_receipt_id == str(shown["receipt_id"])
+    answer = client.get(f"/api/v1/certificates/{certificate['id']}", headers=staff["hk_member"])
+    assert answer.json()["vneid"]["status"] == "withdrawn"
+    withdrawn = session.exec(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "certificate.vneid_withdrawn")
+    ).one()
+    assert withdrawn == 1
+
+
+def test_a_certificate_revoked_while_its_delivery_was_under_way_is_withdrawn(
+    client: TestClient, staff: Staff, session: Session, flaky: FlakyVneid
+) -> None:
+    citizen_id = enrol_citizen(client, session, 1)
+    certificate = certify(client, staff, register(client, staff, 1)["id"])
+    flaky.mode = "lost"  # VNeID takes it, but the answer never comes back
+    assert deliver(client, later(1)) == {"retry": 1}
+    revoked = client.post(
+        f"/api/v1/certificates/{certificate['id']}/revoke",
+        json={"reason": "Cấp nhầm người"},
+        headers=staff["hk_admin"],
+    )
+    # An attempt was made, so VNeID may hold it: it must be told.
+    assert revoked.json()["vneid"]["status"] == "withdrawing"
+    flaky.mode = "up"
+    assert deliver(client, later(3)) == {"withdrawn": 1}
+    (shown,) = _vneid_app(client, citizen_id)
+    assert shown["status"] == "revoked"
+
+
+def test_a_delivery_answered_after_the_revocation_still_gets_withdrawn(
+    client: TestClient, staff: Staff, session: Session
+) -> None:
+    citizen_id = enrol_citizen(client, session, 1)
+    certificate = certify(client, staff, register(client, staff, 1)["id"])
+    box = outbox(client)
+    (parcel,) = claim_due(box, now=later(1), limit=10)
+    # The credential is on its way to VNeID when an admin revokes the certificate.
+    client.post(
+        f"/api/v1/certificates/{certificate['id']}/revoke",
+        json={"reason": "Cấp nhầm"},
+        headers=staff["hk_admin"],
+    )
+    assert client.portal is not None
+    assert parcel.citizen_id is not None
+    outcome = client.portal.call(
+        lambda: box.vneid.deliver(credential=parcel.credential, citizen_id=parcel.citizen_id or "")
+    )
+    assert outcome.kind == "delivered"
+    assert record_outcome(box, parcel, outcome, now=later(1)) == "delivered"
+    assert deliver(client, later(2)) == {"withdrawn": 1}
+    (shown,) = _vneid_app(client, citizen_id)
+    assert shown["status"] == "revoked"
+    (stored,) = _certificates(session)
+    assert stored.vneid_status == "withdrawn" and stored.vneid_delivered_at is None
+    assert metric_today(session, VNEID_ADULTS) == 0 and metric_today(session, CERT_ADULTS) == 0

@@ -1,17 +1,28 @@
 """The mock VNeID on its own terms: registry, sign-in, intake, a citizen's list."""
 
-from datetime import date
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import httpx
 import jwt
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
+from app.certificates.models import Certificate
 from app.core.config import Settings
+from app.core.signing import KeyRing
 from app.seed import seed_all
 from app.vneid_mock.main import create_mock_app
-from app.vneid_mock.models import VneidCitizen
-from tests.certificates.helpers import PASSCODE, certify, deliver, enrol_citizen, register
+from app.vneid_mock.models import VneidCertification, VneidCitizen
+from tests.certificates.helpers import (
+    PASSCODE,
+    certify,
+    deliver,
+    enrol_citizen,
+    outbox,
+    register,
+)
 from tests.factories import Staff
 
 DEMO_CITIZEN = "001085000101"  # seed/vneid_citizens.toml
@@ -153,3 +164,60 @@ def test_the_mock_serves_alone(settings: Settings) -> None:
         }
         assert alone.post("/api/citizens/verify", json=check).json() == {"match": True}
         assert date.fromisoformat(check["birth_date"]).year == 1985
+
+
+def test_revocation_takes_only_the_issuers_signed_notice(
+    client: TestClient, staff: Staff, session: Session, tmp_path: Path
+) -> None:
+    enrol_citizen(client, session, 1)
+    certificate = certify(client, staff, register(client, staff, 1)["id"])
+    assert deliver(client) == {"delivered": 1}
+    signer = outbox(client).signer
+    stored = session.get(Certificate, uuid.UUID(certificate["id"]))
+    assert stored is not None
+    session.expunge(stored)  # a detached copy to sign notices from, never written back
+    stored.revoked_at = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+    stored.revoked_reason = "Cấp nhầm"
+    revocations = "/mock-vneid/api/certifications/revocations"
+    english = {"Accept-Language": "en"}
+
+    # The credential itself is not a notice; neither is one signed by a key the tracker lacks.
+    as_notice = client.post(
+        revocations, json={"notice": certificate["credential"]}, headers=english
+    )
+    assert as_notice.status_code == 422
+    stranger = KeyRing(tmp_path / "forger-keys", prefix="forger", create=True)
+    forged, _ = stranger.sign(
+        {
+            "iss": "http://127.0.0.1:8000",
+            "sub": f"urn:uuid:{certificate['id']}",
+            "iat": int(datetime.now(UTC).timestamp()),
+            "revoked_at": "2026-11-20T03:00:00Z",
+        },
+        typ="revocation+jwt",
+    )
+    assert client.post(revocations, json={"notice": forged}).status_code == 422
+    tampered = signer.revocation_notice(stored).split(".")
+    tampered[1] = tampered[1][:-4] + ("AAAA" if tampered[1][-4:] != "AAAA" else "BBBB")
+    assert client.post(revocations, json={"notice": ".".join(tampered)}).status_code == 422
+
+    unknown = Certificate.model_validate(
+        stored.model_dump() | {"id": uuid.uuid4()}, update={"revoked_at": stored.revoked_at}
+    )
+    missing = client.post(
+        revocations, json={"notice": signer.revocation_notice(unknown)}, headers=english
+    )
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == "The certification in VNeID was not found."
+    record = session.exec(select(VneidCertification)).one()
+    assert record.revoked_at is None
+
+    first = client.post(revocations, json={"notice": signer.revocation_notice(stored)})
+    assert first.status_code == 200, first.text
+    stored.revoked_reason = "Another reason later"
+    again = client.post(revocations, json={"notice": signer.revocation_notice(stored)})
+    assert again.status_code == 200 and again.json() == first.json()
+    session.expire_all()
+    record = session.exec(select(VneidCertification)).one()
+    assert record.revoked_reason == "Cấp nhầm"
+    assert record.revoked_at == datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
