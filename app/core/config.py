@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-secret-key-change-me-0123456789abcdef"
 DEFAULT_PII_KEY = "dev-pii-key-change-me-0123456789abcdef0123"
+DEFAULT_VNEID_BASE_URL = "http://127.0.0.1:8000/mock-vneid"
 
 
 class Settings(BaseSettings):
@@ -49,7 +50,7 @@ class Settings(BaseSettings):
 
     # VNeID: where the tracker delivers certificates and checks identities (the mounted mock by
     # default), the issuer and audience of its sign-in tokens, and the delivery outbox.
-    vneid_base_url: str = "http://127.0.0.1:8000/mock-vneid"
+    vneid_base_url: str = DEFAULT_VNEID_BASE_URL
     vneid_issuer: str = "http://127.0.0.1:8000/mock-vneid"
     vneid_client_id: str = "hocvuso"
     vneid_check_identity: bool = False
@@ -100,6 +101,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "refusing to start in production with default or weak secrets: "
                 + ", ".join(problems)
+            )
+        if self.vneid_base_url == DEFAULT_VNEID_BASE_URL and not self.mounts_mock_vneid:
+            # Certificates would wait for a VNeID that is not there.
+            raise ValueError(
+                "refusing to start in production without VNEID_BASE_URL "
+                "(or MOCK_VNEID_MOUNTED=true for a demonstration)"
             )
         return self
 

@@ -18,10 +18,17 @@ def test_production_refuses_default_or_short_secrets() -> None:
         Settings(  # type: ignore[call-arg]
             environment="production", secret_key="short", pii_key="p" * 40, _env_file=None
         )
-    fine = Settings(  # type: ignore[call-arg]
-        environment="production", secret_key="s" * 40, pii_key="p" * 40, _env_file=None
+    secrets = {"secret_key": "s" * 40, "pii_key": "p" * 40, "_env_file": None}
+    with pytest.raises(ValidationError, match="VNEID_BASE_URL"):
+        Settings(environment="production", **secrets)  # type: ignore[arg-type]
+    fine = Settings(
+        environment="production",
+        vneid_base_url="https://vneid.example.gov.vn/partner",
+        **secrets,  # type: ignore[arg-type]
     )
-    assert fine.environment == "production"
+    assert fine.environment == "production" and not fine.mounts_mock_vneid
+    demo = Settings(environment="production", mock_vneid_mounted=True, **secrets)  # type: ignore[arg-type]
+    assert demo.mounts_mock_vneid
 
 
 def test_production_refusal_stops_the_app_from_being_built(
