@@ -129,16 +129,7 @@ def test_an_outage_delays_delivery_and_each_certificate_arrives_exactly_once(
     assert metric_today(session, VNEID_ADULTS) == 3
 
     # The citizen's VNeID app shows the one record, and the tracker shows the receipt.
-    signed_in = client.post(
-        "/mock-vneid/oauth/token", data={"username": citizens[1], "password": PASSCODE}
-    ).json()
-    handle = jwt.decode(signed_in["id_token"], options={"verify_signature": False})["sub"]
-    own = client.get(
-        f"/mock-vneid/api/citizens/{handle}/certifications",
-        headers={"Authorization": f"Bearer {signed_in['access_token']}"},
-    )
-    assert own.status_code == 200
-    (shown,) = own.json()["items"]
+    (shown,) = _vneid_app(client, citizens[1])
     assert shown["credential_id"] in records and shown["holder_name"] == "Nguyễn Văn An"
 
 
