@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlalchemy import BigInteger, Column, PrimaryKeyConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
@@ -49,6 +49,13 @@ class StatTotal(SQLModel, table=True):
     """
 
     __tablename__ = "stat_total"
+    # On PostgreSQL the key carries `count`, so a unit's sum is read from the index alone
+    # (an index-only scan), never from rows scattered over the heap.
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "level", "unit_code", "metric", "effective_on", postgresql_include=["count"]
+        ),
+    )
 
     level: str = Field(primary_key=True, max_length=8)  # village, commune, province
     unit_code: str = Field(primary_key=True, max_length=12)
