@@ -258,21 +258,14 @@ def main() -> None:
         report["write_ms"] = writes
         print(json.dumps({"write_ms": writes}, indent=1), flush=True)
 
-        with tempfile.TemporaryDirectory() as tmp:
-            ids = Path(tmp) / "ids.txt"
-            ids.write_text("\n".join(sample))
-            codes = Path(tmp) / "communes.txt"
-            codes.write_text("\n".join(communes))
-            wrk_env = {"BENCH_TOKEN": token, "BENCH_IDS": str(ids), "BENCH_COMMUNES": str(codes)}
-            stats_rps = wrk(
-                f"http://127.0.0.1:{SERVICE_PORT}", HERE / "wrk_stats.lua", args.seconds, wrk_env
-            )
-            write_rps = wrk(
-                f"http://127.0.0.1:{SERVICE_PORT}",
-                HERE / "wrk_completion.lua",
-                args.seconds,
-                wrk_env,
-            )
+        # The files stay until the floor has been measured too.
+        wrk_env = {"BENCH_TOKEN": token, "BENCH_IDS": str(ids), "BENCH_COMMUNES": str(codes)}
+        stats_rps = wrk(
+            f"http://127.0.0.1:{SERVICE_PORT}", HERE / "wrk_stats.lua", args.seconds, wrk_env
+        )
+        write_rps = wrk(
+            f"http://127.0.0.1:{SERVICE_PORT}", HERE / "wrk_completion.lua", args.seconds, wrk_env
+        )
     with server("benchmarks.minimal_app:create_app", FLOOR_PORT, env, factory=True):
         read_rps = wrk(
             f"http://127.0.0.1:{FLOOR_PORT}", HERE / "wrk_min_read.lua", args.seconds, wrk_env
