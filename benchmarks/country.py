@@ -11,6 +11,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
 import psycopg
 from sqlmodel import Session, select
@@ -174,7 +175,7 @@ def top_up_failed_attempts(
     """
     with connection.cursor() as cursor:
         have = cursor.execute("SELECT count(*) FROM completion").fetchone()
-        missing = COMPLETIONS_PER_LEARNER * learners - (have[0] if have else 0)
+        missing = COMPLETIONS_PER_LEARNER * learners - (cast(int, have[0]) if have else 0)
         if missing <= 0:
             return 0
         cursor.execute(

@@ -4,6 +4,7 @@ Service functions take `actor=None` only when the system itself writes (the seed
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import String, cast
@@ -247,6 +248,7 @@ def _store_program(
     session: Session, program: Program, required: dict[str, float] | None, *, creating: bool
 ) -> None:
     """Flush the program and its required courses, turning a lost race into a 409."""
+    session.info.pop(REQUIREMENTS_KEY, None)
     try:
         with session.begin_nested():
             session.add(program)
@@ -338,3 +340,43 @@ def update_program(
         detail=detail,
     )
     return program
+
+
+REQUIREMENTS_KEY = "catalog_requirements"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A program as attainment sees it: whether it is active, whom it is the default for,
+    and its required courses with their pass scores."""
+
+    active: bool
+    default_for: str | None
+    courses: dict[str, float]
+
+
+def requirements(session: Session) -> dict[str, Requirement]:
+    """Every program's requirement, read with one query once a session.
+
+    The programs stay in the session as well, so signing a credential right after needs no
+    further read.
+    """
+    cached = session.info.get(REQUIREMENTS_KEY)
+    if cached is not None:
+        return dict(cached)
+    found: dict[str, tuple[Program, dict[str, float]]] = {}
+    statement = select(Program, ProgramCourse).join(
+        ProgramCourse,
+        col(ProgramCourse.program_code) == col(Program.code),
+        isouter=True,
+    )
+    for program, link in session.exec(statement).all():
+        _, courses = found.setdefault(program.code, (program, {}))
+        if link is not None:
+            courses[link.course_code] = link.pass_score
+    result = {
+        code: Requirement(program.active, program.default_for, courses)
+        for code, (program, courses) in found.items()
+    }
+    session.info[REQUIREMENTS_KEY] = result
+    return dict(result)

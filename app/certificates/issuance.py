@@ -1,13 +1,13 @@
 """Issuing certificates when a learner attains a program, in the completion's transaction."""
 
-from collections import defaultdict
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
-from app.catalog.models import Program, ProgramCourse
+from app.catalog import service as catalog
+from app.catalog.models import Program
 from app.certificates.credentials import CredentialSigner
 from app.certificates.models import Certificate, DeliveryStatus
 from app.core.db import utcnow
@@ -24,14 +24,12 @@ def attained_programs(session: Session, learner: Learner) -> list[str]:
             select(Completion).where(Completion.learner_id == learner.id, col(Completion.passed))
         ).all()
     }
-    required: dict[str, list[ProgramCourse]] = defaultdict(list)
-    statement = select(ProgramCourse).join(Program).where(col(Program.active))
-    for link in session.exec(statement).all():
-        required[link.program_code].append(link)
     return sorted(
         code
-        for code, links in required.items()
-        if links and all(scores.get(link.course_code, -1) >= link.pass_score for link in links)
+        for code, program in catalog.requirements(session).items()
+        if program.active
+        and program.courses
+        and all(scores.get(course, -1) >= score for course, score in program.courses.items())
     )
 
 
@@ -88,46 +86,46 @@ def issue_attained(
     attained = attained_programs(session, learner)
     if not attained:
         return []
-    held = set(
-        session.exec(
-            select(Certificate.program_code).where(Certificate.learner_id == learner.id)
-        ).all()
-    )
-    missing = [code for code in attained if code not in held]
+    # Locked before the certificates are read, so that what the totals hold for this learner
+    # and what is read here cannot drift apart under a concurrent issue or revocation.
+    totals.lock_learner(session, learner)
+    held = list(session.exec(select(Certificate).where(Certificate.learner_id == learner.id)).all())
+    held_programs = {certificate.program_code for certificate in held}
+    missing = [code for code in attained if code not in held_programs]
     if not missing:
         return []
     issued: list[Certificate] = []
     signer = signer_of(session)
     moment = now or utcnow()
-    with totals.tracking(session, learner):
-        for program_code in missing:
-            certificate = Certificate(
-                learner_id=learner.id,
-                province_code=learner.province_code,
-                commune_code=learner.commune_code,
-                program_code=program_code,
-                issued_at=moment,
-                holder_name=learner.full_name,
-                next_delivery_at=moment,
-            )
-            try:
-                with session.begin_nested():
-                    session.add(certificate)
-                    session.flush()
-            except IntegrityError:
-                continue
-            if signer is not None:
-                sign(session, certificate, signer)
-            issued.append(certificate)
-            audit.record(
-                session,
-                actor_id=actor_id,
-                actor_role=actor_role,
-                action="certificate.issue",
-                target_type="certificate",
-                target_id=certificate.id,
-                province_code=certificate.province_code,
-                commune_code=certificate.commune_code,
-                detail={"program": program_code},
-            )
+    for program_code in missing:
+        certificate = Certificate(
+            learner_id=learner.id,
+            province_code=learner.province_code,
+            commune_code=learner.commune_code,
+            program_code=program_code,
+            issued_at=moment,
+            holder_name=learner.full_name,
+            next_delivery_at=moment,
+        )
+        try:
+            with session.begin_nested():
+                session.add(certificate)
+                session.flush()
+        except IntegrityError:
+            continue
+        if signer is not None:
+            sign(session, certificate, signer)
+        issued.append(certificate)
+        audit.record(
+            session,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            action="certificate.issue",
+            target_type="certificate",
+            target_id=certificate.id,
+            province_code=certificate.province_code,
+            commune_code=certificate.commune_code,
+            detail={"program": program_code},
+        )
+    totals.certificates_changed(session, learner, before=held, after=held + issued)
     return issued

@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from app.catalog.models import Program, ProgramCourse
+from app.catalog import service as catalog
 from app.certificates.models import Certificate, CertificateStatus
 from app.learners.models import Learner
 from app.stats.contributions import (
@@ -35,21 +35,16 @@ def satisfying_programs(session: Session) -> dict[str, frozenset[str]]:
 
     A program whose required courses include all of the default's satisfies it too.
     """
-    cached = session.info.get("stats_satisfying")
-    if cached is not None:
-        return dict(cached)
-    required: dict[str, set[str]] = defaultdict(set)
-    for link in session.exec(select(ProgramCourse)).all():
-        required[link.program_code].add(link.course_code)
+    programs = catalog.requirements(session)
+    required = {code: set(p.courses) for code, p in programs.items() if p.courses}
     result: dict[str, frozenset[str]] = {}
-    for program in session.exec(select(Program).where(col(Program.default_for).is_not(None))):
-        standard = required.get(program.code, set())
+    for code, program in programs.items():
+        standard = required.get(code, set())
         if standard and program.default_for:
             result[program.default_for] = frozenset(
-                code for code, courses in required.items() if courses >= standard
+                other for other, courses in required.items() if courses >= standard
             )
-    session.info["stats_satisfying"] = result
-    return dict(result)
+    return result
 
 
 def units_of(learner: Learner) -> list[UnitKey]:
@@ -128,6 +123,24 @@ def tracking(session: Session, learner: Learner | None) -> Iterator[list[Learner
     for subject in subjects:
         after.update(current_rows(session, subject))
     apply(session, _difference(after, before))
+
+
+def certificates_changed(
+    session: Session,
+    learner: Learner,
+    *,
+    before: Sequence[Certificate],
+    after: Sequence[Certificate],
+) -> None:
+    """Apply what a change in the learner's certificates adds, when the caller knows both sets.
+
+    The caller holds the learner's lock (`lock_learner`) from before it read `before`.
+    """
+    satisfying = satisfying_programs(session)
+    age = adult_age(session)
+    old = rows_for(learner, before, satisfying=satisfying, age=age)
+    new = rows_for(learner, after, satisfying=satisfying, age=age)
+    apply(session, _difference(new, old))
 
 
 def lock_learner(session: Session, learner: Learner) -> None:
