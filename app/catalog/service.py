@@ -249,6 +249,7 @@ def _store_program(
 ) -> None:
     """Flush the program and its required courses, turning a lost race into a 409."""
     session.info.pop(REQUIREMENTS_KEY, None)
+    session.info.pop(PROGRAMS_KEY, None)
     try:
         with session.begin_nested():
             session.add(program)
@@ -343,6 +344,7 @@ def update_program(
 
 
 REQUIREMENTS_KEY = "catalog_requirements"
+PROGRAMS_KEY = "catalog_programs"
 
 
 @dataclass(frozen=True)
@@ -379,4 +381,6 @@ def requirements(session: Session) -> dict[str, Requirement]:
         for code, (program, courses) in found.items()
     }
     session.info[REQUIREMENTS_KEY] = result
+    # The session's identity map holds objects weakly; this keeps the programs in it.
+    session.info[PROGRAMS_KEY] = [program for program, _ in found.values()]
     return dict(result)

@@ -107,14 +107,17 @@ def issue_attained(
             holder_name=learner.full_name,
             next_delivery_at=moment,
         )
+        if signer is not None:
+            # Signed before it is stored, so it is written once.
+            program = session.get(Program, program_code)
+            assert program is not None
+            signer.sign(certificate, program)
         try:
             with session.begin_nested():
                 session.add(certificate)
                 session.flush()
         except IntegrityError:
             continue
-        if signer is not None:
-            sign(session, certificate, signer)
         issued.append(certificate)
         audit.record(
             session,

@@ -60,10 +60,7 @@ def _rank(passed: bool, score: float, completed_at: datetime) -> tuple[bool, flo
     return passed, score, -completed_at.timestamp()
 
 
-def _course_problems(
-    session: Session, code: str, field: str = "course_code"
-) -> list[dict[str, Any]]:
-    course = session.get(Course, code)
+def _course_problems(course: Course | None, field: str = "course_code") -> list[dict[str, Any]]:
     if course is None:
         return [field_error(field, "course.unknown")]
     if not course.active:
@@ -125,10 +122,11 @@ def record_completion(
 
     A passing result that completes a program issues its certificate in the same transaction.
     """
-    recorded = _store_completion(session, actor=actor, data=data, now=now)
+    learner = learners.get_in_scope(
+        session, actor=actor, learner_id=data.learner_id, action="completion.create"
+    )
+    recorded = _store_completion(session, actor=actor, learner=learner, data=data, now=now)
     if recorded.outcome != "unchanged" and recorded.completion.passed:
-        learner = session.get(Learner, recorded.completion.learner_id)
-        assert learner is not None
         issue_attained(
             session, learner=learner, actor_id=actor.audit_id, actor_role=actor.role, now=now
         )
@@ -136,17 +134,20 @@ def record_completion(
 
 
 def _store_completion(
-    session: Session, *, actor: Actor, data: CompletionCreate, now: datetime | None
+    session: Session,
+    *,
+    actor: Actor,
+    learner: Learner,
+    data: CompletionCreate,
+    now: datetime | None,
 ) -> Recorded:
-    learner = learners.get_in_scope(
-        session, actor=actor, learner_id=data.learner_id, action="completion.create"
-    )
     if data.client_id is not None:
         earlier = _by_client_id(session, data.client_id)
         if earlier is not None:
             return _resent(earlier, data)
     now = now or utcnow()
-    errors = _course_problems(session, data.course_code)
+    course = session.get(Course, data.course_code)
+    errors = _course_problems(course)
     if data.completed_at > now + CLOCK_SKEW:
         errors.append(field_error("completed_at", "completion.future"))
     if data.class_id is not None:
@@ -159,7 +160,6 @@ def _store_completion(
             errors.append(field_error("class_id", "completion.class_mismatch"))
     if errors:
         raise Invalid("validation.detail", errors=errors)
-    course = session.get(Course, data.course_code)
     assert course is not None
     passed = data.score >= course.pass_score
     completed_at = data.completed_at.astimezone(UTC)
@@ -254,7 +254,7 @@ def create_class(session: Session, *, actor: Actor, data: ClassCreate) -> Traini
     actor.require_in_scope(
         commune.province_code, commune.code, what="what.commune", action="class.create"
     )
-    errors = _course_problems(session, data.course_code)
+    errors = _course_problems(session.get(Course, data.course_code))
     if data.held_on > vietnam_today():
         errors.append(field_error("held_on", "class.future"))
     if data.village_id is not None:
