@@ -4,6 +4,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
@@ -158,28 +159,30 @@ def apply(session: Session, delta: dict[RowKey, int]) -> None:
     """Add `delta` to the stored totals."""
     if not delta:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = StatTotal.__table__  # type: ignore[attr-defined]
-    # One statement for every row; sorted, so concurrent writers lock rows in the same order
-    # and cannot deadlock.
-    statement = insert(table).values(
-        [
-            {
-                "level": level,
-                "unit_code": unit,
-                "metric": metric,
-                "effective_on": day,
-                "count": value,
-            }
-            for (level, unit, metric, day), value in sorted(delta.items())
-        ]
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=["level", "unit_code", "metric", "effective_on"],
-        set_={"count": table.c.count + statement.excluded.count},
-    )
-    session.execute(statement)
+    # Sorted, so concurrent writers lock rows in the same order and cannot deadlock.
+    rows = [
+        {"level": level, "unit_code": unit, "metric": metric, "effective_on": day, "count": value}
+        for (level, unit, metric, day), value in sorted(delta.items())
+    ]
+    session.execute(_upsert(session.get_bind().dialect.name), rows)
+
+
+def _upsert(dialect: str) -> Any:
+    """One upsert statement per dialect, built once, so its compiled form is cached."""
+    statement = _UPSERTS.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        table = StatTotal.__table__  # type: ignore[attr-defined]
+        base = insert(table)
+        statement = base.on_conflict_do_update(
+            index_elements=["level", "unit_code", "metric", "effective_on"],
+            set_={"count": table.c.count + base.excluded.count},
+        )
+        _UPSERTS[dialect] = statement
+    return statement
+
+
+_UPSERTS: dict[str, Any] = {}
 
 
 def totals_as_of(
