@@ -167,6 +167,9 @@ def apply(session: Session, delta: dict[RowKey, int]) -> None:
     session.execute(_upsert(session.get_bind().dialect.name), rows)
 
 
+_UPSERTS: dict[str, Any] = {}
+
+
 def _upsert(dialect: str) -> Any:
     """One upsert statement per dialect, built once, so its compiled form is cached."""
     statement = _UPSERTS.get(dialect)
@@ -180,9 +183,6 @@ def _upsert(dialect: str) -> Any:
         )
         _UPSERTS[dialect] = statement
     return statement
-
-
-_UPSERTS: dict[str, Any] = {}
 
 
 def totals_as_of(
