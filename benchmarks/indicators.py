@@ -203,10 +203,10 @@ def main() -> None:
         return
     engine = make_engine(url)
     with psycopg.connect(dsn) as connection:
-        counts = {
-            t: int(connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # type: ignore[index]  # noqa: S608
-            for t in ("learner", "completion", "certificate", "stat_total")
-        }
+        counts = {}
+        for table in ("learner", "completion", "certificate", "stat_total"):
+            row = connection.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+            counts[table] = int(row[0]) if row else 0
         communes = [r[0] for r in connection.execute("SELECT code FROM commune").fetchall()]
         provinces = [r[0] for r in connection.execute("SELECT code FROM province").fetchall()]
         sample = [

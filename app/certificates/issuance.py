@@ -47,7 +47,6 @@ def sign(session: Session, certificate: Certificate, signer: CredentialSigner) -
     program = session.get(Program, certificate.program_code)
     assert program is not None
     signer.sign(certificate, program)
-    session.add(certificate)
 
 
 def forget_holder(session: Session, *, learner: Learner) -> None:
@@ -109,9 +108,7 @@ def issue_attained(
         )
         if signer is not None:
             # Signed before it is stored, so it is written once.
-            program = session.get(Program, program_code)
-            assert program is not None
-            signer.sign(certificate, program)
+            sign(session, certificate, signer)
         try:
             with session.begin_nested():
                 session.add(certificate)
