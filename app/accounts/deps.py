@@ -4,16 +4,27 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import bindparam, select
+from sqlmodel import col
 
 from app.accounts.actor import Actor
-from app.accounts.models import Team, User
-from app.accounts.service import actor_for
+from app.accounts.models import Role, Team, User
 from app.core.db import SessionDep
 from app.core.deps import AccessTokensDep
 from app.core.errors import NotFound, Unauthorized
 from app.core.security import TokenError
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+_ACTOR = select(
+    col(User.id),
+    col(User.username),
+    col(User.role),
+    col(User.province_code),
+    col(User.commune_code),
+    col(User.team_id),
+    col(User.is_active),
+).where(col(User.id) == bindparam("user_id"))
 
 
 def get_actor(
@@ -32,10 +43,18 @@ def get_actor(
     subject = str(claims.get("sub", ""))
     if not subject.startswith("user:") or not subject[5:].isdigit():
         raise Unauthorized(audit_action="auth.token_rejected")
-    user = session.get(User, int(subject[5:]))
-    if user is None or not user.is_active:
+    # Read on every request, so a disabled account or a changed role takes effect at once.
+    row = session.execute(_ACTOR, {"user_id": int(subject[5:])}).first()
+    if row is None or not row.is_active:
         raise Unauthorized(audit_action="auth.token_rejected")
-    actor = actor_for(user)
+    actor = Actor(
+        user_id=row.id,
+        username=row.username,
+        role=Role(row.role),
+        province_code=row.province_code,
+        commune_code=row.commune_code,
+        team_id=row.team_id,
+    )
     request.state.actor = actor
     return actor
 

@@ -1,6 +1,7 @@
 """Passwords, access tokens and personal-ID protection: the only module that handles them."""
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -59,6 +60,8 @@ class AccessTokens:
         self._issuer = settings.token_issuer
         self._audience = settings.token_audience
         self.lifetime = timedelta(minutes=settings.access_token_minutes)
+        # Only tokens that passed every check are kept; a rejected one is checked each time.
+        self._checked = functools.lru_cache(maxsize=4096)(self._check)
 
     def issue(self, subject: str, claims: dict[str, Any] | None = None) -> str:
         now = datetime.now(UTC)
@@ -78,6 +81,17 @@ class AccessTokens:
         )
 
     def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims, if it is ours, unexpired and meant for this service.
+
+        A token seen before is not checked again (its signature, issuer and audience cannot
+        change), only its expiry: every request carries one, and most carry the same few.
+        """
+        claims = self._checked(token)
+        if claims["exp"] < datetime.now(UTC).timestamp():
+            raise TokenError("Signature has expired.")
+        return dict(claims)
+
+    def _check(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("typ") != ACCESS_TOKEN_TYPE:

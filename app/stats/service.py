@@ -1,12 +1,15 @@
 """Indicators at a unit on a date, read from running totals (never from learners)."""
 
 import math
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, func
+import sqlalchemy as sa
+from sqlalchemy import bindparam, case, func
 from sqlmodel import Session, col, select
 
 from app.accounts.actor import Actor
@@ -37,18 +40,44 @@ def national_unit() -> UnitRef:
     return UnitRef("national", NATION, "Việt Nam")
 
 
+# Administrative units change only when the official list is loaded again (`hocvuso seed`),
+# so a process keeps each unit it has read, per database; a restart picks up a new list.
+_KNOWN_UNITS: dict[tuple[str, str, str], UnitRef] = {}
+_KNOWN_UNITS_LOCK = threading.Lock()
+
+
+def _known_unit(session: Session, level: str, code: str) -> UnitRef | None:
+    key = (str(session.get_bind().engine.url), level, code)
+    unit = _KNOWN_UNITS.get(key)
+    if unit is not None:
+        return unit
+    if level == "province":
+        province = session.get(Province, code)
+        if province is None:
+            return None
+        unit = UnitRef("province", code, province.name, province_code=code)
+    else:
+        commune = session.get(Commune, code)
+        if commune is None:
+            return None
+        unit = UnitRef("commune", code, commune.name, commune.province_code, commune.code)
+    with _KNOWN_UNITS_LOCK:
+        _KNOWN_UNITS[key] = unit
+    return unit
+
+
 def province_unit(session: Session, code: str) -> UnitRef:
-    province = session.get(Province, code)
-    if province is None:
+    unit = _known_unit(session, "province", code)
+    if unit is None:
         raise NotFound("what.province")
-    return UnitRef("province", code, province.name, province_code=code)
+    return unit
 
 
 def commune_unit(session: Session, code: str) -> UnitRef:
-    commune = session.get(Commune, code)
-    if commune is None:
+    unit = _known_unit(session, "commune", code)
+    if unit is None:
         raise NotFound("what.commune")
-    return UnitRef("commune", code, commune.name, commune.province_code, commune.code)
+    return unit
 
 
 def require_visible(actor: Actor, unit: UnitRef, *, action: str) -> None:
@@ -71,20 +100,40 @@ def _totals_level(unit: UnitRef) -> tuple[str, list[str] | None]:
     return unit.level, [unit.code]
 
 
+def _metric_statement(*, of_units: bool) -> sa.Select[str, str, int, Any]:
+    """Each metric's sum per unit on `as_of` and on `past`, built once and run with parameters."""
+    earlier = func.sum(
+        case((col(StatTotal.effective_on) <= bindparam("past"), StatTotal.count), else_=0)
+    )
+    statement = (
+        sa.select(
+            col(StatTotal.unit_code), col(StatTotal.metric), func.sum(StatTotal.count), earlier
+        )
+        .where(col(StatTotal.level) == bindparam("level"))
+        .where(col(StatTotal.effective_on) <= bindparam("as_of"))
+        .group_by(col(StatTotal.unit_code), col(StatTotal.metric))
+    )
+    if of_units:
+        statement = statement.where(
+            col(StatTotal.unit_code).in_(bindparam("units", expanding=True))
+        )
+    return statement
+
+
+_METRICS_OF_UNITS = _metric_statement(of_units=True)
+_METRICS_OF_LEVEL = _metric_statement(of_units=False)
+
+
 def metric_values(
     session: Session, *, level: str, units: Sequence[str] | None, as_of: date, past: date
 ) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
     """Per unit: every metric's value on `as_of` and on the earlier day `past`."""
-    earlier = func.sum(case((col(StatTotal.effective_on) <= past, StatTotal.count), else_=0))
-    statement = (
-        select(StatTotal.unit_code, StatTotal.metric, func.sum(StatTotal.count), earlier)
-        .where(StatTotal.level == level, col(StatTotal.effective_on) <= as_of)
-        .group_by(col(StatTotal.unit_code), col(StatTotal.metric))
-    )
+    parameters: dict[str, object] = {"level": level, "as_of": as_of, "past": past}
     if units is not None:
-        statement = statement.where(col(StatTotal.unit_code).in_(list(units)))
+        parameters["units"] = list(units)
+    statement = _METRICS_OF_LEVEL if units is None else _METRICS_OF_UNITS
     values: dict[str, tuple[dict[str, int], dict[str, int]]] = defaultdict(lambda: ({}, {}))
-    for unit, metric, now_total, past_total in session.exec(statement).all():
+    for unit, metric, now_total, past_total in session.execute(statement, parameters):
         values[unit][0][metric] = int(now_total or 0)
         values[unit][1][metric] = int(past_total or 0)
     return values
@@ -106,6 +155,18 @@ def _sum_units(
 BASELINE_COLUMNS = ("adults", "officials", "pupils", "workers")
 
 
+_BASELINE_FIELDS = sa.select(
+    col(Baseline.commune_code),
+    col(Baseline.adults),
+    col(Baseline.officials),
+    col(Baseline.pupils),
+    col(Baseline.workers),
+).where(col(Baseline.year) == bindparam("year"))
+_BASELINE_OF_COMMUNE = _BASELINE_FIELDS.where(col(Baseline.commune_code) == bindparam("code"))
+_BASELINES_OF_PROVINCE = _BASELINE_FIELDS.where(col(Baseline.province_code) == bindparam("code"))
+_BASELINES_OF_NATION = _BASELINE_FIELDS
+
+
 def baselines(
     session: Session, *, unit: UnitRef, year: int, by_commune: bool = False
 ) -> dict[str, dict[str, int]]:
@@ -114,18 +175,20 @@ def baselines(
     A province's or the nation's baseline exists only when every one of its communes has one
     for that year; otherwise the registered count is the denominator, and the answer says so.
     """
-    statement = select(Baseline).where(Baseline.year == year)
     if unit.level == "province":
-        statement = statement.where(Baseline.province_code == unit.code)
+        rows = session.execute(_BASELINES_OF_PROVINCE, {"year": year, "code": unit.code})
     elif unit.level in ("commune", "village"):
-        statement = statement.where(Baseline.commune_code == unit.commune_code)
-    rows = session.exec(statement).all()
-    per_commune = {
-        row.commune_code: {name: getattr(row, name) for name in BASELINE_COLUMNS} for row in rows
-    }
+        rows = session.execute(_BASELINE_OF_COMMUNE, {"year": year, "code": unit.commune_code})
+    else:
+        rows = session.execute(_BASELINES_OF_NATION, {"year": year})
+    per_commune = {row[0]: dict(zip(BASELINE_COLUMNS, row[1:], strict=True)) for row in rows}
     if by_commune:
         return per_commune
-    if unit.level == "village" or not rows or len(rows) < _commune_count(session, unit):
+    if (
+        unit.level == "village"
+        or not per_commune
+        or len(per_commune) < _commune_count(session, unit)
+    ):
         return {}
     summed = {name: sum(b[name] for b in per_commune.values()) for name in BASELINE_COLUMNS}
     return {unit.code: summed}
@@ -145,7 +208,33 @@ def _commune_count(session: Session, unit: UnitRef) -> int:
     return cache[key]
 
 
-def targets_for(session: Session, units: Iterable[UnitRef]) -> dict[str, dict[Indicator, Target]]:
+@dataclass(frozen=True)
+class AppliedTarget:
+    """A target as the indicators read it (a `Target` row without its bookkeeping)."""
+
+    indicator: str
+    level: str
+    scope_code: str
+    kind: str
+    value: float
+    deadline: date
+    updated_at: datetime
+
+
+_TARGETS_OF_SCOPES = sa.select(
+    col(Target.indicator),
+    col(Target.level),
+    col(Target.scope_code),
+    col(Target.kind),
+    col(Target.value),
+    col(Target.deadline),
+    col(Target.updated_at),
+).where(col(Target.scope_code).in_(bindparam("codes", expanding=True)))
+
+
+def targets_for(
+    session: Session, units: Iterable[UnitRef]
+) -> dict[str, dict[Indicator, AppliedTarget]]:
     """The target that applies to each unit and indicator: the most specific scope wins."""
     units = list(units)
     scopes = {("national", NATION)}
@@ -154,15 +243,13 @@ def targets_for(session: Session, units: Iterable[UnitRef]) -> dict[str, dict[In
             scopes.add(("province", unit.province_code))
         if unit.commune_code:
             scopes.add(("commune", unit.commune_code))
-    statement = select(Target).where(
-        col(Target.scope_code).in_({code for _, code in scopes}),
-    )
+    rows = session.execute(_TARGETS_OF_SCOPES, {"codes": sorted({code for _, code in scopes})})
     found = {
         (t.level, t.scope_code, Indicator(t.indicator)): t
-        for t in session.exec(statement).all()
+        for t in (AppliedTarget(*row) for row in rows)
         if (t.level, t.scope_code) in scopes
     }
-    result: dict[str, dict[Indicator, Target]] = {}
+    result: dict[str, dict[Indicator, AppliedTarget]] = {}
     for unit in units:
         chain: list[tuple[str, str]] = [
             (level, code)
@@ -174,7 +261,7 @@ def targets_for(session: Session, units: Iterable[UnitRef]) -> dict[str, dict[In
             chain = [("national", NATION)]
         elif unit.level == "province":
             chain = [("province", unit.code), ("national", NATION)]
-        applied: dict[Indicator, Target] = {}
+        applied: dict[Indicator, AppliedTarget] = {}
         for indicator in Indicator:
             for level, code in chain:
                 target = found.get((level, code, indicator))
@@ -185,7 +272,7 @@ def targets_for(session: Session, units: Iterable[UnitRef]) -> dict[str, dict[In
     return result
 
 
-def target_public(target: Target) -> TargetPublic:
+def target_public(target: Target | AppliedTarget) -> TargetPublic:
     code = None if target.level == "national" else target.scope_code
     return TargetPublic(
         indicator=Indicator(target.indicator),
@@ -203,7 +290,7 @@ def evaluate(
     now: dict[str, int],
     past: dict[str, int],
     baseline: dict[str, int] | None,
-    target: Target | None,
+    target: AppliedTarget | None,
     as_of: date,
     lang: Language,
 ) -> IndicatorValue:

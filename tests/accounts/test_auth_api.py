@@ -1,5 +1,6 @@
 import time
 
+import time_machine
 from fastapi.testclient import TestClient
 from jose import jwt
 from sqlmodel import Session, select
@@ -143,3 +144,17 @@ def test_deactivated_user_token_stops_working(
     session.add(user)
     session.commit()
     assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+
+
+def test_a_token_accepted_before_is_refused_once_it_expires(
+    client: TestClient, staff: Staff
+) -> None:
+    token = _token(client, "hk_admin")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    with time_machine.travel(time.time() + 3599, tick=False):
+        assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    with time_machine.travel(time.time() + 3601, tick=False):
+        late = client.get("/api/v1/auth/me", headers=headers)
+    assert late.status_code == 401
+    assert late.headers["content-type"].startswith(PROBLEM)
