@@ -1,4 +1,8 @@
+import unicodedata
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.core.i18n import negotiate, translate
 from app.core.text import fold
@@ -36,7 +40,16 @@ def test_translate_fills_nested_message_keys() -> None:
         ("  Nguyễn   Thị  Ánh ", "nguyen thi anh"),
         ("TRƯỜNG SA", "truong sa"),
         ("đặc khu Phú Quốc", "dac khu phu quoc"),
+        # A word that is only a combining mark folds to nothing, and leaves no extra space.
+        ("\u0301 Lê\u2000\tVăn", "le van"),
     ],
 )
 def test_fold_removes_diacritics_and_d_stroke(text: str, folded: str) -> None:
     assert fold(text) == folded
+
+
+@given(st.text(alphabet="aăâdđeêioôơuưyAĂÂĐÊÔƠƯẢẠÃ \t\u00a0\u2000\u0300\u0301\u0303"))
+def test_folding_word_by_word_is_folding_the_whole_text(text: str) -> None:
+    decomposed = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
+    stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    assert fold(text) == " ".join(stripped.lower().split())
