@@ -95,7 +95,7 @@ def prepare_chunk(ctx: ImportContext, rows: list[SourceRow]) -> Prepared:
         checked = _check(ctx, row, outcome)
         if checked is None:
             continue
-        digest = ctx.personal_ids.blind_index(checked["citizen_id"])
+        digest = ctx.personal_ids.blind_index(checked.data.citizen_id)
         if digest in candidates:
             # The same person twice in the file: the first row registers them.
             outcome.duplicate += 1
@@ -160,7 +160,16 @@ def store_chunk(session: Session, ctx: ImportContext, rows: list[SourceRow]) -> 
     return store_prepared(session, ctx, prepare_chunk(ctx, rows))
 
 
-def _check(ctx: ImportContext, row: SourceRow, outcome: ChunkOutcome) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class Checked:
+    """A row that passed every rule, with where it belongs."""
+
+    data: LearnerCreate
+    province_code: str
+    village_id: int | None
+
+
+def _check(ctx: ImportContext, row: SourceRow, outcome: ChunkOutcome) -> Checked | None:
     body = payload(row, ctx.default_commune_code)
     try:
         data = LearnerCreate.model_validate(body)
@@ -187,10 +196,7 @@ def _check(ctx: ImportContext, row: SourceRow, outcome: ChunkOutcome) -> dict[st
     if errors:
         outcome.reject(row, Invalid("validation.detail", errors=errors))
         return None
-    checked = data.model_dump()
-    checked["province_code"] = province
-    checked["village_id"] = village_id
-    return checked
+    return Checked(data, province, village_id)
 
 
 def _count_known(
@@ -221,33 +227,33 @@ def _registered(session: Session, digests: list[str]) -> dict[str, tuple[str, st
 
 
 def _learner_row(
-    ctx: ImportContext, digest: str, data: dict[str, Any], now: datetime
+    ctx: ImportContext, digest: str, checked: Checked, now: datetime
 ) -> dict[str, Any]:
-    full_name = normalize_name(data["full_name"])
-    groups = set(data["groups"])
-    consent = data["consent"]
-    level = data["official_level"]
+    data = checked.data
+    full_name = normalize_name(data.full_name)
+    groups = set(data.groups)
+    level = data.official_level
     return {
         "id": uuid.uuid4(),
         "citizen_id_hash": digest,
-        "citizen_id_enc": ctx.personal_ids.encrypt(data["citizen_id"]),
-        "citizen_id_last4": data["citizen_id"][-4:],
+        "citizen_id_enc": ctx.personal_ids.encrypt(data.citizen_id),
+        "citizen_id_last4": data.citizen_id[-4:],
         "full_name": full_name,
         "name_folded": fold(full_name),
-        "birth_date": data["birth_date"],
-        "sex": data["sex"].value,
-        "province_code": data["province_code"],
-        "commune_code": data["commune_code"],
-        "village_id": data["village_id"],
+        "birth_date": data.birth_date,
+        "sex": data.sex.value,
+        "province_code": checked.province_code,
+        "commune_code": data.commune_code,
+        "village_id": checked.village_id,
         "is_citizen": Group.citizen in groups,
         "is_official": Group.official in groups,
         "is_pupil": Group.pupil in groups,
         "is_worker": Group.worker in groups,
         "official_level": level.value if level else None,
-        "agency": data["agency"],
-        "phone": data["phone"],
-        "consent_purpose": consent["purpose"],
-        "consent_given_at": consent["given_at"].astimezone(UTC),
+        "agency": data.agency,
+        "phone": data.phone,
+        "consent_purpose": data.consent.purpose,
+        "consent_given_at": data.consent.given_at.astimezone(UTC),
         "client_id": None,
         "created_at": now,
         "updated_at": now,

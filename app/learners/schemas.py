@@ -42,8 +42,11 @@ class Consent(BaseModel):
     given_at: datetime
 
 
+_GROUP_ORDER = {group: position for position, group in enumerate(Group)}
+
+
 def _unique_groups(groups: list[Group]) -> list[Group]:
-    return sorted(set(groups), key=list(Group).index)
+    return sorted(set(groups), key=_GROUP_ORDER.__getitem__)
 
 
 class LearnerCreate(BaseModel):
