@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlmodel import col
 
 from app.accounts.actor import Actor
@@ -16,8 +16,9 @@ from app.core.security import TokenError
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
-_ACTOR = select(
-    col(User.id),
+# The signed-in user as an `Actor`'s fields, and whether the account is active.
+_ACTOR: Select[int, str, str, str | None, str | None, int | None, bool] = select(
+    col(User.id).label("user_id"),
     col(User.username),
     col(User.role),
     col(User.province_code),
@@ -45,16 +46,10 @@ def get_actor(
         raise Unauthorized(audit_action="auth.token_rejected")
     # Read on every request, so a disabled account or a changed role takes effect at once.
     row = session.execute(_ACTOR, {"user_id": int(subject[5:])}).first()
-    if row is None or not row.is_active:
+    fields = row._asdict() if row is not None else {}
+    if not fields.pop("is_active", False):
         raise Unauthorized(audit_action="auth.token_rejected")
-    actor = Actor(
-        user_id=row.id,
-        username=row.username,
-        role=Role(row.role),
-        province_code=row.province_code,
-        commune_code=row.commune_code,
-        team_id=row.team_id,
-    )
+    actor = Actor(**fields | {"role": Role(fields["role"])})
     request.state.actor = actor
     return actor
 
