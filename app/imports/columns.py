@@ -156,6 +156,8 @@ _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 def text(value: Cell) -> str | None:
     if value is None:
         return None
+    if isinstance(value, str):
+        return value.strip() or None
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime | date):
@@ -170,8 +172,12 @@ def day(value: Cell) -> Any:
     if isinstance(value, date):
         return value
     raw = text(value)
-    if raw is None:
-        return None
+    return None if raw is None else _day_of_text(raw)
+
+
+@lru_cache(maxsize=65536)
+def _day_of_text(raw: str) -> date | str:
+    # A file repeats its dates (a consent day, birth dates): each is parsed once.
     match = _DMY.match(raw)
     if match:
         d, m, y = (int(g) for g in match.groups())
