@@ -282,9 +282,79 @@ def main() -> None:
         "write_ratio": write_rps / insert_rps,
     }
     print(json.dumps(report["rps"], indent=1))
+    alone = database_alone(dsn, as_of, args.seconds)
+    if alone is not None:
+        report["database_alone_qps"] = alone
+        print(json.dumps({"database_alone_qps": alone}, indent=1), flush=True)
     (HERE / "last-indicators.json").write_text(json.dumps(report, indent=1, default=str))
     workdir.cleanup()
     engine.dispose()
+
+
+TOTALS_ALONE = """\\set i random(1, {count})
+SELECT unit_code, metric, sum(count),
+       sum(CASE WHEN effective_on <= '{past}' THEN count ELSE 0 END)
+FROM stat_total
+WHERE level = 'commune' AND effective_on <= '{as_of}'
+  AND unit_code = (SELECT code FROM bench_commune_index WHERE i = :i)
+GROUP BY unit_code, metric;
+"""
+ONE_ROW_ALONE = """\\set i random(1, {count})
+SELECT id, full_name, commune_code FROM learner
+WHERE id = (SELECT learner_id FROM bench_learner_index WHERE i = :i);
+"""
+
+
+def database_alone(dsn: str, as_of: date, seconds: int) -> dict[str, float] | None:
+    """Queries per second of PostgreSQL alone (pgbench, 4 clients, prepared statements).
+
+    A random commune's totals (the statement behind a commune's stats) against a random
+    learner's one-row read (the floor's statement): what each costs the database itself,
+    with no HTTP and no Python.
+    """
+    if shutil.which("pgbench") is None:
+        print("pgbench not found: the database-alone comparison is skipped", flush=True)
+        return None
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS bench_commune_index AS "
+            "SELECT row_number() OVER (ORDER BY code) AS i, code FROM commune"
+        )
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS bench_learner_index AS "
+            "SELECT row_number() OVER () AS i, id AS learner_id "
+            "FROM learner TABLESAMPLE SYSTEM (1) LIMIT 20000"
+        )
+        for table in ("bench_commune_index", "bench_learner_index"):
+            connection.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_i ON {table} (i)")
+        row = connection.execute("SELECT count(*) FROM bench_learner_index").fetchone()
+        learners = int(row[0]) if row else 0
+        row = connection.execute("SELECT count(*) FROM bench_commune_index").fetchone()
+        communes = int(row[0]) if row else 0
+    url = make_url(dsn)
+    result = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name, script, count in (
+            ("commune_totals", TOTALS_ALONE, communes),
+            ("one_row_read", ONE_ROW_ALONE, learners),
+        ):
+            path = Path(folder) / f"{name}.sql"
+            past = as_of - timedelta(days=90)
+            path.write_text(script.format(count=count, past=past, as_of=as_of))
+            command = [
+                *("pgbench", "-n", "-c4", "-j2", f"-T{seconds}", "-Mprepared"),
+                *(f"-h{url.host or '127.0.0.1'}", f"-p{url.port or 5432}"),
+                *(f"-U{url.username or 'postgres'}", f"-f{path}", url.database or ""),
+            ]
+            output = subprocess.run(  # noqa: S603
+                command,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            tps = [line for line in output.splitlines() if line.startswith("tps")]
+            result[name] = float(tps[0].split()[2])
+    return result
 
 
 def raw_sql_latency(
