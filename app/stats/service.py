@@ -1,7 +1,6 @@
 """Indicators at a unit on a date, read from running totals (never from learners)."""
 
 import math
-import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,8 +41,8 @@ def national_unit() -> UnitRef:
 
 # Administrative units change only when the official list is loaded again (`hocvuso seed`),
 # so a process keeps each unit it has read, per database; a restart picks up a new list.
+# Threads may race to read the same unit; both store the same value.
 _KNOWN_UNITS: dict[tuple[str, str, str], UnitRef] = {}
-_KNOWN_UNITS_LOCK = threading.Lock()
 
 
 def _known_unit(session: Session, level: str, code: str) -> UnitRef | None:
@@ -61,8 +60,7 @@ def _known_unit(session: Session, level: str, code: str) -> UnitRef | None:
         if commune is None:
             return None
         unit = UnitRef("commune", code, commune.name, commune.province_code, commune.code)
-    with _KNOWN_UNITS_LOCK:
-        _KNOWN_UNITS[key] = unit
+    _KNOWN_UNITS[key] = unit
     return unit
 
 
