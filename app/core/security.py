@@ -2,7 +2,6 @@
 
 import base64
 import functools
-import hashlib
 import hmac
 import os
 from datetime import UTC, datetime, timedelta
@@ -124,7 +123,7 @@ class PersonalIds:
         self._cipher = AESGCM(_derive(master, b"hocvuso citizen-id encryption"))
 
     def blind_index(self, citizen_id: str) -> str:
-        return hmac.new(self._index_key, citizen_id.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._index_key, citizen_id.encode(), "sha256").hex()
 
     def encrypt(self, citizen_id: str) -> str:
         nonce = os.urandom(12)

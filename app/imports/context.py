@@ -13,6 +13,7 @@ from app.core.security import PersonalIds
 from app.core.text import fold
 from app.imports import columns
 from app.imports.readers import Cell
+from app.stats.totals import DEFAULT_ADULT_AGE
 from app.sync import problems
 from app.units.models import Commune, Village
 
@@ -60,6 +61,8 @@ class ImportContext:
     engine: Engine
     # Signs certificates that completions issue (None: the delivery worker signs them later).
     credential_signer: object | None = None
+    # The age from which a learner counts as an adult (ADULT_AGE).
+    adult_age: int = DEFAULT_ADULT_AGE
     _communes: dict[str, str] | None = None
     _villages: dict[str, dict[str, int]] = field(default_factory=dict)
 

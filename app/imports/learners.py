@@ -14,6 +14,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from psycopg.errors import UniqueViolation
@@ -72,13 +73,25 @@ def payload(row: SourceRow, default_commune_code: str | None) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A checked row of someone new to the chunk, ready to be stored."""
+
+    row: SourceRow
+    # What it adds to the running totals: learners of the same kind add the same rows.
+    kind: tuple[Any, ...]
+    # The learner row in COPY's text format (PostgreSQL), or as values (other databases).
+    line: str | None
+    values: dict[str, Any] | None
+
+
 @dataclass
 class Prepared:
-    """A chunk checked by the API's rules, with the rows to insert for its new people."""
+    """A chunk checked by the API's rules, with what storing its new people needs."""
 
     outcome: ChunkOutcome
-    # blind index → (source row, the learner row to insert)
-    candidates: dict[str, tuple[SourceRow, dict[str, Any]]]
+    candidates: dict[str, Candidate]  # by blind index
+    examples: dict[tuple[Any, ...], dict[str, Any]]  # one learner row of each kind
     first_row: int
     last_row: int
 
@@ -90,7 +103,9 @@ def prepare_chunk(ctx: ImportContext, rows: list[SourceRow]) -> Prepared:
     """
     outcome = ChunkOutcome()
     now = utcnow()
-    candidates: dict[str, tuple[SourceRow, dict[str, Any]]] = {}
+    copying = ctx.engine.dialect.name == "postgresql"
+    candidates: dict[str, Candidate] = {}
+    examples: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
         checked = _check(ctx, row, outcome)
         if checked is None:
@@ -100,42 +115,46 @@ def prepare_chunk(ctx: ImportContext, rows: list[SourceRow]) -> Prepared:
             # The same person twice in the file: the first row registers them.
             outcome.duplicate += 1
             continue
-        candidates[digest] = (row, _learner_row(ctx, digest, checked, now))
+        values = _learner_row(ctx, digest, checked, now)
+        kind = _kind(values, ctx.adult_age)
+        examples.setdefault(kind, values)
+        if copying:
+            candidates[digest] = Candidate(row, kind, copy_line(values), None)
+        else:
+            candidates[digest] = Candidate(row, kind, None, values)
     first, last = (rows[0].number, rows[-1].number) if rows else (0, 0)
-    return Prepared(outcome, candidates, first, last)
+    return Prepared(outcome, candidates, examples, first, last)
 
 
 def store_prepared(session: Session, ctx: ImportContext, prepared: Prepared) -> ChunkOutcome:
     """Register the chunk's new people; count the known ones; say why the others were refused."""
     outcome = prepared.outcome
     candidates = prepared.candidates
-    new_rows = [learner_row for _, learner_row in candidates.values()]
-    if _copy_all(session, new_rows):
+    if _copy_all(session, [c.line for c in candidates.values() if c.line is not None]):
         # Nobody in the chunk was registered: all stored by one COPY.
-        inserted = {r["citizen_id_hash"] for r in new_rows}
-        outcome.stored += len(new_rows)
+        stored = list(candidates.values())
     else:
         known = _registered(session, list(candidates))
-        new_rows = []
-        for digest, (row, learner_row) in candidates.items():
+        fresh: dict[str, Candidate] = {}
+        for digest, candidate in candidates.items():
             existing = known.get(digest)
-            if existing is not None:
-                _count_known(ctx, row, existing, outcome)
-                continue
-            new_rows.append(learner_row)
-        inserted = _insert(session, new_rows)
-        for learner_row in new_rows:
-            digest = learner_row["citizen_id_hash"]
+            if existing is None:
+                fresh[digest] = candidate
+            else:
+                _count_known(ctx, candidate.row, existing, outcome)
+        inserted = _insert(session, list(fresh.values()))
+        stored = []
+        for digest, candidate in fresh.items():
             if digest in inserted:
-                outcome.stored += 1
+                stored.append(candidate)
                 continue
             # Registered by someone else between our look-up and our insert.
             raced = _registered(session, [digest]).get(digest)
             assert raced is not None
-            _count_known(ctx, candidates[digest][0], raced, outcome)
-
-    stored_rows = [r for r in new_rows if r["citizen_id_hash"] in inserted]
-    totals.apply(session, dict(_totals_delta(session, stored_rows)))
+            _count_known(ctx, candidate.row, raced, outcome)
+    outcome.stored += len(stored)
+    kinds = Counter(candidate.kind for candidate in stored)
+    totals.apply(session, dict(_totals_delta(session, kinds, prepared.examples)))
     audit.record(
         session,
         actor_id=ctx.actor.audit_id,
@@ -153,11 +172,6 @@ def store_prepared(session: Session, ctx: ImportContext, prepared: Prepared) -> 
         },
     )
     return outcome
-
-
-def store_chunk(session: Session, ctx: ImportContext, rows: list[SourceRow]) -> ChunkOutcome:
-    """Both halves at once (what the worker does, without its overlap)."""
-    return store_prepared(session, ctx, prepare_chunk(ctx, rows))
 
 
 @dataclass(frozen=True)
@@ -262,28 +276,29 @@ def _learner_row(
     }
 
 
-def _insert(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    """Insert the rows, skipping people registered meanwhile; the blind indexes stored."""
-    if not rows:
+def _insert(session: Session, candidates: list[Candidate]) -> set[str]:
+    """Insert the people, skipping those registered meanwhile; the blind indexes stored."""
+    if not candidates:
         return set()
     if session.get_bind().dialect.name == "postgresql":
-        return _insert_by_copy(session, rows)
+        return _insert_by_copy(session, [c.line for c in candidates if c.line is not None])
     statement = (
         sqlite.insert(LEARNER_TABLE)
         .on_conflict_do_nothing(index_elements=["citizen_id_hash"])
         .returning(LEARNER_TABLE.c.citizen_id_hash)
     )
-    return set(session.execute(statement, rows).scalars())
+    values = [c.values for c in candidates if c.values is not None]
+    return set(session.execute(statement, values).scalars())
 
 
-def _copy_all(session: Session, rows: list[dict[str, Any]]) -> bool:
+def _copy_all(session: Session, lines: list[str]) -> bool:
     """On PostgreSQL, COPY the rows straight into the table, if none of these people is known.
 
     A chunk of people nobody registered yet (a new list) goes in by PostgreSQL's fastest way,
     with no look-up first. Should one of them be registered already, the unique index stops the
     COPY at that row; its savepoint is rolled back and the chunk takes the careful path.
     """
-    if not rows or session.get_bind().dialect.name != "postgresql":
+    if not lines or session.get_bind().dialect.name != "postgresql":
         return False
     driver = session.connection().connection.driver_connection
     with driver.cursor() as cursor:  # type: ignore[union-attr]
@@ -291,8 +306,7 @@ def _copy_all(session: Session, rows: list[dict[str, Any]]) -> bool:
         cursor.execute("SAVEPOINT import_copy")
         try:
             with cursor.copy(f"COPY learner ({COLUMN_LIST}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([row[name] for name in LEARNER_COLUMNS])
+                copy.write("".join(lines))
         except UniqueViolation:
             cursor.execute("ROLLBACK TO SAVEPOINT import_copy")
             return False
@@ -300,7 +314,7 @@ def _copy_all(session: Session, rows: list[dict[str, Any]]) -> bool:
     return True
 
 
-def _insert_by_copy(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+def _insert_by_copy(session: Session, lines: list[str]) -> set[str]:
     # COPY into a temporary table of the same shape, then one INSERT ... SELECT whose
     # ON CONFLICT DO NOTHING skips whoever was registered meanwhile.
     driver = session.connection().connection.driver_connection
@@ -310,8 +324,7 @@ def _insert_by_copy(session: Session, rows: list[dict[str, Any]]) -> set[str]:
             "ON COMMIT DELETE ROWS"
         )
         with cursor.copy(f"COPY {STAGE} ({COLUMN_LIST}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[name] for name in LEARNER_COLUMNS])
+            copy.write("".join(lines))
         # The column names come from the model's metadata, never from input.
         cursor.execute(
             f"INSERT INTO learner ({COLUMN_LIST}) SELECT {COLUMN_LIST} FROM {STAGE} "  # noqa: S608
@@ -322,36 +335,134 @@ def _insert_by_copy(session: Session, rows: list[dict[str, Any]]) -> set[str]:
     return inserted
 
 
-def _totals_delta(session: Session, rows: list[dict[str, Any]]) -> Counter[totals.RowKey]:
-    """What the chunk's new learners add to the running totals, as `rows_for` counts it.
+# COPY's text format: a tab between values, \N for null, and a backslash before a backslash,
+# tab, newline or carriage return inside a value.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_NULL = "\\N"
 
-    A new learner's rows depend on the birth date only through the day it counts as an adult
-    (at the latest, the day it is registered): learners alike in that day, their groups,
-    level and units add the same rows, so `rows_for` runs once per such kind.
+
+def _copy_text(value: str) -> str:
+    if value.isprintable() and "\\" not in value:
+        return value  # nearly always: nothing to escape
+    return value.translate(_COPY_ESCAPES)
+
+
+def _copy_optional(value: str | None) -> str:
+    return _COPY_NULL if value is None else _copy_text(value)
+
+
+def _copy_moment(value: datetime | None) -> str:
+    return _COPY_NULL if value is None else _moment_text(value)
+
+
+@lru_cache(maxsize=4096)
+def _moment_text(value: datetime) -> str:
+    # A chunk's rows share their creation time and mostly their consent day.
+    return value.isoformat()
+
+
+_BOOLEAN = {True: "t", False: "f"}
+# The order copy_line writes; checked against the table when this module loads.
+_COPY_ORDER = [
+    "id",
+    "citizen_id_hash",
+    "citizen_id_enc",
+    "citizen_id_last4",
+    "full_name",
+    "name_folded",
+    "birth_date",
+    "sex",
+    "province_code",
+    "commune_code",
+    "village_id",
+    "is_citizen",
+    "is_official",
+    "is_pupil",
+    "is_worker",
+    "official_level",
+    "agency",
+    "phone",
+    "consent_purpose",
+    "consent_given_at",
+    "client_id",
+    "created_at",
+    "updated_at",
+    "created_by_id",
+    "erased_at",
+]
+if _COPY_ORDER != LEARNER_COLUMNS:
+    raise RuntimeError("copy_line no longer matches the learner table's columns")
+
+
+def copy_line(v: dict[str, Any]) -> str:
+    """A learner row as one line of COPY's text format, its columns in `COLUMN_LIST` order."""
+    village, client, creator = v["village_id"], v["client_id"], v["created_by_id"]
+    return (
+        "\t".join(
+            (
+                v["id"].hex,
+                _copy_optional(v["citizen_id_hash"]),
+                _copy_optional(v["citizen_id_enc"]),
+                _copy_optional(v["citizen_id_last4"]),
+                _copy_text(v["full_name"]),
+                _copy_text(v["name_folded"]),
+                v["birth_date"].isoformat(),
+                _copy_text(v["sex"]),
+                _copy_text(v["province_code"]),
+                _copy_text(v["commune_code"]),
+                _COPY_NULL if village is None else str(village),
+                _BOOLEAN[v["is_citizen"]],
+                _BOOLEAN[v["is_official"]],
+                _BOOLEAN[v["is_pupil"]],
+                _BOOLEAN[v["is_worker"]],
+                _copy_optional(v["official_level"]),
+                _copy_optional(v["agency"]),
+                _copy_optional(v["phone"]),
+                _copy_optional(v["consent_purpose"]),
+                _copy_moment(v["consent_given_at"]),
+                _COPY_NULL if client is None else client.hex,
+                _moment_text(v["created_at"]),
+                _moment_text(v["updated_at"]),
+                _COPY_NULL if creator is None else str(creator),
+                _copy_moment(v["erased_at"]),
+            )
+        )
+        + "\n"
+    )
+
+
+def _kind(values: dict[str, Any], age: int) -> tuple[Any, ...]:
+    """What a new learner's total rows depend on: learners of one kind add the same rows.
+
+    The birth date matters only through the day the person counts as an adult (at the
+    latest, the day they are registered).
     """
+    return (
+        max(adult_since(values["birth_date"], age), local_date(values["created_at"])),
+        values["created_at"],
+        values["is_citizen"],
+        values["is_official"],
+        values["is_pupil"],
+        values["is_worker"],
+        values["official_level"],
+        values["province_code"],
+        values["commune_code"],
+        values["village_id"],
+    )
+
+
+def _totals_delta(
+    session: Session,
+    kinds: Counter[tuple[Any, ...]],
+    examples: dict[tuple[Any, ...], dict[str, Any]],
+) -> Counter[totals.RowKey]:
+    """What the stored learners add to the running totals, as `rows_for` counts it, which runs
+    once per kind of learner."""
     satisfying = totals.satisfying_programs(session)
     age = totals.adult_age(session)
-    kinds: Counter[tuple[Any, ...]] = Counter()
-    examples: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in rows:
-        registered_on = local_date(row["created_at"])
-        key = (
-            max(adult_since(row["birth_date"], age), registered_on),
-            row["created_at"],
-            row["is_citizen"],
-            row["is_official"],
-            row["is_pupil"],
-            row["is_worker"],
-            row["official_level"],
-            row["province_code"],
-            row["commune_code"],
-            row["village_id"],
-        )
-        kinds[key] += 1
-        examples.setdefault(key, row)
     delta: Counter[totals.RowKey] = Counter()
-    for key, count in kinds.items():
-        learner = Learner(**examples[key])
+    for kind, count in kinds.items():
+        learner = Learner(**examples[kind])
         for total_key, value in totals.rows_for(
             learner, [], satisfying=satisfying, age=age
         ).items():

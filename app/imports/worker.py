@@ -135,6 +135,7 @@ def run_import(
         today=vietnam_today(),
         engine=engine,
         credential_signer=credential_signer,
+        adult_age=settings.adult_age,
     )
     steps = STEPS[ImportKind(job.kind)]
     try:

@@ -332,3 +332,40 @@ def test_a_province_admin_names_a_commune_for_rows_without_one(
     assert outside.status_code == 404
     unknown = upload(client, staff["hn_admin"], csv_bytes(header, lines), commune_code="99999")
     assert unknown.status_code == 422
+
+
+def test_text_with_backslashes_and_tabs_is_stored_as_the_api_stores_it(
+    client: TestClient, staff: Staff, session: Session
+) -> None:
+    """Characters that PostgreSQL's COPY format gives a meaning (\\, tab, newline) arrive as
+    typed, whichever way the person is registered."""
+    headers = staff["hk_member"]
+    tricky = {
+        "groups": ["official"],
+        "official_level": "commune",
+        "agency": "Phòng C:\\Văn hoá\\N\tThông tin",
+    }
+    body = learner_payload(HN_HOAN_KIEM, 300, **tricky)
+    body["consent"]["purpose"] = "Theo dõi\\nkết quả\r\nhọc \\. kỹ năng số"
+    assert client.post("/api/v1/learners", json=body, headers=headers).status_code == 201
+    header = ["citizen_id", "full_name", "birth_date", "sex", "commune_code", "groups"]
+    header += ["official_level", "agency", "consent_given_at", "consent_purpose"]
+    line = [
+        citizen_id_for(ADULT, "male", serial=301),
+        body["full_name"],
+        body["birth_date"],
+        body["sex"],
+        HN_HOAN_KIEM,
+        "official",
+        "commune",
+        tricky["agency"],
+        body["consent"]["given_at"],
+        body["consent"]["purpose"],
+    ]
+    result = imported(client, headers, csv_bytes(header, [line]))
+    assert (result["rows_stored"], result["rejected"]) == (1, [])
+    by_api, by_file = learners(session)
+    assert by_file.agency == by_api.agency == tricky["agency"]
+    assert by_file.consent_purpose == by_api.consent_purpose
+    assert "\\n" in (by_file.consent_purpose or "")
+    assert (by_file.full_name, by_file.name_folded) == (by_api.full_name, by_api.name_folded)
