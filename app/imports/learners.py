@@ -12,9 +12,10 @@ event records the chunk.
 
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from psycopg.errors import UniqueViolation
@@ -29,6 +30,7 @@ from app.core.errors import Conflict, Invalid, NotFound, field_error, invalid_fi
 from app.core.text import fold, normalize_name
 from app.imports import columns
 from app.imports.context import ChunkOutcome, ImportContext, SourceRow, commune_code
+from app.imports.readers import Cell
 from app.learners.models import Group, Learner
 from app.learners.schemas import LearnerCreate
 from app.learners.service import group_problems, person_problems
@@ -44,33 +46,51 @@ COLUMN_LIST = ", ".join(f'"{name}"' for name in LEARNER_COLUMNS)
 STAGE = "import_learner_stage"
 
 
+# How each field of a learner row is read from its cell, when the file has one.
+_READERS: tuple[tuple[str, Callable[[Cell], Any]], ...] = (
+    ("citizen_id", columns.citizen_id),
+    ("full_name", columns.text),
+    ("birth_date", columns.day),
+    ("sex", partial(columns.choice, choices=columns.SEXES)),
+    ("commune_code", commune_code),
+    ("groups", columns.groups),
+    ("official_level", partial(columns.choice, choices=columns.LEVELS)),
+    ("agency", columns.text),
+    ("phone", columns.phone),
+)
+
+
 def payload(row: SourceRow, default_commune_code: str | None) -> dict[str, Any]:
     """The row as the body `POST /learners` would take (the village by name, apart)."""
-    f = row.fields
-    given_at = f.get("consent_given_at")
-    if not isinstance(given_at, datetime):
-        given_at = columns.day(given_at)
-        if isinstance(given_at, date):
-            # A day alone stands for midday in Vietnam, as for completions.
-            given_at = datetime.combine(given_at, MIDDAY)
-    body: dict[str, Any] = {
-        "citizen_id": columns.citizen_id(f.get("citizen_id")),
-        "full_name": columns.text(f.get("full_name")),
-        "birth_date": columns.day(f.get("birth_date")),
-        "sex": columns.choice(f.get("sex"), columns.SEXES),
-        "commune_code": commune_code(f.get("commune_code")) or default_commune_code,
-        "groups": columns.groups(f.get("groups")),
-        "official_level": columns.choice(f.get("official_level"), columns.LEVELS),
-        "agency": columns.text(f.get("agency")),
-        "phone": columns.phone(f.get("phone")),
-        "consent": {
-            "purpose": columns.text(f.get("consent_purpose")) or DEFAULT_CONSENT_PURPOSE,
-            "given_at": given_at,
-        },
-    }
-    if body["consent"]["given_at"] is None:
-        del body["consent"]["given_at"]
-    return {k: v for k, v in body.items() if v is not None}
+    fields = row.fields
+    body: dict[str, Any] = {}
+    for name, read in _READERS:
+        cell = fields.get(name)
+        if cell is not None and (value := read(cell)) is not None:
+            body[name] = value
+    if "commune_code" not in body and default_commune_code is not None:
+        body["commune_code"] = default_commune_code
+    purpose = fields.get("consent_purpose")
+    purpose_text = None if purpose is None else columns.text(purpose)
+    consent = {"purpose": purpose_text or DEFAULT_CONSENT_PURPOSE}
+    given_at = _consent_moment(fields.get("consent_given_at"))
+    if given_at is not None:
+        consent["given_at"] = given_at
+    body["consent"] = consent
+    return body
+
+
+def _consent_moment(cell: Cell) -> Any:
+    if cell is None or isinstance(cell, datetime):
+        return cell
+    value = columns.day(cell)
+    return _midday(value) if isinstance(value, date) else value
+
+
+@lru_cache(maxsize=4096)
+def _midday(day: date) -> datetime:
+    # A day alone stands for midday in Vietnam, as for completions.
+    return datetime.combine(day, MIDDAY)
 
 
 @dataclass(frozen=True)
@@ -395,27 +415,32 @@ if _COPY_ORDER != LEARNER_COLUMNS:
 
 
 def copy_line(v: dict[str, Any]) -> str:
-    """A learner row as one line of COPY's text format, its columns in `COLUMN_LIST` order."""
+    """A new learner's row as one line of COPY's text format, in `COLUMN_LIST` order.
+
+    The ID number's hash, ciphertext and last digits, the sex, level and unit codes are the
+    service's own (hex, base64url, digits, known codes) and need no escaping; the text a
+    person typed does.
+    """
     village, client, creator = v["village_id"], v["client_id"], v["created_by_id"]
     return (
         "\t".join(
             (
                 v["id"].hex,
-                _copy_optional(v["citizen_id_hash"]),
-                _copy_optional(v["citizen_id_enc"]),
-                _copy_optional(v["citizen_id_last4"]),
+                v["citizen_id_hash"],
+                v["citizen_id_enc"],
+                v["citizen_id_last4"],
                 _copy_text(v["full_name"]),
                 _copy_text(v["name_folded"]),
                 v["birth_date"].isoformat(),
-                _copy_text(v["sex"]),
-                _copy_text(v["province_code"]),
-                _copy_text(v["commune_code"]),
+                v["sex"],
+                v["province_code"],
+                v["commune_code"],
                 _COPY_NULL if village is None else str(village),
                 _BOOLEAN[v["is_citizen"]],
                 _BOOLEAN[v["is_official"]],
                 _BOOLEAN[v["is_pupil"]],
                 _BOOLEAN[v["is_worker"]],
-                _copy_optional(v["official_level"]),
+                v["official_level"] or _COPY_NULL,
                 _copy_optional(v["agency"]),
                 _copy_optional(v["phone"]),
                 _copy_optional(v["consent_purpose"]),
@@ -431,6 +456,11 @@ def copy_line(v: dict[str, Any]) -> str:
     )
 
 
+# A file repeats birth dates, and a chunk's rows share their creation time.
+_adult_since = lru_cache(maxsize=65536)(adult_since)
+_local_date = lru_cache(maxsize=64)(local_date)
+
+
 def _kind(values: dict[str, Any], age: int) -> tuple[Any, ...]:
     """What a new learner's total rows depend on: learners of one kind add the same rows.
 
@@ -438,7 +468,7 @@ def _kind(values: dict[str, Any], age: int) -> tuple[Any, ...]:
     latest, the day they are registered).
     """
     return (
-        max(adult_since(values["birth_date"], age), local_date(values["created_at"])),
+        max(_adult_since(values["birth_date"], age), _local_date(values["created_at"])),
         values["created_at"],
         values["is_citizen"],
         values["is_official"],
