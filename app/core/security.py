@@ -2,6 +2,7 @@
 
 import base64
 import functools
+import hashlib
 import hmac
 import os
 from datetime import UTC, datetime, timedelta
@@ -119,11 +120,16 @@ class PersonalIds:
 
     def __init__(self, settings: Settings) -> None:
         master = settings.pii_key.get_secret_value().encode()
-        self._index_key = _derive(master, b"hocvuso citizen-id blind index")
+        # Keyed once: each index copies the keyed state instead of keying afresh.
+        self._index = hmac.new(
+            _derive(master, b"hocvuso citizen-id blind index"), digestmod=hashlib.sha256
+        )
         self._cipher = AESGCM(_derive(master, b"hocvuso citizen-id encryption"))
 
     def blind_index(self, citizen_id: str) -> str:
-        return hmac.digest(self._index_key, citizen_id.encode(), "sha256").hex()
+        index = self._index.copy()
+        index.update(citizen_id.encode())
+        return index.hexdigest()
 
     def encrypt(self, citizen_id: str) -> str:
         nonce = os.urandom(12)

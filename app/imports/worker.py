@@ -9,6 +9,7 @@ A worker claims an import with a lease it renews with every chunk; an import who
 out (its worker died) is taken over by the next worker that looks, e.g. after a restart.
 """
 
+import collections
 import itertools
 import logging
 import os
@@ -61,6 +62,8 @@ STEPS: dict[ImportKind, Steps] = {
     ImportKind.completions: Steps(_as_read, completions.store_chunk),
     ImportKind.baselines: Steps(_as_read, baselines.store_chunk),
 }
+# Chunks read and checked ahead of the one being stored.
+AHEAD = 2
 ACTIVE = (ImportStatus.queued.value, ImportStatus.running.value)
 PURGE_EVERY = 3600.0
 
@@ -151,17 +154,18 @@ def run_import(
                 chunk = list(itertools.islice(rows, settings.import_chunk_rows))
                 return (chunk, steps.prepare(ctx, chunk)) if chunk else None
 
-            # One thread reads and checks the next chunk while this one is being stored.
-            upcoming = reader.submit(next_chunk)
-            while (ready := upcoming.result()) is not None:
+            # One thread reads and checks the next chunks while this one is being stored.
+            upcoming = collections.deque(reader.submit(next_chunk) for _ in range(AHEAD))
+            while (ready := upcoming.popleft().result()) is not None:
                 if should_stop():
                     return _release(engine, job, owner)
-                upcoming = reader.submit(next_chunk)
+                upcoming.append(reader.submit(next_chunk))
                 chunk, prepared = ready
                 stored = _store_chunk(engine, settings, job, owner, steps, ctx, chunk, prepared)
                 if stored is None:
                     logger.warning("import %s was taken over by another worker", job.id)
-                    upcoming.cancel()
+                    for future in upcoming:
+                        future.cancel()
                     return job
                 job = stored
                 if on_progress is not None:

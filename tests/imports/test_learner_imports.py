@@ -1,5 +1,6 @@
 import csv
 import io
+import uuid
 from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -369,3 +370,4 @@ def test_text_with_backslashes_and_tabs_is_stored_as_the_api_stores_it(
     assert by_file.consent_purpose == by_api.consent_purpose
     assert "\\n" in (by_file.consent_purpose or "")
     assert (by_file.full_name, by_file.name_folded) == (by_api.full_name, by_api.name_folded)
+    assert uuid.UUID(str(by_file.id)).version == 4
