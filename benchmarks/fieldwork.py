@@ -16,6 +16,7 @@ import platform
 import random
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -330,6 +331,9 @@ def main() -> None:
     parser.add_argument("--sync-rows", type=int, default=20_000, help="learners sent by sync")
     parser.add_argument("--communes", type=int, default=5, help="Hà Nội communes the rows span")
     parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of COPY and of the import per size (medians)"
+    )
+    parser.add_argument(
         "--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres", help="server URL"
     )
     args = parser.parse_args()
@@ -346,12 +350,31 @@ def main() -> None:
                 csv_file, copy_file = workdir / f"hoc-vien-{rows}.csv", workdir / f"copy-{rows}.txt"
                 write_csv(csv_file, rows, communes)
                 write_copy(copy_file, rows, communes, user_id=user_id, province="01")
-                database = server.create(f"{tag}_copy", template=tag + "_tpl")
-                copy_seconds = leg_copy(database, copy_file)
-                server.drop(f"{tag}_copy")
-                database = server.create(f"{tag}_import", template=tag + "_tpl")
-                measured = leg_import(database, csv_file, rows, workdir / "spool")
-                server.drop(f"{tag}_import")
+                # COPY and the import take turns, so a change in the machine's speed
+                # touches both; the medians are compared.
+                copy_runs: list[float] = []
+                import_runs: list[dict[str, float]] = []
+                for _ in range(args.repeat):
+                    database = server.create(f"{tag}_copy", template=tag + "_tpl")
+                    copy_runs.append(leg_copy(database, copy_file))
+                    server.drop(f"{tag}_copy")
+                    database = server.create(f"{tag}_import", template=tag + "_tpl")
+                    import_runs.append(leg_import(database, csv_file, rows, workdir / "spool"))
+                    server.drop(f"{tag}_import")
+                copy_seconds = statistics.median(copy_runs)
+                measured = {
+                    key: statistics.median(run[key] for run in import_runs)
+                    for key in import_runs[0]
+                }
+                measured["peak_rss_mib"] = max(run["peak_rss_mib"] for run in import_runs)
+                print(
+                    f"  {rows:,} rows, each run: COPY "
+                    + ", ".join(f"{rows / s:,.0f}" for s in copy_runs)
+                    + " rows/s; import "
+                    + ", ".join(f"{rows / run['seconds']:,.0f}" for run in import_runs)
+                    + " rows/s",
+                    flush=True,
+                )
                 copy_rate = rows / copy_seconds
                 import_rate = rows / measured["seconds"]
                 results.append(
