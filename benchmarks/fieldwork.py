@@ -271,7 +271,7 @@ def leg_import(database_url: str, csv_file: Path, rows: int, spool: Path) -> dic
             status = httpx.get(f"{url}/api/v1/imports/{import_id}", headers=headers).json()
             if status["status"] in ("done", "failed"):
                 break
-            time.sleep(0.5)
+            time.sleep(0.1)
         elapsed = time.perf_counter() - started
         assert status["status"] == "done" and status["rows_stored"] == rows, status
         return {

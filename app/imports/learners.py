@@ -131,6 +131,7 @@ def prepare_chunk(ctx: ImportContext, rows: list[SourceRow]) -> Prepared:
     """
     outcome = ChunkOutcome()
     now = utcnow()
+    now_text, registered_on = now.isoformat(), local_date(now)
     copying = ctx.engine.dialect.name == "postgresql"
     # COPY takes an id as its 32 hex digits; other databases take a UUID.
     new_ids = iter(_uuid4_hexes(len(rows))) if copying else None
@@ -147,14 +148,17 @@ def prepare_chunk(ctx: ImportContext, rows: list[SourceRow]) -> Prepared:
             # The same person twice in the file: the first row registers them.
             outcome.duplicate += 1
             continue
-        new_id = next(new_ids) if new_ids is not None else uuid.uuid4()
-        values = _learner_row(ctx, new_id, digest, checked, now)
-        kind = _kind(values, ctx.adult_age)
-        examples.setdefault(kind, values)
-        if copying:
-            candidates[digest] = Candidate(row, kind, copy_line(values), None)
+        kind = _kind(checked, now, registered_on, ctx.adult_age)
+        if new_ids is not None:
+            new_id = next(new_ids)
+            line = copy_line(ctx, new_id, digest, checked, now_text)
+            candidates[digest] = Candidate(row, kind, line, None)
+            if kind not in examples:
+                examples[kind] = _learner_row(ctx, new_id, digest, checked, now)
         else:
+            values = _learner_row(ctx, uuid.uuid4(), digest, checked, now)
             candidates[digest] = Candidate(row, kind, None, values)
+            examples.setdefault(kind, values)
     first, last = (rows[0].number, rows[-1].number) if rows else (0, 0)
     return Prepared(outcome, candidates, examples, first, last)
 
@@ -384,14 +388,10 @@ def _copy_optional(value: str | None) -> str:
     return _COPY_NULL if value is None else _copy_text(value)
 
 
-def _copy_moment(value: datetime | None) -> str:
-    return _COPY_NULL if value is None else _moment_text(value)
-
-
 @lru_cache(maxsize=4096)
-def _moment_text(value: datetime) -> str:
-    # A chunk's rows share their creation time and mostly their consent day.
-    return value.isoformat()
+def _utc_text(value: datetime) -> str:
+    # A file repeats its consent days.
+    return value.astimezone(UTC).isoformat()
 
 
 _BOOLEAN = {True: "t", False: "f"}
@@ -427,43 +427,48 @@ if _COPY_ORDER != LEARNER_COLUMNS:
     raise RuntimeError("copy_line no longer matches the learner table's columns")
 
 
-def copy_line(v: dict[str, Any]) -> str:
-    """A new learner's row as one line of COPY's text format, in `COLUMN_LIST` order.
+def copy_line(ctx: ImportContext, new_id: str, digest: str, checked: Checked, now_text: str) -> str:
+    """The learner row `_learner_row` makes, as one line of COPY's text format (in
+    `COLUMN_LIST` order), made straight from the checked row.
 
     The ID number's hash, ciphertext and last digits, the sex, level and unit codes are the
     service's own (hex, base64url, digits, known codes) and need no escaping; the text a
     person typed does.
     """
-    village, client, creator = v["village_id"], v["client_id"], v["created_by_id"]
-    identifier = v["id"]
+    data = checked.data
+    full_name = normalize_name(data.full_name)
+    groups = data.groups
+    level = data.official_level
+    village = checked.village_id
+    creator = ctx.actor.user_id
     return (
         "\t".join(
             (
-                identifier if isinstance(identifier, str) else identifier.hex,
-                v["citizen_id_hash"],
-                v["citizen_id_enc"],
-                v["citizen_id_last4"],
-                _copy_text(v["full_name"]),
-                _copy_text(v["name_folded"]),
-                v["birth_date"].isoformat(),
-                v["sex"],
-                v["province_code"],
-                v["commune_code"],
+                new_id,
+                digest,
+                ctx.personal_ids.encrypt(data.citizen_id),
+                data.citizen_id[-4:],
+                _copy_text(full_name),
+                _copy_text(fold(full_name)),
+                data.birth_date.isoformat(),
+                data.sex.value,
+                checked.province_code,
+                data.commune_code,
                 _COPY_NULL if village is None else str(village),
-                _BOOLEAN[v["is_citizen"]],
-                _BOOLEAN[v["is_official"]],
-                _BOOLEAN[v["is_pupil"]],
-                _BOOLEAN[v["is_worker"]],
-                v["official_level"] or _COPY_NULL,
-                _copy_optional(v["agency"]),
-                _copy_optional(v["phone"]),
-                _copy_optional(v["consent_purpose"]),
-                _copy_moment(v["consent_given_at"]),
-                _COPY_NULL if client is None else client.hex,
-                _moment_text(v["created_at"]),
-                _moment_text(v["updated_at"]),
+                _BOOLEAN[Group.citizen in groups],
+                _BOOLEAN[Group.official in groups],
+                _BOOLEAN[Group.pupil in groups],
+                _BOOLEAN[Group.worker in groups],
+                _COPY_NULL if level is None else level.value,
+                _copy_optional(data.agency),
+                _copy_optional(data.phone),
+                _copy_text(data.consent.purpose),
+                _utc_text(data.consent.given_at),
+                _COPY_NULL,  # client_id: a phone's id, never a file's
+                now_text,
+                now_text,
                 _COPY_NULL if creator is None else str(creator),
-                _copy_moment(v["erased_at"]),
+                _COPY_NULL,  # erased_at
             )
         )
         + "\n"
@@ -480,28 +485,30 @@ def _uuid4_hexes(count: int) -> list[str]:
     return [digits[i : i + 32] for i in range(0, 32 * count, 32)]
 
 
-# A file repeats birth dates, and a chunk's rows share their creation time.
+# A file repeats birth dates.
 _adult_since = lru_cache(maxsize=65536)(adult_since)
-_local_date = lru_cache(maxsize=64)(local_date)
 
 
-def _kind(values: dict[str, Any], age: int) -> tuple[Any, ...]:
+def _kind(checked: Checked, now: datetime, registered_on: date, age: int) -> tuple[Any, ...]:
     """What a new learner's total rows depend on: learners of one kind add the same rows.
 
     The birth date matters only through the day the person counts as an adult (at the
     latest, the day they are registered).
     """
+    data = checked.data
+    groups = data.groups
+    level = data.official_level
     return (
-        max(_adult_since(values["birth_date"], age), _local_date(values["created_at"])),
-        values["created_at"],
-        values["is_citizen"],
-        values["is_official"],
-        values["is_pupil"],
-        values["is_worker"],
-        values["official_level"],
-        values["province_code"],
-        values["commune_code"],
-        values["village_id"],
+        max(_adult_since(data.birth_date, age), registered_on),
+        now,
+        Group.citizen in groups,
+        Group.official in groups,
+        Group.pupil in groups,
+        Group.worker in groups,
+        None if level is None else level.value,
+        checked.province_code,
+        data.commune_code,
+        checked.village_id,
     )
 
 

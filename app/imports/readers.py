@@ -92,8 +92,12 @@ def _csv_rows(reader: Any) -> Iterator[tuple[int, list[Cell]]]:
         except csv.Error:
             raise FileProblem("import.unreadable") from None
         number += 1
-        cells: list[Cell] = [restore(value.strip()) or None for value in row]
-        if any(cell is not None for cell in cells):
+        stripped = [value.strip() for value in row]
+        # Only a cell the service neutralized (a leading ') needs restoring.
+        cells: list[Cell] = [
+            (restore(value) if value.startswith("'") else value) or None for value in stripped
+        ]
+        if any(cells):  # text cells: every one that is not None is non-empty
             yield number, cells
 
 
