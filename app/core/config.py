@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     # Import uploads may be larger than other bodies (MAX_BODY_BYTES).
     import_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
     # Rows stored per committed chunk; a crash resumes after the last committed chunk.
-    import_chunk_rows: int = Field(default=1000, ge=1, le=10_000)
+    import_chunk_rows: int = Field(default=5000, ge=1, le=10_000)
     # A worker renews its claim on an import with every chunk; a claim older than this is
     # taken over (the worker died).
     import_lease_seconds: int = Field(default=60, ge=1)
