@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -158,14 +158,14 @@ def run_import(
             upcoming = collections.deque(reader.submit(next_chunk) for _ in range(AHEAD))
             while (ready := upcoming.popleft().result()) is not None:
                 if should_stop():
+                    _cancel(upcoming)
                     return _release(engine, job, owner)
                 upcoming.append(reader.submit(next_chunk))
                 chunk, prepared = ready
                 stored = _store_chunk(engine, settings, job, owner, steps, ctx, chunk, prepared)
                 if stored is None:
                     logger.warning("import %s was taken over by another worker", job.id)
-                    for future in upcoming:
-                        future.cancel()
+                    _cancel(upcoming)
                     return job
                 job = stored
                 if on_progress is not None:
@@ -176,6 +176,12 @@ def run_import(
         logger.exception("import %s stopped on an unexpected error", job.id)
         return _finish(engine, settings, job, owner, "import.internal")
     return _finish(engine, settings, job, owner, None)
+
+
+def _cancel(upcoming: collections.deque[Future[Any]]) -> None:
+    # Chunks not begun are dropped: leaving waits only for the one being checked.
+    for future in upcoming:
+        future.cancel()
 
 
 def _store_chunk(

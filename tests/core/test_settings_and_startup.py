@@ -1,3 +1,5 @@
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr, ValidationError
@@ -5,6 +7,7 @@ from sqlmodel import Session, func, select
 
 from app.accounts.models import User
 from app.core.config import Settings
+from app.core.security import PersonalIds
 from app.main import create_app
 from tests.factories import login
 
@@ -80,3 +83,16 @@ def test_openapi_describes_the_contract(client: TestClient) -> None:
     ):
         assert path in spec["paths"], path
     assert client.get("/docs").status_code == 200
+
+
+def test_blind_indexes_stay_the_ones_already_stored() -> None:
+    """Registered people are found by the blind index stored with them: the same key must
+    give the same index for the same ID number, release after release, whichever threads ask."""
+    ids = PersonalIds(Settings(_env_file=None, pii_key="khoa-thu-nghiem-chi-so-mu-0123456789"))
+    known = {
+        "001085012345": "d5e3ea266d5fb51287475d1e16c8e5d469322d1033ad14fc6fcf45835348e28e",
+        "079203000123": "a01d7a2c4cc9ae48895ffcf5253e72d98fc3982939b7d692ffec1d53e1a3c8b8",
+    }
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(ids.blind_index, list(known) * 500))
+    assert found == list(known.values()) * 500

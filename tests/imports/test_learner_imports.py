@@ -9,6 +9,10 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlmodel import Session, col, select
 
+from app.accounts.service import actor_for
+from app.core.config import Settings
+from app.imports import service, worker
+from app.imports.models import ImportJob, ImportKind
 from app.learners.models import Learner
 from app.stats import totals
 from app.stats.models import StatTotal
@@ -27,6 +31,7 @@ from tests.imports.helpers import (
     csv_bytes,
     imported,
     upload,
+    wait_done,
     xlsx_bytes,
 )
 
@@ -371,3 +376,51 @@ def test_text_with_backslashes_and_tabs_is_stored_as_the_api_stores_it(
     assert "\\n" in (by_file.consent_purpose or "")
     assert (by_file.full_name, by_file.name_folded) == (by_api.full_name, by_api.name_folded)
     assert uuid.UUID(str(by_file.id)).version == 4
+
+
+def test_a_stopping_worker_gives_the_import_back_and_the_next_one_finishes_it(
+    client: TestClient, staff: Staff, session: Session, settings: Settings
+) -> None:
+    """A service that is shutting down stops between chunks, keeps what it committed and
+    releases the import at once; the next worker resumes after the last committed chunk."""
+    owner = worker.worker_name("test")
+    content = csv_bytes(LEARNER_HEADER_EN, [row(n) for n in range(1, 31)])  # 5 chunks of 7
+    with Session(client.app.state.engine, expire_on_commit=False) as writer:  # type: ignore[attr-defined]
+        job = service.create_import(
+            writer,
+            actor=actor_for(staff.users["hk_admin"]),
+            settings=settings,
+            kind=ImportKind.learners,
+            upload=io.BytesIO(content),
+            file_name="danh-sach.csv",
+            default_commune_code=None,
+            lease_owner=owner,
+        )
+        writer.commit()
+    asked: list[int] = []
+
+    def stop_after_two_chunks() -> bool:
+        asked.append(1)
+        return len(asked) > 2
+
+    stopped = worker.run_import(
+        client.app.state.engine,  # type: ignore[attr-defined]
+        settings=settings,
+        personal_ids=client.app.state.personal_ids,  # type: ignore[attr-defined]
+        import_id=job.id,
+        owner=owner,
+        should_stop=stop_after_two_chunks,
+    )
+    session.expire_all()
+    released = session.get(ImportJob, job.id)
+    assert released is not None
+    assert (stopped.rows_stored, stopped.last_row) == (14, 15)
+    assert (released.status, released.lease_owner, released.rows_stored) == ("running", None, 14)
+    assert len(learners(session)) == 14
+
+    client.app.state.import_worker.wake()  # type: ignore[attr-defined]
+    done = wait_done(client, staff["hk_admin"], str(job.id))
+    assert (done["status"], done["rows_read"], done["rows_stored"]) == ("done", 30, 30)
+    stored = learners(session)
+    assert len(stored) == len({x.citizen_id_hash for x in stored}) == 30
+    assert stored_totals(session) == expected_totals(session)
