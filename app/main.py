@@ -26,7 +26,7 @@ from app.core.problems import install_problem_handlers, too_large_response
 from app.core.security import AccessTokens, Passwords, PersonalIds
 from app.core.signing import KeyRing
 from app.imports.router import router as imports_router
-from app.imports.worker import ImportWorker
+from app.imports.worker import ImportWorker, collect_less_often
 from app.learners.router import router as learners_router
 from app.me.router import router as me_router
 from app.stats.router import router as stats_router
@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 if settings.delivery_worker
                 else None
             )
+            collect_less_often()
             import_worker.start()
             try:
                 yield

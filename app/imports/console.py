@@ -16,7 +16,7 @@ from app.core.i18n import translate
 from app.core.security import PersonalIds
 from app.imports import service
 from app.imports.models import ImportJob, ImportKind, ImportStatus
-from app.imports.worker import run_import, worker_name
+from app.imports.worker import collect_less_often, run_import, worker_name
 
 
 def import_file(path: Path, *, kind: ImportKind, username: str, commune_code: str | None) -> int:
@@ -24,6 +24,7 @@ def import_file(path: Path, *, kind: ImportKind, username: str, commune_code: st
     settings = Settings()
     engine = make_engine(settings.database_url)
     owner = worker_name("cli")
+    collect_less_often()
     try:
         with Session(write_bind(engine), expire_on_commit=False) as session:
             user = session.exec(select(User).where(User.username == username)).first()

@@ -10,6 +10,7 @@ out (its worker died) is taken over by the next worker that looks, e.g. after a 
 """
 
 import collections
+import gc
 import itertools
 import logging
 import os
@@ -66,6 +67,19 @@ STEPS: dict[ImportKind, Steps] = {
 AHEAD = 2
 ACTIVE = (ImportStatus.queued.value, ImportStatus.running.value)
 PURGE_EVERY = 3600.0
+
+
+# New objects between two looks of the garbage collector at the youngest ones.
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def collect_less_often() -> None:
+    """Let the process make more objects between garbage collections than Python's default.
+
+    An import makes objects by the hundred thousand; looking at the youngest every 700 new
+    ones (the default), a 100k-row import spent about a tenth of its time collecting.
+    """
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def worker_name(kind: str) -> str:
