@@ -191,7 +191,8 @@ def store_prepared(session: Session, ctx: ImportContext, prepared: Prepared) -> 
             _count_known(ctx, candidate.row, raced, outcome)
     outcome.stored += len(stored)
     kinds = Counter(candidate.kind for candidate in stored)
-    totals.apply(session, dict(_totals_delta(session, kinds, prepared.examples)))
+    delta = _totals_delta(session, kinds, prepared.examples, ctx.adult_age)
+    totals.apply(session, dict(delta))
     audit.record(
         session,
         actor_id=ctx.actor.audit_id,
@@ -516,11 +517,11 @@ def _totals_delta(
     session: Session,
     kinds: Counter[tuple[Any, ...]],
     examples: dict[tuple[Any, ...], dict[str, Any]],
+    age: int,
 ) -> Counter[totals.RowKey]:
     """What the stored learners add to the running totals, as `rows_for` counts it, which runs
-    once per kind of learner."""
+    once per kind of learner; `age` is the one the kinds were made with."""
     satisfying = totals.satisfying_programs(session)
-    age = totals.adult_age(session)
     delta: Counter[totals.RowKey] = Counter()
     for kind, count in kinds.items():
         learner = Learner(**examples[kind])
