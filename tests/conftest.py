@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 from app.core.config import Settings
@@ -33,6 +33,25 @@ def _seed(url: str) -> None:
         seed_all(session)
         session.commit()
     engine.dispose()
+
+
+def _refuse_writes_in_autocommit(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+    """A read request runs in autocommit on PostgreSQL, where a write would not be atomic.
+
+    A GET route that writes (an audited read) must say so with `WritesOnRead`; this makes
+    every test on PostgreSQL fail when one does not.
+    """
+    if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        return
+    if statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+        raise AssertionError(f"a write in a read-only request: {statement[:60]}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reads_do_not_write() -> Iterator[None]:
+    event.listen(Engine, "before_cursor_execute", _refuse_writes_in_autocommit)
+    yield
+    event.remove(Engine, "before_cursor_execute", _refuse_writes_in_autocommit)
 
 
 @pytest.fixture(scope="session")

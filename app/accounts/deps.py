@@ -1,6 +1,6 @@
 """Authentication: the bearer token becomes the calling `Actor`."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -9,7 +9,7 @@ from sqlmodel import col
 
 from app.accounts.actor import Actor
 from app.accounts.models import Role, Team, User
-from app.core.db import SessionDep
+from app.core.db import SessionDep, read_columns
 from app.core.deps import AccessTokensDep
 from app.core.errors import NotFound, Unauthorized
 from app.core.security import TokenError
@@ -26,6 +26,9 @@ _ACTOR: Select[int, str, str, str | None, str | None, int | None, bool] = select
     col(User.team_id),
     col(User.is_active),
 ).where(col(User.id) == bindparam("user_id"))
+
+
+_ACTOR_FIELDS = tuple(str(column.key) for column in _ACTOR.selected_columns)
 
 
 def get_actor(
@@ -45,8 +48,8 @@ def get_actor(
     if not subject.startswith("user:") or not subject[5:].isdigit():
         raise Unauthorized(audit_action="auth.token_rejected")
     # Read on every request, so a disabled account or a changed role takes effect at once.
-    row = session.execute(_ACTOR, {"user_id": int(subject[5:])}).first()
-    fields = row._asdict() if row is not None else {}
+    rows = read_columns(session, _ACTOR, {"user_id": int(subject[5:])})
+    fields: dict[str, Any] = dict(zip(_ACTOR_FIELDS, rows[0], strict=True)) if rows else {}
     if not fields.pop("is_active", False):
         raise Unauthorized(audit_action="auth.token_rejected")
     actor = Actor(**fields | {"role": Role(fields["role"])})

@@ -13,7 +13,7 @@ from app.certificates.models import Certificate
 from app.core.db import SessionDep
 
 
-def get_signer(request: Request) -> CredentialSigner:
+async def get_signer(request: Request) -> CredentialSigner:
     signer: CredentialSigner = request.app.state.credential_signer
     return signer
 

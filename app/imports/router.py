@@ -13,7 +13,7 @@ from sqlmodel import Session
 from starlette.background import BackgroundTask
 
 from app.accounts.deps import CurrentActor
-from app.core.db import SessionDep
+from app.core.db import SessionDep, WritesOnRead
 from app.core.deps import PersonalIdsDep, SettingsDep
 from app.core.i18n import translate
 from app.core.problems import language_of
@@ -150,7 +150,10 @@ def get_import(
     return to_public(session, job, request)
 
 
-@router.get("/{import_id}/rejected.csv", response_class=StreamingResponse)
+# A download is audited, so these reads write.
+@router.get(
+    "/{import_id}/rejected.csv", response_class=StreamingResponse, dependencies=[WritesOnRead]
+)
 def rejected_csv(
     import_id: Annotated[uuid.UUID, PathParam(description="Import id")],
     request: Request,
@@ -185,7 +188,7 @@ def rejected_csv(
     )
 
 
-@router.get("/{import_id}/rejected.xlsx", response_class=FileResponse)
+@router.get("/{import_id}/rejected.xlsx", response_class=FileResponse, dependencies=[WritesOnRead])
 def rejected_xlsx(
     import_id: Annotated[uuid.UUID, PathParam(description="Import id")],
     request: Request,

@@ -11,7 +11,7 @@ from app.core.errors import invalid_field
 from app.vneid.client import VneidClient
 
 
-def get_vneid(request: Request) -> VneidClient:
+async def get_vneid(request: Request) -> VneidClient:
     client: VneidClient = request.app.state.vneid
     return client
 
@@ -42,7 +42,7 @@ class IdentityCheck:
             raise invalid_field("citizen_id", "vneid.identity_mismatch")
 
 
-def get_identity_check(request: Request) -> IdentityCheck:
+async def get_identity_check(request: Request) -> IdentityCheck:
     return IdentityCheck(request.app.state.vneid, request.app.state.settings)
 
 
