@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -10,20 +11,20 @@ from app.catalog import service as catalog
 from app.catalog.models import Program
 from app.certificates.credentials import CredentialSigner
 from app.certificates.models import Certificate, DeliveryStatus
-from app.core.db import utcnow
+from app.core.db import read_columns, utcnow
 from app.learners.models import Learner
 from app.stats import totals
 from app.training.models import Completion
 
+_PASSED_SCORES = select(col(Completion.course_code), col(Completion.score)).where(
+    col(Completion.learner_id) == bindparam("learner_id"), col(Completion.passed)
+)
+
 
 def attained_programs(session: Session, learner: Learner) -> list[str]:
     """Active programs whose every required course the learner passed at the program's score."""
-    scores = {
-        c.course_code: c.score
-        for c in session.exec(
-            select(Completion).where(Completion.learner_id == learner.id, col(Completion.passed))
-        ).all()
-    }
+    session.flush()
+    scores = dict(read_columns(session, _PASSED_SCORES, {"learner_id": learner.id}))
     return sorted(
         code
         for code, program in catalog.requirements(session).items()

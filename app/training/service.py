@@ -4,9 +4,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from app.accounts.actor import Actor
@@ -14,7 +15,7 @@ from app.accounts.models import Team
 from app.audit import service as audit
 from app.catalog.models import Course
 from app.certificates.issuance import issue_attained
-from app.core.db import utcnow
+from app.core.db import read_columns, utcnow
 from app.core.errors import (
     Conflict,
     DomainError,
@@ -60,12 +61,53 @@ def _rank(passed: bool, score: float, completed_at: datetime) -> tuple[bool, flo
     return passed, score, -completed_at.timestamp()
 
 
-def _course_problems(course: Course | None, field: str = "course_code") -> list[dict[str, Any]]:
+class CourseRule(NamedTuple):
+    """What recording a result needs of a course."""
+
+    code: str
+    pass_score: float
+    active: bool
+
+
+_COURSE_RULE = select(col(Course.code), col(Course.pass_score), col(Course.active)).where(
+    col(Course.code) == bindparam("code")
+)
+
+
+def _course_rule(session: Session, code: str) -> CourseRule | None:
+    rows = read_columns(session, _COURSE_RULE, {"code": code})
+    return CourseRule(*rows[0]) if rows else None
+
+
+def _course_problems(
+    course: Course | CourseRule | None, field: str = "course_code"
+) -> list[dict[str, Any]]:
     if course is None:
         return [field_error(field, "course.unknown")]
     if not course.active:
         return [field_error(field, "course.inactive")]
     return []
+
+
+_STORED_COLUMNS = [column.key for column in Completion.__table__.columns]  # type: ignore[attr-defined]
+_INSERT_IF_NEW: dict[str, Any] = {}
+
+
+def _insert_if_new(session: Session, completion: Completion) -> bool:
+    """Store a new completion unless its learner and course (or its client_id) already have one.
+
+    One statement: a concurrent writer of the same pair makes this wait for its commit, and
+    then find the row.
+    """
+    dialect = session.get_bind().dialect.name
+    statement = _INSERT_IF_NEW.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        table = Completion.__table__  # type: ignore[attr-defined]
+        statement = insert(table).on_conflict_do_nothing().returning(table.c.id)
+        _INSERT_IF_NEW[dialect] = statement
+    values = {key: getattr(completion, key) for key in _STORED_COLUMNS}
+    return session.execute(statement, values).first() is not None
 
 
 def _by_client_id(session: Session, client_id: uuid.UUID) -> Completion | None:
@@ -146,7 +188,7 @@ def _store_completion(
         if earlier is not None:
             return _resent(earlier, data)
     now = now or utcnow()
-    course = session.get(Course, data.course_code)
+    course = _course_rule(session, data.course_code)
     errors = _course_problems(course)
     if data.completed_at > now + CLOCK_SKEW:
         errors.append(field_error("completed_at", "completion.future"))
@@ -164,39 +206,33 @@ def _store_completion(
     passed = data.score >= course.pass_score
     completed_at = data.completed_at.astimezone(UTC)
 
-    existing = _for_learner_course(session, learner.id, course.code)
-    if existing is None:
-        completion = Completion(
-            learner_id=learner.id,
-            province_code=learner.province_code,
-            commune_code=learner.commune_code,
-            course_code=course.code,
-            completed_at=completed_at,
-            score=data.score,
-            passed=passed,
-            method=data.method.value,
-            class_id=data.class_id,
-            client_id=data.client_id,
-            recorded_by_id=actor.user_id,
-            created_at=now,
-            updated_at=now,
-        )
-        try:
-            with session.begin_nested():
-                session.add(completion)
-                session.flush()
-        except IntegrityError:
-            # A concurrent request stored this learner and course, or this client_id, first.
-            if data.client_id is not None:
-                earlier = _by_client_id(session, data.client_id)
-                if earlier is not None:
-                    return _resent(earlier, data)
-            existing = _for_learner_course(session, learner.id, course.code)
-            if existing is None:
-                raise
-        else:
+    completion = Completion(
+        learner_id=learner.id,
+        province_code=learner.province_code,
+        commune_code=learner.commune_code,
+        course_code=course.code,
+        completed_at=completed_at,
+        score=data.score,
+        passed=passed,
+        method=data.method.value,
+        class_id=data.class_id,
+        client_id=data.client_id,
+        recorded_by_id=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    existing = None
+    while existing is None:
+        if _insert_if_new(session, completion):
             _audit(session, actor, "completion.create", completion)
             return Recorded(completion, "created")
+        # The pair was stored first by someone else, or this client_id was.
+        if data.client_id is not None:
+            earlier = _by_client_id(session, data.client_id)
+            if earlier is not None:
+                return _resent(earlier, data)
+        # None only if the row in the way was removed meanwhile: then try again.
+        existing = _for_learner_course(session, learner.id, course.code)
 
     if _rank(passed, data.score, completed_at) <= _rank(
         existing.passed, existing.score, existing.completed_at
