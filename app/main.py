@@ -140,16 +140,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
 
+    # Routes are matched in order, one pattern after another: the busiest come first.
     for router in (
+        stats_router,
+        training_router,
+        learners_router,
+        sync_router,
         accounts_router,
         units_router,
-        learners_router,
         catalog_router,
-        training_router,
-        stats_router,
         certificates_router,
         me_router,
-        sync_router,
         imports_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
