@@ -1,5 +1,6 @@
 """Issuing certificates when a learner attains a program, in the completion's transaction."""
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import bindparam
@@ -21,10 +22,10 @@ _PASSED_SCORES = select(col(Completion.course_code), col(Completion.score)).wher
 )
 
 
-def attained_programs(session: Session, learner: Learner) -> list[str]:
+def attained_programs(session: Session, learner_id: uuid.UUID) -> list[str]:
     """Active programs whose every required course the learner passed at the program's score."""
     session.flush()
-    scores = dict(read_columns(session, _PASSED_SCORES, {"learner_id": learner.id}))
+    scores = dict(read_columns(session, _PASSED_SCORES, {"learner_id": learner_id}))
     return sorted(
         code
         for code, program in catalog.requirements(session).items()
@@ -72,7 +73,7 @@ def forget_holder(session: Session, *, learner: Learner) -> None:
 def issue_attained(
     session: Session,
     *,
-    learner: Learner,
+    learner_id: uuid.UUID,
     actor_id: str | None,
     actor_role: str | None,
     now: datetime | None = None,
@@ -83,9 +84,11 @@ def issue_attained(
     makes a concurrent issue of the same certificate a no-op. Each is signed at once when the
     session carries a signer (else the delivery outbox signs it) and is due for delivery.
     """
-    attained = attained_programs(session, learner)
+    attained = attained_programs(session, learner_id)
     if not attained:
         return []
+    learner = session.get(Learner, learner_id)
+    assert learner is not None
     # Locked before the certificates are read, so that what the totals hold for this learner
     # and what is read here cannot drift apart under a concurrent issue or revocation.
     totals.lock_learner(session, learner)

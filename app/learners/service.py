@@ -3,8 +3,9 @@
 import uuid
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -12,7 +13,7 @@ from app.accounts.actor import Actor
 from app.accounts.models import Role
 from app.audit import service as audit
 from app.certificates.issuance import forget_holder
-from app.core.db import utcnow
+from app.core.db import read_columns, utcnow
 from app.core.errors import Conflict, Invalid, NotFound, field_error, invalid_field
 from app.core.pagination import paginate
 from app.core.search import name_matches
@@ -198,6 +199,37 @@ def _flush_unique(
         if existing is None:
             raise
         raise _duplicate(actor, existing) from None
+
+
+class LearnerPlace(NamedTuple):
+    """Where a learner is counted: all that recording a result needs of them."""
+
+    id: uuid.UUID
+    province_code: str
+    commune_code: str
+
+
+_PLACE = sa.select(
+    col(Learner.id), col(Learner.province_code), col(Learner.commune_code), col(Learner.erased_at)
+).where(col(Learner.id) == sa.bindparam("learner_id"))
+
+
+def place_in_scope(
+    session: Session, *, actor: Actor, learner_id: uuid.UUID, action: str
+) -> LearnerPlace:
+    """`get_in_scope`, reading only the learner's place (no object for the ORM to load)."""
+    rows = read_columns(session, _PLACE, {"learner_id": learner_id})
+    if not rows or rows[0][3] is not None:
+        raise NotFound("what.learner")
+    place = LearnerPlace(*rows[0][:3])
+    actor.require_in_scope(
+        place.province_code,
+        place.commune_code,
+        what="what.learner",
+        action=action,
+        target=learner_id,
+    )
+    return place
 
 
 def get_in_scope(session: Session, *, actor: Actor, learner_id: uuid.UUID, action: str) -> Learner:

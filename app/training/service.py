@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
+import sqlalchemy as sa
 from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -118,17 +119,46 @@ def _by_client_id(session: Session, client_id: uuid.UUID) -> Completion | None:
     ).first()
 
 
+_STORED_FOR_UPDATE = (
+    sa.select(*Completion.__table__.columns)  # type: ignore[attr-defined]
+    .where(
+        col(Completion.learner_id) == bindparam("learner_id"),
+        col(Completion.course_code) == bindparam("course_code"),
+    )
+    .with_for_update()
+)
+
+
 def _for_learner_course(
     session: Session, learner_id: uuid.UUID, course_code: str
 ) -> Completion | None:
+    """The stored row, as a detached object; changes to it are written by `_merge`."""
     # Locked, so two writers merging into the same row take turns (PostgreSQL; SQLite
     # serialises writers anyway).
-    return session.exec(
-        select(Completion)
-        .where(Completion.learner_id == learner_id, Completion.course_code == course_code)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
+    rows = read_columns(
+        session, _STORED_FOR_UPDATE, {"learner_id": learner_id, "course_code": course_code}
+    )
+    return Completion(**dict(zip(_STORED_COLUMNS, rows[0], strict=True))) if rows else None
+
+
+_MERGE = sa.update(Completion.__table__).where(col(Completion.id) == bindparam("stored_id"))  # type: ignore[attr-defined]
+_MERGED_COLUMNS = (
+    "completed_at",
+    "score",
+    "passed",
+    "method",
+    "class_id",
+    "province_code",
+    "commune_code",
+    "recorded_by_id",
+    "updated_at",
+)
+
+
+def _merge(session: Session, completion: Completion) -> None:
+    """Write the better result into the stored row (it keeps its id, client_id and creation)."""
+    values = {key: getattr(completion, key) for key in _MERGED_COLUMNS}
+    session.connection().execute(_MERGE, {"stored_id": completion.id, **values})
 
 
 def _resent(earlier: Completion, data: CompletionCreate) -> Recorded:
@@ -164,13 +194,13 @@ def record_completion(
 
     A passing result that completes a program issues its certificate in the same transaction.
     """
-    learner = learners.get_in_scope(
+    learner = learners.place_in_scope(
         session, actor=actor, learner_id=data.learner_id, action="completion.create"
     )
     recorded = _store_completion(session, actor=actor, learner=learner, data=data, now=now)
     if recorded.outcome != "unchanged" and recorded.completion.passed:
         issue_attained(
-            session, learner=learner, actor_id=actor.audit_id, actor_role=actor.role, now=now
+            session, learner_id=learner.id, actor_id=actor.audit_id, actor_role=actor.role, now=now
         )
     return recorded
 
@@ -179,7 +209,7 @@ def _store_completion(
     session: Session,
     *,
     actor: Actor,
-    learner: Learner,
+    learner: learners.LearnerPlace,
     data: CompletionCreate,
     now: datetime | None,
 ) -> Recorded:
@@ -248,8 +278,7 @@ def _store_completion(
     existing.commune_code = learner.commune_code
     existing.recorded_by_id = actor.user_id
     existing.updated_at = now
-    session.add(existing)
-    session.flush()
+    _merge(session, existing)
     _audit(session, actor, "completion.update", existing)
     return Recorded(existing, "updated")
 
@@ -406,7 +435,7 @@ def _attend(
     score: float,
     completed_at: datetime,
 ) -> Recorded:
-    learner = learners.get_in_scope(
+    learner = learners.place_in_scope(
         session, actor=actor, learner_id=learner_id, action="completion.create"
     )
     if learner.commune_code != training_class.commune_code:
