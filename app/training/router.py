@@ -38,7 +38,7 @@ def class_in_scope(action: str):  # type: ignore[no-untyped-def]
     return load
 
 
-def _public(completion: Completion) -> CompletionPublic:
+def _public(completion: Completion | service.StoredCompletion) -> CompletionPublic:
     return CompletionPublic.model_validate(completion)
 
 

@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
@@ -46,8 +46,31 @@ Outcome = Literal["created", "updated", "unchanged"]
 
 @dataclass(frozen=True)
 class Recorded:
-    completion: Completion
+    completion: "Completion | StoredCompletion"
     outcome: Outcome
+
+
+@dataclass(slots=True)
+class StoredCompletion:
+    """A completion row's columns, for the hot path that writes it with plain statements.
+
+    Building an ORM object costs more than the INSERT that stores the row.
+    """
+
+    id: uuid.UUID
+    learner_id: uuid.UUID
+    province_code: str
+    commune_code: str
+    course_code: str
+    completed_at: datetime
+    score: float
+    passed: bool
+    method: str
+    class_id: uuid.UUID | None
+    client_id: uuid.UUID | None
+    recorded_by_id: int | None
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -91,10 +114,12 @@ def _course_problems(
 
 
 _STORED_COLUMNS = [column.key for column in Completion.__table__.columns]  # type: ignore[attr-defined]
+if [field.name for field in fields(StoredCompletion)] != _STORED_COLUMNS:
+    raise RuntimeError("StoredCompletion must list the completion table's columns in order")
 _INSERT_IF_NEW: dict[str, Any] = {}
 
 
-def _insert_if_new(session: Session, completion: Completion) -> bool:
+def _insert_if_new(session: Session, completion: StoredCompletion) -> bool:
     """Store a new completion unless its learner and course (or its client_id) already have one.
 
     One statement: a concurrent writer of the same pair makes this wait for its commit, and
@@ -131,14 +156,14 @@ _STORED_FOR_UPDATE = (
 
 def _for_learner_course(
     session: Session, learner_id: uuid.UUID, course_code: str
-) -> Completion | None:
-    """The stored row, as a detached object; changes to it are written by `_merge`."""
+) -> StoredCompletion | None:
+    """The stored row's columns; a better result is written over them by `_merge`."""
     # Locked, so two writers merging into the same row take turns (PostgreSQL; SQLite
     # serialises writers anyway).
     rows = read_columns(
         session, _STORED_FOR_UPDATE, {"learner_id": learner_id, "course_code": course_code}
     )
-    return Completion(**dict(zip(_STORED_COLUMNS, rows[0], strict=True))) if rows else None
+    return StoredCompletion(*rows[0]) if rows else None  # type: ignore[call-arg]
 
 
 _MERGE = sa.update(Completion.__table__).where(col(Completion.id) == bindparam("stored_id"))  # type: ignore[attr-defined]
@@ -155,7 +180,7 @@ _MERGED_COLUMNS = (
 )
 
 
-def _merge(session: Session, completion: Completion) -> None:
+def _merge(session: Session, completion: StoredCompletion) -> None:
     """Write the better result into the stored row (it keeps its id, client_id and creation)."""
     values = {key: getattr(completion, key) for key in _MERGED_COLUMNS}
     session.connection().execute(_MERGE, {"stored_id": completion.id, **values})
@@ -168,7 +193,9 @@ def _resent(earlier: Completion, data: CompletionCreate) -> Recorded:
     return Recorded(earlier, "unchanged")
 
 
-def _audit(session: Session, actor: Actor, action: str, completion: Completion) -> None:
+def _audit(
+    session: Session, actor: Actor, action: str, completion: "Completion | StoredCompletion"
+) -> None:
     audit.record(
         session,
         actor_id=actor.audit_id,
@@ -236,7 +263,8 @@ def _store_completion(
     passed = data.score >= course.pass_score
     completed_at = data.completed_at.astimezone(UTC)
 
-    completion = Completion(
+    completion = StoredCompletion(
+        id=uuid.uuid4(),
         learner_id=learner.id,
         province_code=learner.province_code,
         commune_code=learner.commune_code,
