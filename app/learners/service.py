@@ -219,32 +219,34 @@ def place_in_scope(
 ) -> LearnerPlace:
     """`get_in_scope`, reading only the learner's place (no object for the ORM to load)."""
     rows = read_columns(session, _PLACE, {"learner_id": learner_id})
-    if not rows or rows[0][3] is not None:
-        raise NotFound("what.learner")
-    place = LearnerPlace(*rows[0][:3])
-    actor.require_in_scope(
-        place.province_code,
-        place.commune_code,
-        what="what.learner",
-        action=action,
-        target=learner_id,
-    )
+    place = LearnerPlace(*rows[0][:3]) if rows and rows[0][3] is None else None
+    _require_visible(actor, place, learner_id=learner_id, action=action)
+    assert place is not None
     return place
 
 
 def get_in_scope(session: Session, *, actor: Actor, learner_id: uuid.UUID, action: str) -> Learner:
     """The learner if it exists, is not erased, and lies in the caller's scope; else 404."""
     learner = session.get(Learner, learner_id)
-    if learner is None or learner.erased_at is not None:
+    if learner is not None and learner.erased_at is not None:
+        learner = None
+    _require_visible(actor, learner, learner_id=learner_id, action=action)
+    assert learner is not None
+    return learner
+
+
+def _require_visible(
+    actor: Actor, found: Learner | LearnerPlace | None, *, learner_id: uuid.UUID, action: str
+) -> None:
+    if found is None:
         raise NotFound("what.learner")
     actor.require_in_scope(
-        learner.province_code,
-        learner.commune_code,
+        found.province_code,
+        found.commune_code,
         what="what.learner",
         action=action,
         target=learner_id,
     )
-    return learner
 
 
 def record_read(session: Session, *, actor: Actor, learner: Learner) -> None:
