@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from unittest import mock
@@ -65,7 +66,8 @@ def timed(call: Callable[[], object], repeat: int) -> list[float]:
 
 
 @contextmanager
-def server(app: str, port: int, env: dict[str, str], factory: bool = False) -> Iterator[None]:
+def server(app: str, port: int, env: dict[str, str], factory: bool = False) -> Iterator[int]:
+    """A uvicorn serving `app` as in production; yields the supervisor's process id."""
     command = [
         sys.executable,
         "-m",
@@ -94,14 +96,33 @@ def server(app: str, port: int, env: dict[str, str], factory: bool = False) -> I
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        yield
+        yield process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def wrk(url: str, script: Path, seconds: int, env: dict[str, str]) -> float:
-    """Requests per second at 32 connections over 2 threads."""
+def workers_cpu_seconds(supervisor: int) -> float:
+    """CPU time (user + system) used so far by a uvicorn supervisor's worker processes."""
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    ticks = 0
+    for child in children:
+        fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Load:
+    """One wrk run: requests a second, and the server's CPU milliseconds per request."""
+
+    rps: float
+    server_cpu_ms: float
+
+
+def wrk(url: str, script: Path, seconds: int, env: dict[str, str], supervisor: int) -> Load:
+    """Requests per second at 32 connections over 2 threads, and what they cost the server."""
+    before = workers_cpu_seconds(supervisor)
     output = subprocess.run(  # noqa: S603
         ["wrk", "-t2", "-c32", f"-d{seconds}s", "-s", str(script), url],  # noqa: S607
         capture_output=True,
@@ -109,10 +130,16 @@ def wrk(url: str, script: Path, seconds: int, env: dict[str, str]) -> float:
         check=True,
         env={**os.environ, **env},
     ).stdout
+    used = workers_cpu_seconds(supervisor) - before
+    rps = requests = None
     for line in output.splitlines():
         if line.startswith("Requests/sec:"):
-            return float(line.split()[1])
-    raise RuntimeError(output)
+            rps = float(line.split()[1])
+        elif "requests in" in line:
+            requests = int(line.split()[0])
+    if rps is None or not requests:
+        raise RuntimeError(output)
+    return Load(rps, used / requests * 1000)
 
 
 RAW_SQL = """
@@ -232,7 +259,7 @@ def main() -> None:
     ids.write_text("\n".join(sample))
     codes = Path(workdir.name) / "communes.txt"
     codes.write_text("\n".join(communes))
-    with server("app.main:app", SERVICE_PORT, env):
+    with server("app.main:app", SERVICE_PORT, env) as service_pid:
         base = f"http://127.0.0.1:{SERVICE_PORT}/api/v1"
         token = httpx.post(
             f"{base}/auth/token", data={"username": ADMIN, "password": PASSWORD}
@@ -260,28 +287,30 @@ def main() -> None:
 
         # The files stay until the floor has been measured too.
         wrk_env = {"BENCH_TOKEN": token, "BENCH_IDS": str(ids), "BENCH_COMMUNES": str(codes)}
-        stats_rps = wrk(
-            f"http://127.0.0.1:{SERVICE_PORT}", HERE / "wrk_stats.lua", args.seconds, wrk_env
-        )
-        write_rps = wrk(
-            f"http://127.0.0.1:{SERVICE_PORT}", HERE / "wrk_completion.lua", args.seconds, wrk_env
-        )
-    with server("benchmarks.minimal_app:create_app", FLOOR_PORT, env, factory=True):
-        read_rps = wrk(
-            f"http://127.0.0.1:{FLOOR_PORT}", HERE / "wrk_min_read.lua", args.seconds, wrk_env
-        )
-        insert_rps = wrk(
-            f"http://127.0.0.1:{FLOOR_PORT}", HERE / "wrk_min_write.lua", args.seconds, wrk_env
-        )
+        service_url = f"http://127.0.0.1:{SERVICE_PORT}"
+        stats = wrk(service_url, HERE / "wrk_stats.lua", args.seconds, wrk_env, service_pid)
+        write = wrk(service_url, HERE / "wrk_completion.lua", args.seconds, wrk_env, service_pid)
+    with server("benchmarks.minimal_app:create_app", FLOOR_PORT, env, factory=True) as floor_pid:
+        floor_url = f"http://127.0.0.1:{FLOOR_PORT}"
+        read = wrk(floor_url, HERE / "wrk_min_read.lua", args.seconds, wrk_env, floor_pid)
+        insert = wrk(floor_url, HERE / "wrk_min_write.lua", args.seconds, wrk_env, floor_pid)
     report["rps"] = {
-        "stats_commune": stats_rps,
-        "floor_read": read_rps,
-        "completion_write": write_rps,
-        "floor_insert": insert_rps,
-        "stats_ratio": stats_rps / read_rps,
-        "write_ratio": write_rps / insert_rps,
+        "stats_commune": stats.rps,
+        "floor_read": read.rps,
+        "completion_write": write.rps,
+        "floor_insert": insert.rps,
+        "stats_ratio": stats.rps / read.rps,
+        "write_ratio": write.rps / insert.rps,
+    }
+    # Where the gap lies: the service's own processes against the floor's, per request.
+    report["server_cpu_ms_per_request"] = {
+        "stats_commune": stats.server_cpu_ms,
+        "floor_read": read.server_cpu_ms,
+        "completion_write": write.server_cpu_ms,
+        "floor_insert": insert.server_cpu_ms,
     }
     print(json.dumps(report["rps"], indent=1))
+    print(json.dumps(report["server_cpu_ms_per_request"], indent=1))
     alone = database_alone(dsn, as_of, args.seconds)
     if alone is not None:
         report["database_alone_qps"] = alone
