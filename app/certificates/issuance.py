@@ -24,7 +24,6 @@ _PASSED_SCORES = select(col(Completion.course_code), col(Completion.score)).wher
 
 def attained_programs(session: Session, learner_id: uuid.UUID) -> list[str]:
     """Active programs whose every required course the learner passed at the program's score."""
-    session.flush()
     scores = dict(read_columns(session, _PASSED_SCORES, {"learner_id": learner_id}))
     return sorted(
         code

@@ -76,9 +76,11 @@ def read_columns(
     For small reads on hot paths, where SQLAlchemy's execution costs several times what the
     statement does. On PostgreSQL the statement is compiled once and run on the driver's
     cursor, with the columns' result processing applied; elsewhere, and for statements with
-    expanding parameters, it runs through SQLAlchemy Core. Nothing is flushed first: use it
-    where the session holds no changes. Pass statements built once (module constants).
+    expanding parameters, it runs through SQLAlchemy Core. Pending changes are flushed first,
+    as the ORM would. Pass statements built once (module constants).
     """
+    if session.autoflush:
+        session.flush()
     connection = session.connection()
     direct = _direct_form(statement, connection.dialect)
     if direct is None:

@@ -58,3 +58,28 @@ def test_a_read_request_ends_without_a_transaction_left_open(database_url: str) 
                 assert status.name == "IDLE"
     finally:
         engine.dispose()
+
+
+def test_pending_changes_are_flushed_before_the_read(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            session.add(
+                Target(
+                    indicator="adults_certified",
+                    level="province",
+                    scope_code="01",
+                    kind="rate",
+                    value=0.9,
+                    deadline=date(2026, 12, 31),
+                )
+            )
+            rows = read_columns(
+                session, TARGETS_OF_CODES, {"at": datetime.now(UTC), "codes": ["01"]}
+            )
+            direct = read_columns(session, TARGETS, {"at": datetime.now(UTC)})
+            session.rollback()
+    finally:
+        engine.dispose()
+    assert [(row[0], row[1], row[2]) for row in rows] == [("adults_certified", "01", 0.9)]
+    assert ("adults_certified", "01", 0.9) in [(row[0], row[1], row[2]) for row in direct]
