@@ -1,11 +1,12 @@
 import csv
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import time_machine
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
+from app.stats.contributions import VIETNAM
 from tests.factories import (
     CITIZEN_COURSES,
     HN_CUA_NAM,
@@ -275,7 +276,7 @@ def test_reports_have_vietnamese_headers_and_cannot_run_formulas(
     _register_and_certify(client, staff, 1, certify=True)
     csv_response = client.get(
         f"/api/v1/stats/communes/{HN_HOAN_KIEM}/export.csv",
-        params={"as_of": date.today().isoformat()},
+        params={"as_of": datetime.now(VIETNAM).date().isoformat()},
         headers=staff["hk_admin"],
     )
     assert csv_response.status_code == 200
