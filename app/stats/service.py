@@ -5,7 +5,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy import bindparam, case, func
@@ -99,8 +99,11 @@ def _totals_level(unit: UnitRef) -> tuple[str, list[str] | None]:
     return unit.level, [unit.code]
 
 
-def _metric_statement(*, of_units: bool, one: bool = False) -> sa.Select[str, str, int, Any]:
-    """Each metric's sum per unit on `as_of` and on `past`, built once and run with parameters."""
+def _metric_statement(units: Literal["all", "one", "some"]) -> sa.Select[str, str, int, Any]:
+    """Each metric's sum per unit on `as_of` and on `past`, built once and run with parameters.
+
+    One unit has a statement of its own: with no expanding list it is compiled once.
+    """
     earlier = func.sum(
         case((col(StatTotal.effective_on) <= bindparam("past"), StatTotal.count), else_=0)
     )
@@ -112,18 +115,16 @@ def _metric_statement(*, of_units: bool, one: bool = False) -> sa.Select[str, st
         .where(col(StatTotal.effective_on) <= bindparam("as_of"))
         .group_by(col(StatTotal.unit_code), col(StatTotal.metric))
     )
-    if one:
-        statement = statement.where(col(StatTotal.unit_code) == bindparam("unit"))
-    elif of_units:
-        statement = statement.where(
-            col(StatTotal.unit_code).in_(bindparam("units", expanding=True))
-        )
+    if units == "one":
+        return statement.where(col(StatTotal.unit_code) == bindparam("unit"))
+    if units == "some":
+        return statement.where(col(StatTotal.unit_code).in_(bindparam("units", expanding=True)))
     return statement
 
 
-_METRICS_OF_UNITS = _metric_statement(of_units=True)
-_METRICS_OF_LEVEL = _metric_statement(of_units=False)
-_METRICS_OF_UNIT = _metric_statement(of_units=True, one=True)
+_METRICS_OF_LEVEL = _metric_statement("all")
+_METRICS_OF_UNIT = _metric_statement("one")
+_METRICS_OF_UNITS = _metric_statement("some")
 
 
 def metric_values(
@@ -131,12 +132,11 @@ def metric_values(
 ) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
     """Per unit: every metric's value on `as_of` and on the earlier day `past`."""
     parameters: dict[str, object] = {"level": level, "as_of": as_of, "past": past}
-    if units is not None:
-        parameters["units"] = list(units)
-    statement = _METRICS_OF_LEVEL if units is None else _METRICS_OF_UNITS
+    statement = _METRICS_OF_LEVEL
     if units is not None and len(units) == 1:
         statement, parameters["unit"] = _METRICS_OF_UNIT, units[0]
-        del parameters["units"]
+    elif units is not None:
+        statement, parameters["units"] = _METRICS_OF_UNITS, list(units)
     values: dict[str, tuple[dict[str, int], dict[str, int]]] = defaultdict(lambda: ({}, {}))
     for unit, metric, now_total, past_total in read_columns(session, statement, parameters):
         values[unit][0][metric] = int(now_total or 0)
