@@ -103,9 +103,7 @@ def _course_rule(session: Session, code: str) -> CourseRule | None:
     return CourseRule(*rows[0]) if rows else None
 
 
-def _course_problems(
-    course: Course | CourseRule | None, field: str = "course_code"
-) -> list[dict[str, Any]]:
+def _course_problems(course: CourseRule | None, field: str = "course_code") -> list[dict[str, Any]]:
     if course is None:
         return [field_error(field, "course.unknown")]
     if not course.active:
@@ -347,7 +345,7 @@ def create_class(session: Session, *, actor: Actor, data: ClassCreate) -> Traini
     actor.require_in_scope(
         commune.province_code, commune.code, what="what.commune", action="class.create"
     )
-    errors = _course_problems(session.get(Course, data.course_code))
+    errors = _course_problems(_course_rule(session, data.course_code))
     if data.held_on > vietnam_today():
         errors.append(field_error("held_on", "class.future"))
     if data.village_id is not None:
