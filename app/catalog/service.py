@@ -29,6 +29,7 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound, invalid_field
 from app.core.pagination import paginate
 from app.learners.models import Group
+from app.stats import totals
 
 SYSTEM_ACTOR_ID = "system"
 
@@ -262,6 +263,14 @@ def _store_program(
         raise Conflict("program.default_taken") from None
 
 
+def _recount(session: Session, rules: dict[str, frozenset[str]], detail: dict[str, Any]) -> None:
+    """Keep the indicators right when a program's courses or default group change which
+    certificates meet a group's standard; the audit event says how many people moved."""
+    recounted = totals.recount_for_rules(session, rules)
+    if recounted:
+        detail["recounted_learners"] = recounted
+
+
 def _replace_required(session: Session, program_code: str, required: dict[str, float]) -> None:
     existing = session.exec(
         select(ProgramCourse).where(ProgramCourse.program_code == program_code)
@@ -288,6 +297,7 @@ def _replace_required(session: Session, program_code: str, required: dict[str, f
 def create_program(session: Session, *, actor: Actor | None, data: ProgramCreate) -> Program:
     """Add a program: a named set of required courses with their pass scores."""
     _authorize(actor, "program.create")
+    rules = totals.hold_counting_rules(session)
     if session.get(Program, data.code) is not None:
         raise Conflict("program.duplicate")
     required = _resolve_required(session, data.courses)
@@ -303,13 +313,15 @@ def create_program(session: Session, *, actor: Actor | None, data: ProgramCreate
         updated_at=now,
     )
     _store_program(session, program, required, creating=True)
+    detail: dict[str, Any] = {"courses": sorted(required)}
+    _recount(session, rules, detail)
     _audit(
         session,
         actor,
         action="program.create",
         target_type="program",
         target_id=program.code,
-        detail={"courses": sorted(required)},
+        detail=detail,
     )
     return program
 
@@ -319,6 +331,7 @@ def update_program(
 ) -> Program:
     """Change a program; a new list of courses replaces the old one."""
     _authorize(actor, "program.update")
+    rules = totals.hold_counting_rules(session)
     changes = data.model_dump(exclude_unset=True)
     required = _resolve_required(session, data.courses) if data.courses is not None else None
     if "default_for" in changes:
@@ -332,6 +345,7 @@ def update_program(
     detail: dict[str, Any] = {"fields": sorted(changes)}
     if required is not None:
         detail["courses"] = sorted(required)
+    _recount(session, rules, detail)
     _audit(
         session,
         actor,

@@ -27,6 +27,7 @@ class Comparison:
 
 def expected_totals(session: Session) -> Counter[totals.RowKey]:
     """Every total row, computed learner by learner from learners and certificates."""
+    totals.forget_counting_rules(session)
     satisfying = totals.satisfying_programs(session)
     age = totals.adult_age(session)
     expected: Counter[totals.RowKey] = Counter()
@@ -68,7 +69,12 @@ def compare(session: Session) -> Comparison:
 
 
 def rebuild(session: Session) -> Comparison:
-    """Replace the stored totals with the recomputed ones; returns what differed before."""
+    """Replace the stored totals with the recomputed ones; returns what differed before.
+
+    The counting rules are held still meanwhile (on PostgreSQL), so a change to a program
+    cannot land halfway through.
+    """
+    totals.hold_counting_rules(session)
     comparison = compare(session)
     expected = expected_totals(session)
     session.execute(delete(StatTotal))

@@ -6,12 +6,14 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func
+import sqlalchemy as sa
+from sqlalchemy import bindparam, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from app.catalog import service as catalog
+from app.catalog.models import Program, ProgramCourse
 from app.certificates.models import Certificate, CertificateStatus
+from app.core.db import read_columns
 from app.learners.models import Learner
 from app.stats.contributions import (
     CertificateFacts,
@@ -31,21 +33,59 @@ def adult_age(session: Session) -> int:
     return int(session.info.get("adult_age", DEFAULT_ADULT_AGE))
 
 
+# Which certificates count for a group depends on the programs' courses and default groups
+# (the counting rules). A change to them recounts everyone it affects while holding this
+# transaction lock exclusively (`hold_counting_rules`); every write that works out a learner's
+# rows holds it shared, taken with the learner's lock, and reads the rules after taking it. So
+# the two never interleave, and each works from the rules in force when it commits.
+COUNTING_RULES_LOCK = 0x686F6376_74746C73
+_SATISFYING_KEY = "satisfying_programs"
+
+_PROGRAM_COURSES = (
+    sa.select(col(Program.code), col(Program.default_for), col(ProgramCourse.course_code))
+    .select_from(Program)
+    .outerjoin(ProgramCourse, col(ProgramCourse.program_code) == col(Program.code))
+)
+
+
 def satisfying_programs(session: Session) -> dict[str, frozenset[str]]:
     """For each group, the programs whose certificate meets its default program's standard.
 
-    A program whose required courses include all of the default's satisfies it too.
+    A program whose required courses include all of the default's satisfies it too. Read once
+    per learner lock (`lock_learner`), so it is never older than the lock.
     """
-    programs = catalog.requirements(session)
-    required = {code: set(p.courses) for code, p in programs.items() if p.courses}
+    cached: dict[str, frozenset[str]] | None = session.info.get(_SATISFYING_KEY)
+    if cached is not None:
+        return cached
+    required: dict[str, set[str]] = defaultdict(set)
+    default_for: dict[str, str] = {}
+    for code, group, course in read_columns(session, _PROGRAM_COURSES, {}):
+        if course is not None:
+            required[code].add(course)
+        if group:
+            default_for[code] = group
     result: dict[str, frozenset[str]] = {}
-    for code, program in programs.items():
-        standard = required.get(code, set())
-        if standard and program.default_for:
-            result[program.default_for] = frozenset(
+    for code, group in default_for.items():
+        standard = required.get(code)
+        if standard:
+            result[group] = frozenset(
                 other for other, courses in required.items() if courses >= standard
             )
+    session.info[_SATISFYING_KEY] = result
     return result
+
+
+def forget_counting_rules(session: Session) -> None:
+    """Make the next `satisfying_programs` read the rules again (after a change to them)."""
+    session.info.pop(_SATISFYING_KEY, None)
+
+
+def hold_counting_rules(session: Session) -> dict[str, frozenset[str]]:
+    """Take the counting rules' lock exclusively, and return the rules as they stand."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(func.pg_advisory_xact_lock(COUNTING_RULES_LOCK)))
+    forget_counting_rules(session)
+    return satisfying_programs(session)
 
 
 def units_of(learner: Learner) -> list[UnitKey]:
@@ -144,10 +184,76 @@ def certificates_changed(
     apply(session, _difference(new, old))
 
 
+RECOUNT_BATCH = 1_000
+
+
+def recount_for_rules(session: Session, before: dict[str, frozenset[str]]) -> int:
+    """After a change to the counting rules, move everyone it affects to the new rules.
+
+    `before` is what `hold_counting_rules` returned; the lock is held until the transaction
+    ends. Only people holding a certificate of a program whose standing changed are read.
+    Returns how many were recounted.
+    """
+    forget_counting_rules(session)
+    after = satisfying_programs(session)
+    changed = sorted(
+        {
+            code
+            for group in before.keys() | after.keys()
+            for code in before.get(group, frozenset()) ^ after.get(group, frozenset())
+        }
+    )
+    if not changed:
+        return 0
+    age = adult_age(session)
+    recounted = 0
+    last = None
+    while True:
+        statement = (
+            select(Certificate.learner_id)
+            .where(col(Certificate.program_code).in_(changed))
+            .group_by(col(Certificate.learner_id))
+            .order_by(col(Certificate.learner_id))
+            .limit(RECOUNT_BATCH)
+        )
+        if last is not None:
+            statement = statement.where(col(Certificate.learner_id) > last)
+        ids = list(session.exec(statement).all())
+        if not ids:
+            return recounted
+        learners = session.exec(select(Learner).where(col(Learner.id).in_(ids))).all()
+        held: dict[object, list[Certificate]] = defaultdict(list)
+        for certificate in session.exec(
+            select(Certificate).where(col(Certificate.learner_id).in_(ids))
+        ).all():
+            held[certificate.learner_id].append(certificate)
+        delta: Counter[RowKey] = Counter()
+        for learner in learners:
+            delta.update(rows_for(learner, held[learner.id], satisfying=after, age=age))
+            delta.subtract(rows_for(learner, held[learner.id], satisfying=before, age=age))
+        apply(session, {key: value for key, value in delta.items() if value})
+        for record in [*learners, *(c for certificates in held.values() for c in certificates)]:
+            session.expunge(record)
+        recounted += len(learners)
+        last = ids[-1]
+
+
+_LOCK_LEARNER = (
+    sa.select(col(Learner.id), func.pg_advisory_xact_lock_shared(COUNTING_RULES_LOCK))
+    .where(col(Learner.id) == bindparam("learner_id"))
+    .with_for_update(of=Learner.__table__)  # type: ignore[attr-defined]
+)
+
+
 def lock_learner(session: Session, learner: Learner) -> None:
-    """Serialize changes to one learner's counted records (a no-op lock on SQLite)."""
+    """Serialize changes to one learner's counted records, and hold the counting rules still.
+
+    On SQLite, where a write transaction already excludes every other, it only makes the rules
+    be read again.
+    """
     if session.get_bind().dialect.name == "postgresql":
-        session.exec(select(Learner.id).where(Learner.id == learner.id).with_for_update())
+        read_columns(session, _LOCK_LEARNER, {"learner_id": learner.id})
+    forget_counting_rules(session)
 
 
 def _difference(after: Counter[RowKey], before: Counter[RowKey]) -> dict[RowKey, int]:

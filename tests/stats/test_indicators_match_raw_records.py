@@ -140,6 +140,16 @@ class Field:
                 },
             )
 
+    def edit_program(self, code: str, courses: list[str]) -> None:
+        """A national admin changes a program's courses (which may change who counts)."""
+        self.call(
+            "PATCH",
+            f"/api/v1/programs/{code}",
+            "national",
+            json={"courses": [{"course_code": c} for c in courses]},
+        )
+        self.programs[code] = courses
+
     def change(self) -> None:
         learner_id = self.rng.choice(list(self.learners))
         commune = self.learners[learner_id]
@@ -243,6 +253,18 @@ def test_every_indicator_matches_the_raw_records(
                     f"/api/v1/communes/{HN_HOAN_KIEM}/baselines/2026",
                     "hk_admin",
                     json=figures,
+                )
+                # The pupils' standard comes to include every citizens' course: its holders
+                # now count as certified adults too.
+                field.edit_program(
+                    "CHUAN-HOC-SINH",
+                    [*field.programs["CHUAN-HOC-SINH"], "CB-VNEID", "CB-THANHTOAN"],
+                )
+            if step == 5:
+                # The citizens' standard gains a course: the officials' and workers' standards
+                # no longer meet it.
+                field.edit_program(
+                    "CHUAN-NGUOI-DAN", [*field.programs["CHUAN-NGUOI-DAN"], "HS-HOCTAPSO"]
                 )
             for _ in range(6):
                 field.register(today)
