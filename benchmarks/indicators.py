@@ -5,7 +5,8 @@
 Builds a synthetic country on PostgreSQL (a database it creates), then prints side by side:
 the stats endpoints' latency (p50/p95) against the best raw SQL over the raw tables, the cost
 the running totals add to a completion write, and req/s of the service under wrk (uvicorn with
-uvloop and httptools, 2 workers, 32 connections) against a minimal psycopg endpoint.
+uvloop and httptools, 2 workers, 32 connections) against a minimal psycopg endpoint, with the
+service's cheapest authenticated request (`GET /api/v1/auth/me`) beside them.
 """
 
 import argparse
@@ -102,27 +103,65 @@ def server(app: str, port: int, env: dict[str, str], factory: bool = False) -> I
         process.wait(timeout=30)
 
 
+def _cpu_ticks(pid: int | str, *, children_reaped: bool = False) -> int:
+    """A process's user + system ticks, and those of its reaped children if asked."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if children_reaped:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks
+
+
 def workers_cpu_seconds(supervisor: int) -> float:
     """CPU time (user + system) used so far by a uvicorn supervisor's worker processes."""
     children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    return sum(_cpu_ticks(child) for child in children) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float | None:
+    """CPU time used so far by the local PostgreSQL server: its live processes, and the
+    connections that have ended (reaped by the postmaster). None when it is not on this machine.
+    """
+    processes = [
+        entry.parent.name
+        for entry in Path("/proc").glob("[0-9]*/comm")
+        if _read(entry) == "postgres"
+    ]
+    if not processes:
+        return None
+    running = set(processes)
     ticks = 0
-    for child in children:
-        fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    for pid in processes:
+        try:
+            parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+            # The postmaster (the one whose parent is not PostgreSQL) reaps the others.
+            ticks += _cpu_ticks(pid, children_reaped=parent not in running)
+        except FileNotFoundError:  # a connection that ended meanwhile
+            continue
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
 
 
 @dataclass(frozen=True)
 class Load:
-    """One wrk run: requests a second, and the server's CPU milliseconds per request."""
+    """One wrk run: requests a second, and the CPU milliseconds per request of the server's
+    workers and of the database (None when PostgreSQL runs elsewhere)."""
 
     rps: float
     server_cpu_ms: float
+    database_cpu_ms: float | None
 
 
 def wrk(url: str, script: Path, seconds: int, env: dict[str, str], supervisor: int) -> Load:
-    """Requests per second at 32 connections over 2 threads, and what they cost the server."""
+    """Requests per second at 32 connections over 2 threads, and what they cost."""
     before = workers_cpu_seconds(supervisor)
+    database_before = postgres_cpu_seconds()
     output = subprocess.run(  # noqa: S603
         ["wrk", "-t2", "-c32", f"-d{seconds}s", "-s", str(script), url],  # noqa: S607
         capture_output=True,
@@ -131,6 +170,7 @@ def wrk(url: str, script: Path, seconds: int, env: dict[str, str], supervisor: i
         env={**os.environ, **env},
     ).stdout
     used = workers_cpu_seconds(supervisor) - before
+    database_after = postgres_cpu_seconds()
     rps = requests = None
     for line in output.splitlines():
         if line.startswith("Requests/sec:"):
@@ -139,7 +179,12 @@ def wrk(url: str, script: Path, seconds: int, env: dict[str, str], supervisor: i
             requests = int(line.split()[0])
     if rps is None or not requests:
         raise RuntimeError(output)
-    return Load(rps, used / requests * 1000)
+    database = (
+        (database_after - database_before) / requests * 1000
+        if database_before is not None and database_after is not None
+        else None
+    )
+    return Load(rps, used / requests * 1000, database)
 
 
 RAW_SQL = """
@@ -290,6 +335,8 @@ def main() -> None:
         service_url = f"http://127.0.0.1:{SERVICE_PORT}"
         stats = wrk(service_url, HERE / "wrk_stats.lua", args.seconds, wrk_env, service_pid)
         write = wrk(service_url, HERE / "wrk_completion.lua", args.seconds, wrk_env, service_pid)
+        # What any authenticated request costs: the token, the caller's account, a session.
+        me = wrk(service_url, HERE / "wrk_me.lua", args.seconds, wrk_env, service_pid)
     with server("benchmarks.minimal_app:create_app", FLOOR_PORT, env, factory=True) as floor_pid:
         floor_url = f"http://127.0.0.1:{FLOOR_PORT}"
         read = wrk(floor_url, HERE / "wrk_min_read.lua", args.seconds, wrk_env, floor_pid)
@@ -299,18 +346,25 @@ def main() -> None:
         "floor_read": read.rps,
         "completion_write": write.rps,
         "floor_insert": insert.rps,
+        "auth_me": me.rps,
         "stats_ratio": stats.rps / read.rps,
         "write_ratio": write.rps / insert.rps,
+        "auth_me_ratio": me.rps / read.rps,
     }
-    # Where the gap lies: the service's own processes against the floor's, per request.
-    report["server_cpu_ms_per_request"] = {
-        "stats_commune": stats.server_cpu_ms,
-        "floor_read": read.server_cpu_ms,
-        "completion_write": write.server_cpu_ms,
-        "floor_insert": insert.server_cpu_ms,
+    # Where the gap lies: CPU per request of the service's workers against the floor's, and of
+    # the database behind each.
+    loads = {
+        "stats_commune": stats,
+        "floor_read": read,
+        "completion_write": write,
+        "floor_insert": insert,
+        "auth_me": me,
     }
+    report["server_cpu_ms_per_request"] = {k: v.server_cpu_ms for k, v in loads.items()}
+    report["database_cpu_ms_per_request"] = {k: v.database_cpu_ms for k, v in loads.items()}
     print(json.dumps(report["rps"], indent=1))
     print(json.dumps(report["server_cpu_ms_per_request"], indent=1))
+    print(json.dumps(report["database_cpu_ms_per_request"], indent=1))
     alone = database_alone(dsn, as_of, args.seconds)
     if alone is not None:
         report["database_alone_qps"] = alone
