@@ -223,6 +223,9 @@ def main() -> None:
     parser.add_argument("--database", default="hocvuso_bench")
     parser.add_argument("--reuse", action="store_true", help="keep an already loaded database")
     parser.add_argument("--seconds", type=int, default=15, help="length of each wrk run")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="wrk runs of each kind, service and floor in turn"
+    )
     parser.add_argument("--load-only", action="store_true", help="build the data and stop")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -304,7 +307,11 @@ def main() -> None:
     ids.write_text("\n".join(sample))
     codes = Path(workdir.name) / "communes.txt"
     codes.write_text("\n".join(communes))
-    with server("app.main:app", SERVICE_PORT, env) as service_pid:
+    # Both apps are up from the start; only the one wrk drives is busy.
+    with (
+        server("app.main:app", SERVICE_PORT, env) as service_pid,
+        server("benchmarks.minimal_app:create_app", FLOOR_PORT, env, factory=True) as floor_pid,
+    ):
         base = f"http://127.0.0.1:{SERVICE_PORT}/api/v1"
         token = httpx.post(
             f"{base}/auth/token", data={"username": ADMIN, "password": PASSWORD}
@@ -330,38 +337,46 @@ def main() -> None:
         report["write_ms"] = writes
         print(json.dumps({"write_ms": writes}, indent=1), flush=True)
 
-        # The files stay until the floor has been measured too.
         wrk_env = {"BENCH_TOKEN": token, "BENCH_IDS": str(ids), "BENCH_COMMUNES": str(codes)}
         service_url = f"http://127.0.0.1:{SERVICE_PORT}"
-        stats = wrk(service_url, HERE / "wrk_stats.lua", args.seconds, wrk_env, service_pid)
-        write = wrk(service_url, HERE / "wrk_completion.lua", args.seconds, wrk_env, service_pid)
-        # What any authenticated request costs: the token, the caller's account, a session.
-        me = wrk(service_url, HERE / "wrk_me.lua", args.seconds, wrk_env, service_pid)
-    with server("benchmarks.minimal_app:create_app", FLOOR_PORT, env, factory=True) as floor_pid:
         floor_url = f"http://127.0.0.1:{FLOOR_PORT}"
-        read = wrk(floor_url, HERE / "wrk_min_read.lua", args.seconds, wrk_env, floor_pid)
-        insert = wrk(floor_url, HERE / "wrk_min_write.lua", args.seconds, wrk_env, floor_pid)
+        # Service and floor take turns, round after round, so that a slow minute on this shared
+        # machine hits both; the medians are compared. `auth_me` is what any authenticated
+        # request costs: the token, the caller's account, a session.
+        kinds = {
+            "stats_commune": (service_url, "wrk_stats.lua", service_pid),
+            "floor_read": (floor_url, "wrk_min_read.lua", floor_pid),
+            "completion_write": (service_url, "wrk_completion.lua", service_pid),
+            "floor_insert": (floor_url, "wrk_min_write.lua", floor_pid),
+            "auth_me": (service_url, "wrk_me.lua", service_pid),
+        }
+        runs: dict[str, list[Load]] = {kind: [] for kind in kinds}
+        for _ in range(args.rounds):
+            for kind, (url, script, pid) in kinds.items():
+                runs[kind].append(wrk(url, HERE / script, args.seconds, wrk_env, pid))
+    report["rps_runs"] = {kind: [load.rps for load in loads] for kind, loads in runs.items()}
+    rps = {kind: statistics.median(load.rps for load in loads) for kind, loads in runs.items()}
     report["rps"] = {
-        "stats_commune": stats.rps,
-        "floor_read": read.rps,
-        "completion_write": write.rps,
-        "floor_insert": insert.rps,
-        "auth_me": me.rps,
-        "stats_ratio": stats.rps / read.rps,
-        "write_ratio": write.rps / insert.rps,
-        "auth_me_ratio": me.rps / read.rps,
+        **rps,
+        "stats_ratio": rps["stats_commune"] / rps["floor_read"],
+        "write_ratio": rps["completion_write"] / rps["floor_insert"],
+        "auth_me_ratio": rps["auth_me"] / rps["floor_read"],
     }
     # Where the gap lies: CPU per request of the service's workers against the floor's, and of
-    # the database behind each.
-    loads = {
-        "stats_commune": stats,
-        "floor_read": read,
-        "completion_write": write,
-        "floor_insert": insert,
-        "auth_me": me,
+    # the database behind each (medians over the rounds).
+    report["server_cpu_ms_per_request"] = {
+        kind: statistics.median(load.server_cpu_ms for load in loads)
+        for kind, loads in runs.items()
     }
-    report["server_cpu_ms_per_request"] = {k: v.server_cpu_ms for k, v in loads.items()}
-    report["database_cpu_ms_per_request"] = {k: v.database_cpu_ms for k, v in loads.items()}
+    report["database_cpu_ms_per_request"] = {
+        kind: statistics.median(
+            load.database_cpu_ms for load in loads if load.database_cpu_ms is not None
+        )
+        if all(load.database_cpu_ms is not None for load in loads)
+        else None
+        for kind, loads in runs.items()
+    }
+    print(json.dumps({"rps_runs": report["rps_runs"]}, indent=1))
     print(json.dumps(report["rps"], indent=1))
     print(json.dumps(report["server_cpu_ms_per_request"], indent=1))
     print(json.dumps(report["database_cpu_ms_per_request"], indent=1))
