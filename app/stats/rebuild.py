@@ -55,7 +55,10 @@ def expected_totals(session: Session) -> Counter[totals.RowKey]:
 
 def compare(session: Session) -> Comparison:
     """Stored totals against the ones the raw records give."""
-    expected = expected_totals(session)
+    return _compare(session, expected_totals(session))
+
+
+def _compare(session: Session, expected: Counter[totals.RowKey]) -> Comparison:
     stored = {
         (row.level, row.unit_code, row.metric, row.effective_on): row.count
         for row in session.exec(select(StatTotal)).all()
@@ -75,8 +78,8 @@ def rebuild(session: Session) -> Comparison:
     cannot land halfway through.
     """
     totals.hold_counting_rules(session)
-    comparison = compare(session)
     expected = expected_totals(session)
+    comparison = _compare(session, expected)
     session.execute(delete(StatTotal))
     rows = [
         {"level": level, "unit_code": unit, "metric": metric, "effective_on": day, "count": n}

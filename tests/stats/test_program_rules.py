@@ -6,8 +6,10 @@ import uuid
 from datetime import date
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
+from typer.testing import CliRunner
 
 from app.accounts.actor import Actor
 from app.accounts.models import Role
@@ -16,8 +18,10 @@ from app.catalog import service as catalog
 from app.catalog.models import Program, ProgramCourse
 from app.catalog.schemas import ProgramUpdate
 from app.certificates.models import Certificate
+from app.cli import cli
+from app.stats.models import StatTotal
 from app.stats.rebuild import compare
-from tests.factories import HN_HOAN_KIEM, Staff, complete, learner_payload
+from tests.factories import CITIZEN_COURSES, HN_HOAN_KIEM, Staff, complete, learner_payload
 from tests.stats import oracle
 
 PUPIL_PROGRAM = "CHUAN-HOC-SINH"
@@ -215,4 +219,37 @@ def test_a_certificate_issued_during_a_program_edit_is_counted_by_the_rules_that
     assert issued == ([PUPIL_PROGRAM] if postgres else [])
     # Either way the totals hold what the rules in force at its commit say: the edited ones.
     assert _adults_certified(client, staff, f"/api/v1/stats/communes/{HN_HOAN_KIEM}") == len(issued)
+    _matches_raw_records(client, staff, session)
+
+
+def test_stats_rebuild_reports_drifted_totals_and_mends_them(
+    client: TestClient,
+    staff: Staff,
+    session: Session,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _pupil_holder(client, staff, session)
+    holder = _register(client, staff, 2)
+    for course in CITIZEN_COURSES:
+        complete(client, staff["hk_member"], holder, course)
+    commune_url = f"/api/v1/stats/communes/{HN_HOAN_KIEM}"
+    assert _adults_certified(client, staff, commune_url) == 1
+    # Totals that drifted from the raw records: one row lost, one miscounted.
+    rows = session.exec(select(StatTotal).where(StatTotal.level == "commune")).all()
+    session.delete(next(r for r in rows if r.metric == "cert_adults"))
+    next(r for r in rows if r.metric == "reg_adults").count += 5
+    session.commit()
+    assert _adults_certified(client, staff, commune_url) == 0
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    runner = CliRunner()
+    checked = runner.invoke(cli, ["stats-rebuild", "--check"])
+    assert checked.exit_code == 1, checked.output
+    assert "differences: 2" in checked.output
+    rebuilt = runner.invoke(cli, ["stats-rebuild"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "differences: 2" in rebuilt.output
+    assert runner.invoke(cli, ["stats-rebuild", "--check"]).exit_code == 0
+    assert _adults_certified(client, staff, commune_url) == 1
     _matches_raw_records(client, staff, session)
