@@ -16,6 +16,7 @@ from app.core.errors import DomainError, NotFound
 from app.imports import columns
 from app.imports.context import ChunkOutcome, ImportContext, SourceRow
 from app.learners.models import Learner
+from app.stats import totals
 from app.sync import problems
 from app.training import service as training
 from app.training.schemas import CompletionCreate
@@ -39,27 +40,40 @@ def store_chunk(session: Session, ctx: ImportContext, rows: list[SourceRow]) -> 
     """Record the chunk's completions one by one; a refused row never undoes the others."""
     outcome = ChunkOutcome()
     by_digest = _learners_by_id_number(session, ctx, rows)
-    for row in rows:
-        try:
-            learner_id = _learner_of(row, ctx, by_digest)
-            data = CompletionCreate.model_validate(payload(row, learner_id))
-        except ValidationError as exc:
-            outcome.reject(row, problems.from_validation(exc))
-            continue
-        except DomainError as exc:
-            outcome.reject(row, exc)
-            continue
-        try:
-            with session.begin_nested():
-                recorded = training.record_completion(session, actor=ctx.actor, data=data)
-        except DomainError as exc:
-            outcome.reject(row, exc)
-            continue
-        if recorded.outcome == "unchanged":
-            outcome.duplicate += 1
-        else:
-            outcome.stored += 1
+    # The chunk's running totals are stored once, at its end (see `held_back`).
+    with totals.held_back(session):
+        for row in rows:
+            _store_row(session, ctx, row, by_digest, outcome)
     return outcome
+
+
+def _store_row(
+    session: Session,
+    ctx: ImportContext,
+    row: SourceRow,
+    by_digest: dict[str, uuid.UUID],
+    outcome: ChunkOutcome,
+) -> None:
+    """One row, as `POST /completions` would record it, in a savepoint of its own."""
+    try:
+        learner_id = _learner_of(row, ctx, by_digest)
+        data = CompletionCreate.model_validate(payload(row, learner_id))
+    except ValidationError as exc:
+        outcome.reject(row, problems.from_validation(exc))
+        return
+    except DomainError as exc:
+        outcome.reject(row, exc)
+        return
+    try:
+        with totals.held_back(session), session.begin_nested():
+            recorded = training.record_completion(session, actor=ctx.actor, data=data)
+    except DomainError as exc:
+        outcome.reject(row, exc)
+        return
+    if recorded.outcome == "unchanged":
+        outcome.duplicate += 1
+    else:
+        outcome.stored += 1
 
 
 def _learners_by_id_number(

@@ -261,8 +261,45 @@ def _difference(after: Counter[RowKey], before: Counter[RowKey]) -> dict[RowKey,
     return {k: after[k] - before[k] for k in keys if after[k] != before[k]}
 
 
+_HELD_BACK_KEY = "totals_held_back"
+
+
+@contextmanager
+def held_back(session: Session) -> Iterator[None]:
+    """Gather what the block adds to the totals, and add it once, when the block ends well.
+
+    For a transaction that stores many records, one savepoint each (a phone's batch, an
+    import's chunk): wrap the whole of it in one block and each record's savepoint in another.
+    A record whose block raises adds nothing; the others' additions reach the outermost block,
+    which stores them all at its end, in key order. So a batch holds the busy rows (a
+    province's registrations of the day, say) only from its end to its commit, not for its
+    whole length, and two batches over the same units cannot lock them in opposite orders.
+    """
+    stack: list[Counter[RowKey]] = session.info.setdefault(_HELD_BACK_KEY, [])
+    gathered: Counter[RowKey] = Counter()
+    stack.append(gathered)
+    try:
+        yield
+    finally:
+        stack.pop()
+    if stack:
+        stack[-1].update(gathered)
+    else:
+        _store(session, {key: value for key, value in gathered.items() if value})
+
+
 def apply(session: Session, delta: dict[RowKey, int]) -> None:
-    """Add `delta` to the stored totals."""
+    """Add `delta` to the totals: now, or at the end of the enclosing `held_back` block."""
+    if not delta:
+        return
+    stack: list[Counter[RowKey]] | None = session.info.get(_HELD_BACK_KEY)
+    if stack:
+        stack[-1].update(delta)
+        return
+    _store(session, delta)
+
+
+def _store(session: Session, delta: dict[RowKey, int]) -> None:
     if not delta:
         return
     # Sorted, so concurrent writers lock rows in the same order and cannot deadlock.

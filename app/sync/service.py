@@ -14,6 +14,7 @@ from app.core.errors import Conflict, DomainError, NotFound
 from app.core.security import PersonalIds
 from app.learners import service as learners
 from app.learners.models import Learner
+from app.stats import totals
 from app.sync import problems
 from app.sync.schemas import RecordKind, RecordStatus, SyncCompletion, SyncLearner, SyncRequest
 from app.training import service as training
@@ -53,13 +54,15 @@ def sync(
     outcomes: list[Outcome] = []
     # The batch's learners by the phone's id: completions may point at them.
     learner_ids: dict[uuid.UUID, uuid.UUID] = {}
-    for index, raw in enumerate(data.learners):
-        outcome = _learner(session, actor, personal_ids, index, raw, confirm_identity)
-        if outcome.client_id is not None and outcome.id is not None:
-            learner_ids.setdefault(outcome.client_id, outcome.id)
-        outcomes.append(outcome)
-    for index, raw in enumerate(data.completions):
-        outcomes.append(_completion(session, actor, learner_ids, index, raw))
+    # The running totals of the whole batch are stored at its end (see `held_back`).
+    with totals.held_back(session):
+        for index, raw in enumerate(data.learners):
+            outcome = _learner(session, actor, personal_ids, index, raw, confirm_identity)
+            if outcome.client_id is not None and outcome.id is not None:
+                learner_ids.setdefault(outcome.client_id, outcome.id)
+            outcomes.append(outcome)
+        for index, raw in enumerate(data.completions):
+            outcomes.append(_completion(session, actor, learner_ids, index, raw))
     counts = {"created": 0, "duplicate": 0, "rejected": 0}
     for outcome in outcomes:
         counts[outcome.status] += 1
@@ -109,7 +112,7 @@ def _learner(
                 full_name=record.full_name,
                 birth_date=record.birth_date,
             )
-        with session.begin_nested():
+        with totals.held_back(session), session.begin_nested():
             learner, created = learners.register_learner(
                 session, actor=actor, personal_ids=personal_ids, data=record
             )
@@ -144,7 +147,7 @@ def _completion(
         data = CompletionCreate.model_validate(
             record.model_dump(exclude={"learner_client_id"}) | {"learner_id": learner_id}
         )
-        with session.begin_nested():
+        with totals.held_back(session), session.begin_nested():
             recorded = training.record_completion(session, actor=actor, data=data)
     except DomainError as exc:
         return _rejected(session, actor, "completion", index, client_id, exc)

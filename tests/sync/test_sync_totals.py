@@ -1,0 +1,118 @@
+"""A phone's batch keeps the running totals right, and never deadlocks another batch."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlmodel import Session
+
+from app.stats import totals
+from app.stats.contributions import VIETNAM
+from app.stats.rebuild import compare
+from tests.factories import HN, HN_CUA_NAM, HN_HOAN_KIEM, Staff
+from tests.sync.test_sync_api import SYNC, learner_record
+
+AS_OF = "2030-01-01"
+
+
+def _registered_adults(client: TestClient, staff: Staff, url: str) -> int:
+    answer = client.get(url, params={"as_of": AS_OF}, headers=staff["national"])
+    assert answer.status_code == 200, answer.text
+    found = {i["indicator"]: i for i in answer.json()["indicators"]}
+    assert found["adults_certified"]["denominator_source"] == "registered"
+    return int(found["adults_certified"]["denominator"])
+
+
+def _waiting_for_locks(engine: Any) -> int:
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                    " WHERE NOT l.granted AND a.datname = current_database()"
+                )
+            ).scalar_one()
+        )
+
+
+def test_two_province_batches_over_the_same_communes_in_opposite_orders(
+    client: TestClient, staff: Staff, session: Session, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one write transaction at a time")
+    first = learner_record(HN_HOAN_KIEM, 1)
+    assert (
+        client.post(SYNC, json={"learners": [first]}, headers=staff["hn_admin"]).status_code == 200
+    )
+    # Two province admins' phones, each alternating between the same two communes, in
+    # opposite orders: each registration of an adult adds to its commune's and the province's
+    # count of the day.
+    one = [learner_record((HN_HOAN_KIEM, HN_CUA_NAM)[n % 2], 10 + n) for n in range(6)]
+    other = [learner_record((HN_CUA_NAM, HN_HOAN_KIEM)[n % 2], 20 + n) for n in range(6)]
+
+    # Someone else holds the province's rows for a moment, so both batches are under way
+    # together when it lets go.
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    answers: list[httpx.Response] = []
+    with engine.connect() as holder:
+        holder.execute(
+            text("SELECT 1 FROM stat_total WHERE level = 'province' AND unit_code = :p FOR UPDATE"),
+            {"p": HN},
+        )
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            sent = [
+                pool.submit(client.post, SYNC, json={"learners": batch}, headers=staff["hn_admin"])
+                for batch in (one, other)
+            ]
+            deadline = time.monotonic() + 30
+            while _waiting_for_locks(engine) < 2:
+                assert time.monotonic() < deadline, "the batches never met"
+                assert not any(f.done() for f in sent), "a batch went past the held rows"
+                time.sleep(0.05)
+            holder.commit()
+            answers = [f.result(timeout=60) for f in sent]
+    engine.dispose()
+
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        assert {r["status"] for r in answer.json()["results"]} == {"created"}
+    assert _registered_adults(client, staff, f"/api/v1/stats/provinces/{HN}") == 13
+    assert _registered_adults(client, staff, f"/api/v1/stats/communes/{HN_HOAN_KIEM}") == 7
+    assert _registered_adults(client, staff, f"/api/v1/stats/communes/{HN_CUA_NAM}") == 6
+    session.expire_all()
+    assert compare(session).agree
+
+
+def test_a_record_that_fails_adds_nothing_and_the_rest_add_once(
+    client: TestClient, staff: Staff, session: Session
+) -> None:
+    assert (
+        client.post(
+            SYNC, json={"learners": [learner_record(HN_HOAN_KIEM, 1)]}, headers=staff["hn_admin"]
+        ).status_code
+        == 200
+    )
+    before = _registered_adults(client, staff, f"/api/v1/stats/communes/{HN_HOAN_KIEM}")
+    row = ("commune", HN_HOAN_KIEM, "reg_adults", datetime.now(VIETNAM).date())
+    with totals.held_back(session):
+        with totals.held_back(session):
+            totals.apply(session, {row: 5})
+        with pytest.raises(RuntimeError), totals.held_back(session):
+            totals.apply(session, {row: 100})
+            raise RuntimeError("the record is refused")
+        # Nothing reaches the table before the outermost block ends.
+        session.commit()
+        assert _registered_adults(client, staff, f"/api/v1/stats/communes/{HN_HOAN_KIEM}") == before
+        totals.apply(session, {row: 2})
+    session.commit()
+    assert _registered_adults(client, staff, f"/api/v1/stats/communes/{HN_HOAN_KIEM}") == before + 7
+    with pytest.raises(RuntimeError), totals.held_back(session):
+        totals.apply(session, {row: 1})
+        raise RuntimeError("the whole batch fails")
+    session.commit()
+    assert _registered_adults(client, staff, f"/api/v1/stats/communes/{HN_HOAN_KIEM}") == before + 7
