@@ -22,7 +22,7 @@ from app.certificates.router import router as certificates_router
 from app.core.config import Settings
 from app.core.db import make_engine
 from app.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
-from app.core.problems import install_problem_handlers, too_large_response
+from app.core.problems import ErrorShieldMiddleware, install_problem_handlers, too_large_response
 from app.core.security import AccessTokens, Passwords, PersonalIds
 from app.core.signing import KeyRing
 from app.imports.router import router as imports_router
@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         on_too_large=too_large_response,
         path_limits={API_PREFIX + "/imports": settings.import_max_bytes},
     )
+    app.add_middleware(ErrorShieldMiddleware)
     app.add_middleware(RequestIdMiddleware)
 
     # Routes are matched in order, one pattern after another: the busiest come first.

@@ -30,6 +30,7 @@ from app.certificates.issuance import sign
 from app.certificates.models import Certificate, CertificateStatus, DeliveryStatus
 from app.core.config import Settings
 from app.core.db import utcnow, write_bind
+from app.core.logs import without_message
 from app.core.security import PersonalIds
 from app.learners.models import Learner
 from app.stats import totals
@@ -233,6 +234,6 @@ async def run_worker(outbox: Outbox) -> None:
             results = await drain(outbox)
             if results:
                 logger.info("VNeID delivery: %s", dict(results))
-        except Exception:
-            logger.exception("VNeID delivery pass failed")
+        except Exception as exc:
+            logger.error("VNeID delivery pass failed: %s", without_message(exc))
         await asyncio.sleep(outbox.settings.delivery_poll_seconds)

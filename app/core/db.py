@@ -50,6 +50,8 @@ def _sqlite_begin(connection: Any) -> None:
 
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
     """An engine for SQLite (the embedded default) or PostgreSQL."""
+    # A database error's message then carries the statement but none of its values.
+    kwargs.setdefault("hide_parameters", True)
     if database_url.startswith("sqlite"):
         engine = create_engine(
             database_url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs

@@ -47,6 +47,11 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "Đã xảy ra lỗi không mong muốn; yêu cầu không được thực hiện.",
         "An unexpected error occurred; the request was not carried out.",
     ),
+    "busy.title": ("Hệ thống đang bận", "Service busy"),
+    "busy.detail": (
+        "Yêu cầu trùng với một thao tác khác và chưa được thực hiện; vui lòng gửi lại.",
+        "The request clashed with another one and was not carried out; please send it again.",
+    ),
     "invalid.title": ("Yêu cầu không hợp lệ", "Invalid request"),
     "bad_cursor.detail": ("Con trỏ phân trang không hợp lệ.", "Invalid pagination cursor."),
     # objects, used in not_found.detail

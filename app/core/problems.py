@@ -1,18 +1,22 @@
 """Every error the service answers is RFC 9457 problem+json, in Vietnamese or English."""
 
 import logging
+import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.context import request_id_var
 from app.core.errors import PROBLEM_MEDIA_TYPE, DomainError
 from app.core.i18n import Language, negotiate, translate, validation_message
+from app.core.logs import without_message
 
 logger = logging.getLogger(__name__)
 
@@ -135,16 +139,51 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    # Log the type and place, not the message: messages from drivers can carry row values.
-    logger.error(
-        "unhandled %s on %s %s",
-        type(exc).__name__,
-        request.method,
-        request.url.path,
-        exc_info=(type(exc), exc, exc.__traceback__),
-    )
+_RETRY_ON_POSTGRESQL = (
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.LockNotAvailable,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A clash with another transaction that trying again resolves.
+
+    A deadlock or a serialization failure on PostgreSQL (the transaction was rolled back), a
+    lock not granted in time, or SQLite still busy after its timeout.
+    """
+    if not isinstance(exc, OperationalError):
+        return False
+    cause = exc.orig
+    if isinstance(cause, _RETRY_ON_POSTGRESQL):
+        return True
+    return isinstance(cause, sqlite3.OperationalError) and "locked" in str(cause)
+
+
+def unexpected_error_response(request: Request, exc: Exception) -> JSONResponse:
+    """500, or 503 with `Retry-After` for a clash with another transaction.
+
+    The log says only what `without_message` gives.
+    """
     lang = language_of(request)
+    if is_transient(exc):
+        logger.warning(
+            "retry advised after %s on %s %s",
+            type(exc.orig).__name__,  # type: ignore[attr-defined]
+            request.method,
+            request.url.path,
+        )
+        return problem_response(
+            request,
+            status=503,
+            slug="busy",
+            title=translate("busy.title", lang),
+            detail=translate("busy.detail", lang),
+            headers={"Retry-After": "1"},
+        )
+    logger.error(
+        "unhandled error on %s %s: %s", request.method, request.url.path, without_message(exc)
+    )
     return problem_response(
         request,
         status=500,
@@ -152,6 +191,37 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResp
         title=translate("internal.title", lang),
         detail=translate("internal.detail", lang),
     )
+
+
+class ErrorShieldMiddleware:
+    """Answers an unhandled error with a problem, and keeps its message out of every log.
+
+    Starlette's own last-resort handler passes the error on to the server after answering, and
+    the server logs it whole; this one answers and stops there. It sits inside the request-id
+    middleware, so the answer carries the request's id.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception as exc:
+            response = unexpected_error_response(Request(scope), exc)
+            if not started:
+                await response(scope, receive, send)
 
 
 async def too_large_response(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
@@ -172,4 +242,3 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
-    app.add_exception_handler(Exception, unexpected_error_handler)

@@ -33,6 +33,7 @@ from app.accounts.models import User
 from app.accounts.service import actor_for
 from app.core.config import Settings
 from app.core.db import utcnow, write_bind
+from app.core.logs import without_message
 from app.core.security import PersonalIds
 from app.imports import baselines, completions, learners, service
 from app.imports.columns import layout_for
@@ -186,8 +187,8 @@ def run_import(
                     on_progress(job)
     except FileProblem as exc:
         return _finish(engine, settings, job, owner, exc.key)
-    except Exception:
-        logger.exception("import %s stopped on an unexpected error", job.id)
+    except Exception as exc:
+        logger.error("import %s stopped on an unexpected error: %s", job.id, without_message(exc))
         return _finish(engine, settings, job, owner, "import.internal")
     return _finish(engine, settings, job, owner, None)
 
@@ -340,8 +341,8 @@ class ImportWorker:
                         should_stop=self._stop.is_set,
                     )
                     continue
-            except Exception:
-                logger.exception("import worker step failed")
+            except Exception as exc:
+                logger.error("import worker step failed: %s", without_message(exc))
             self._wake.wait(self.settings.import_poll_seconds)
             self._wake.clear()
 

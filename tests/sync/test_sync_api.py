@@ -1,10 +1,13 @@
+import sqlite3
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, func, select
 
 from app.audit.models import AuditEvent
@@ -267,20 +270,75 @@ def test_expired_keys_are_purged(client: TestClient, staff: Staff, session: Sess
 
 
 def test_a_failed_request_gives_its_key_up(
-    client: TestClient, staff: Staff, session: Session, monkeypatch: pytest.MonkeyPatch
+    client: TestClient,
+    staff: Staff,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from app.sync import service
 
     def broken(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("disk on fire")
+        raise RuntimeError("disk on fire while storing Nguyễn Văn An, 14/03/1990")
 
     monkeypatch.setattr(service, "sync", broken)
     headers = {**staff["hk_member"], "Idempotency-Key": "k1"}
-    with pytest.raises(RuntimeError):
-        client.post(SYNC, json=batch_of(1), headers=headers)
-    assert count(session, IdempotencyKey) == 0
+    failed = client.post(SYNC, json=batch_of(1), headers=headers)
+    assert failed.status_code == 500
+    assert failed.headers["content-type"] == "application/problem+json"
+    assert failed.json()["type"].endswith(":internal")
+    assert failed.headers["x-request-id"]
+    assert count(session, IdempotencyKey) == 0 and count(session, Learner) == 0
+    # The log says what failed and where, not the message, which may carry personal data.
+    assert "RuntimeError" in caplog.text and "broken" in caplog.text
+    assert "Nguyễn" not in caplog.text and "1990" not in caplog.text
     monkeypatch.undo()
     assert client.post(SYNC, json=batch_of(1), headers=headers).status_code == 200
+
+
+def _clash(session: Session) -> OperationalError:
+    """What the driver raises when another transaction wins: a deadlock on PostgreSQL, a
+    database still locked on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        cause: Exception = psycopg.errors.DeadlockDetected("deadlock detected")
+    else:
+        cause = sqlite3.OperationalError("database is locked")
+    return OperationalError("INSERT INTO stat_total ...", {"full_name": "Nguyễn Văn An"}, cause)
+
+
+def test_a_clash_with_another_transaction_asks_the_phone_to_send_again(
+    client: TestClient,
+    staff: Staff,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from app.stats import totals
+
+    store = totals._store
+
+    def clashing(*args: Any, **kwargs: Any) -> None:
+        raise _clash(session)
+
+    # The batch's records are stored, then its totals lose to another transaction.
+    monkeypatch.setattr(totals, "_store", clashing)
+    headers = {**staff["hk_member"], "Idempotency-Key": "k2", "Accept-Language": "vi"}
+    body = batch_of(3)
+    busy = client.post(SYNC, json=body, headers=headers)
+    assert busy.status_code == 503
+    assert busy.headers["retry-after"] == "1"
+    assert busy.headers["content-type"] == "application/problem+json"
+    assert busy.json()["title"] == "Hệ thống đang bận"
+    assert "gửi lại" in busy.json()["detail"]
+    # Nothing of it stayed, and its key is free for the retry.
+    assert count(session, Learner) == 0 and count(session, Completion) == 0
+    assert count(session, IdempotencyKey) == 0
+    assert "Nguyễn" not in caplog.text
+    monkeypatch.setattr(totals, "_store", store)
+    again = client.post(SYNC, json=body, headers=headers)
+    assert again.status_code == 200
+    assert {r["status"] for r in again.json()["results"]} == {"created"}
+    assert count(session, Learner) == 3
 
 
 def test_too_many_records_and_bad_requests(client: TestClient, staff: Staff) -> None:
