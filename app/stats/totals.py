@@ -1,9 +1,10 @@
 """Keeping the running totals right in the same transaction as every write."""
 
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from sqlmodel import Session, col, select
 from app.catalog.models import Program, ProgramCourse
 from app.certificates.models import Certificate, CertificateStatus
 from app.core.db import read_columns
-from app.learners.models import Learner
+from app.learners.models import Group, Learner
 from app.stats.contributions import (
     CertificateFacts,
     LearnerFacts,
@@ -89,9 +90,13 @@ def hold_counting_rules(session: Session) -> dict[str, frozenset[str]]:
 
 
 def units_of(learner: Learner) -> list[UnitKey]:
-    units = [("commune", learner.commune_code), ("province", learner.province_code)]
-    if learner.village_id is not None:
-        units.append(("village", str(learner.village_id)))
+    return _units(learner.commune_code, learner.province_code, learner.village_id)
+
+
+def _units(commune: str, province: str, village: int | None) -> list[UnitKey]:
+    units = [("commune", commune), ("province", province)]
+    if village is not None:
+        units.append(("village", str(village)))
     return units
 
 
@@ -105,17 +110,37 @@ def learner_facts(learner: Learner) -> LearnerFacts:
 
 
 def certificate_facts(certificate: Certificate) -> CertificateFacts:
-    revoked = certificate.status == CertificateStatus.revoked.value and certificate.revoked_at
-    return CertificateFacts(
-        program_code=certificate.program_code,
-        issued_on=local_date(certificate.issued_at),
-        revoked_on=local_date(certificate.revoked_at)
-        if revoked and certificate.revoked_at
-        else None,
-        delivered_on=(
-            local_date(certificate.vneid_delivered_at) if certificate.vneid_delivered_at else None
-        ),
+    return _certificate_facts(
+        certificate.program_code,
+        certificate.issued_at,
+        certificate.status,
+        certificate.revoked_at,
+        certificate.vneid_delivered_at,
     )
+
+
+def _certificate_facts(
+    program_code: str,
+    issued_at: datetime,
+    status: str,
+    revoked_at: datetime | None,
+    delivered_at: datetime | None,
+) -> CertificateFacts:
+    revoked = status == CertificateStatus.revoked.value and revoked_at is not None
+    return CertificateFacts(
+        program_code=program_code,
+        issued_on=local_date(issued_at),
+        revoked_on=local_date(revoked_at) if revoked and revoked_at is not None else None,
+        delivered_on=local_date(delivered_at) if delivered_at else None,
+    )
+
+
+def _spread(own: Counter[tuple[str, date]], units: list[UnitKey]) -> Counter[RowKey]:
+    rows: Counter[RowKey] = Counter()
+    for level, unit in units:
+        for (metric, day), value in own.items():
+            rows[(level, unit, metric, day)] += value
+    return rows
 
 
 def rows_for(
@@ -132,11 +157,7 @@ def rows_for(
         satisfying=satisfying,
         adult_age=age,
     )
-    rows: Counter[RowKey] = Counter()
-    for level, unit in units_of(learner):
-        for (metric, day), value in own.items():
-            rows[(level, unit, metric, day)] += value
-    return rows
+    return _spread(own, units_of(learner))
 
 
 def current_rows(session: Session, learner: Learner) -> Counter[RowKey]:
@@ -184,57 +205,90 @@ def certificates_changed(
     apply(session, _difference(new, old))
 
 
-RECOUNT_BATCH = 1_000
+RECOUNT_BATCH = 5_000
+
+_GROUP_FLAGS = {group.value: getattr(Learner, f"is_{group.value}") for group in Group}
+_RECOUNT_LEARNERS = sa.select(
+    col(Learner.id),
+    col(Learner.birth_date),
+    col(Learner.created_at),
+    *_GROUP_FLAGS.values(),
+    col(Learner.official_level),
+    col(Learner.commune_code),
+    col(Learner.province_code),
+    col(Learner.village_id),
+).where(col(Learner.id).in_(bindparam("ids", expanding=True)))
+_RECOUNT_CERTIFICATES = sa.select(
+    col(Certificate.learner_id),
+    col(Certificate.program_code),
+    col(Certificate.issued_at),
+    col(Certificate.status),
+    col(Certificate.revoked_at),
+    col(Certificate.vneid_delivered_at),
+).where(col(Certificate.learner_id).in_(bindparam("ids", expanding=True)))
+
+
+def _affected(before: dict[str, frozenset[str]], after: dict[str, frozenset[str]]) -> Any:
+    """Who a change of rules may move: holders of a program whose standing changed for a
+    group, among that group's members (the citizens' standard counts every adult)."""
+    conditions = []
+    for group in sorted(before.keys() | after.keys()):
+        changed = before.get(group, frozenset()) ^ after.get(group, frozenset())
+        if not changed:
+            continue
+        holds = col(Certificate.program_code).in_(sorted(changed))
+        conditions.append(holds if group == Group.citizen.value else holds & _GROUP_FLAGS[group])
+    return sa.or_(*conditions) if conditions else None
 
 
 def recount_for_rules(session: Session, before: dict[str, frozenset[str]]) -> int:
     """After a change to the counting rules, move everyone it affects to the new rules.
 
     `before` is what `hold_counting_rules` returned; the lock is held until the transaction
-    ends. Only people holding a certificate of a program whose standing changed are read.
-    Returns how many were recounted.
+    ends. Learners and certificates are read as plain columns, a batch at a time, and each
+    batch's difference between the old and the new rules is stored at once. Returns how many
+    people were recounted.
     """
     forget_counting_rules(session)
     after = satisfying_programs(session)
-    changed = sorted(
-        {
-            code
-            for group in before.keys() | after.keys()
-            for code in before.get(group, frozenset()) ^ after.get(group, frozenset())
-        }
-    )
-    if not changed:
+    condition = _affected(before, after)
+    if condition is None:
         return 0
     age = adult_age(session)
+    candidates = (
+        sa.select(col(Certificate.learner_id))
+        .join(Learner, col(Learner.id) == col(Certificate.learner_id))
+        .where(condition, col(Certificate.learner_id) > bindparam("last"))
+        .group_by(col(Certificate.learner_id))
+        .order_by(col(Certificate.learner_id))
+        .limit(RECOUNT_BATCH)
+    )
     recounted = 0
-    last = None
+    last = uuid.UUID(int=0)  # before every id
     while True:
-        statement = (
-            select(Certificate.learner_id)
-            .where(col(Certificate.program_code).in_(changed))
-            .group_by(col(Certificate.learner_id))
-            .order_by(col(Certificate.learner_id))
-            .limit(RECOUNT_BATCH)
-        )
-        if last is not None:
-            statement = statement.where(col(Certificate.learner_id) > last)
-        ids = list(session.exec(statement).all())
+        ids = [row[0] for row in session.execute(candidates, {"last": last})]
         if not ids:
             return recounted
-        learners = session.exec(select(Learner).where(col(Learner.id).in_(ids))).all()
-        held: dict[object, list[Certificate]] = defaultdict(list)
-        for certificate in session.exec(
-            select(Certificate).where(col(Certificate.learner_id).in_(ids))
-        ).all():
-            held[certificate.learner_id].append(certificate)
+        held: dict[Any, list[CertificateFacts]] = defaultdict(list)
+        for learner_id, *columns in session.execute(_RECOUNT_CERTIFICATES, {"ids": ids}):
+            held[learner_id].append(_certificate_facts(*columns))
         delta: Counter[RowKey] = Counter()
-        for learner in learners:
-            delta.update(rows_for(learner, held[learner.id], satisfying=after, age=age))
-            delta.subtract(rows_for(learner, held[learner.id], satisfying=before, age=age))
+        for row in session.execute(_RECOUNT_LEARNERS, {"ids": ids}):
+            learner_id, birth_date, created_at = row[0], row[1], row[2]
+            flags = row[3 : 3 + len(_GROUP_FLAGS)]
+            level, commune, province, village = row[3 + len(_GROUP_FLAGS) :]
+            person = LearnerFacts(
+                birth_date=birth_date,
+                registered_on=local_date(created_at),
+                groups=frozenset(g for g, on in zip(_GROUP_FLAGS, flags, strict=True) if on),
+                official_level=level,
+            )
+            certificates = held[learner_id]
+            own = contributions(person, certificates, satisfying=after, adult_age=age)
+            own.subtract(contributions(person, certificates, satisfying=before, adult_age=age))
+            delta.update(_spread(own, _units(commune, province, village)))
         apply(session, {key: value for key, value in delta.items() if value})
-        for record in [*learners, *(c for certificates in held.values() for c in certificates)]:
-            session.expunge(record)
-        recounted += len(learners)
+        recounted += len(ids)
         last = ids[-1]
 
 

@@ -40,11 +40,15 @@ def _register(client: TestClient, staff: Staff, serial: int, **overrides: Any) -
     return learner_id
 
 
-def _adults_certified(client: TestClient, staff: Staff, url: str) -> int:
+def _numerator(client: TestClient, staff: Staff, url: str, indicator: str) -> int:
     answer = client.get(url, params={"as_of": AS_OF}, headers=staff["national"])
     assert answer.status_code == 200, answer.text
     found = {i["indicator"]: i["numerator"] for i in answer.json()["indicators"]}
-    return int(found["adults_certified"])
+    return int(found[indicator])
+
+
+def _adults_certified(client: TestClient, staff: Staff, url: str) -> int:
+    return _numerator(client, staff, url, "adults_certified")
 
 
 def _matches_raw_records(client: TestClient, staff: Staff, session: Session) -> None:
@@ -94,7 +98,9 @@ def test_a_program_that_comes_to_meet_the_citizens_standard_counts_its_holders(
     pupil_courses = _pupil_courses(session)
     # Two adults who pass the pupils' standard (which lacks two of the citizens' courses), one
     # who also passes the citizens' standard, and a minor who passes the pupils' one.
-    holders = [_register(client, staff, serial) for serial in (1, 2, 3)]
+    # One of them is registered as a worker only: the citizens' standard counts every adult.
+    holders = [_register(client, staff, serial) for serial in (1, 3)]
+    holders.insert(1, _register(client, staff, 2, groups=["worker"]))
     minor = _register(client, staff, 4, birth_date=date(2012, 1, 5), groups=["citizen", "pupil"])
     for learner in [*holders, minor]:
         for course in pupil_courses:
@@ -122,6 +128,42 @@ def test_a_program_that_comes_to_meet_the_citizens_standard_counts_its_holders(
     # And back: the two who hold only the pupils' certificate stop counting.
     _set_pupil_courses(client, staff, pupil_courses)
     assert _adults_certified(client, staff, commune_url) == 1
+    _matches_raw_records(client, staff, session)
+
+
+def _recounted(session: Session) -> int | None:
+    details = session.exec(
+        select(AuditEvent.detail)
+        .where(AuditEvent.action == "program.update", AuditEvent.target_id == PUPIL_PROGRAM)
+        .order_by(col(AuditEvent.id))
+    ).all()
+    value = details[-1].get("recounted_learners")
+    return None if value is None else int(value)
+
+
+def test_a_change_to_the_pupils_standard_moves_the_pupils_only(
+    client: TestClient, staff: Staff, session: Session
+) -> None:
+    # Two adults hold the citizens' certificate; one of them is also a pupil.
+    pupil = _register(client, staff, 1, groups=["citizen", "pupil"])
+    citizen = _register(client, staff, 2)
+    for learner in (pupil, citizen):
+        for course in CITIZEN_COURSES:
+            complete(client, staff["hk_member"], learner, course)
+    commune_url = f"/api/v1/stats/communes/{HN_HOAN_KIEM}"
+    assert _numerator(client, staff, commune_url, "pupils_equipped") == 0
+
+    # The pupils' standard drops its one course of its own: the citizens' certificate now
+    # meets it. Only the pupil among its holders can move, and only the pupil is read again.
+    pupil_courses = _pupil_courses(session)
+    _set_pupil_courses(client, staff, [c for c in pupil_courses if c != "HS-HOCTAPSO"])
+    assert _numerator(client, staff, commune_url, "pupils_equipped") == 1
+    assert _numerator(client, staff, commune_url, "adults_certified") == 2
+    assert _recounted(session) == 1
+    _matches_raw_records(client, staff, session)
+
+    _set_pupil_courses(client, staff, pupil_courses)
+    assert _numerator(client, staff, commune_url, "pupils_equipped") == 0
     _matches_raw_records(client, staff, session)
 
 
