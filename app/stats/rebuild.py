@@ -1,14 +1,16 @@
 """Recomputing the running totals from the raw records, and proving they agree."""
 
-from collections import Counter, defaultdict
+import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlalchemy import bindparam, delete, insert
+from sqlmodel import Session, col
 
-from app.certificates.models import Certificate
 from app.learners.models import Learner
 from app.stats import totals
+from app.stats.contributions import contributions
 from app.stats.models import StatTotal
 
 BATCH = 5_000
@@ -31,26 +33,31 @@ def expected_totals(session: Session) -> Counter[totals.RowKey]:
     satisfying = totals.satisfying_programs(session)
     age = totals.adult_age(session)
     expected: Counter[totals.RowKey] = Counter()
-    last = None
+    last = uuid.UUID(int=0)  # before every id
     while True:
-        statement = select(Learner).order_by(col(Learner.id)).limit(BATCH)
-        if last is not None:
-            statement = statement.where(col(Learner.id) > last)
-        learners = session.exec(statement).all()
-        if not learners:
+        ids = [row[0] for row in session.execute(_LEARNER_IDS, {"last": last})]
+        if not ids:
             break
-        certificates: dict[object, list[Certificate]] = defaultdict(list)
-        for certificate in session.exec(
-            select(Certificate).where(col(Certificate.learner_id).in_([x.id for x in learners]))
-        ).all():
-            certificates[certificate.learner_id].append(certificate)
-        for learner in learners:
-            expected.update(
-                totals.rows_for(learner, certificates[learner.id], satisfying=satisfying, age=age)
-            )
-        last = learners[-1].id
-        session.expunge_all()
+        for person, certificates, units in totals.counted_people(session, ids):
+            own = contributions(person, certificates, satisfying=satisfying, adult_age=age)
+            expected.update(totals.spread(own, units))
+        last = ids[-1]
     return Counter({key: value for key, value in expected.items() if value})
+
+
+_LEARNER_IDS = (
+    sa.select(col(Learner.id))
+    .where(col(Learner.id) > bindparam("last"))
+    .order_by(col(Learner.id))
+    .limit(BATCH)
+)
+_STORED = sa.select(
+    col(StatTotal.level),
+    col(StatTotal.unit_code),
+    col(StatTotal.metric),
+    col(StatTotal.effective_on),
+    col(StatTotal.count),
+).where(col(StatTotal.count) != 0)
 
 
 def compare(session: Session) -> Comparison:
@@ -60,9 +67,7 @@ def compare(session: Session) -> Comparison:
 
 def _compare(session: Session, expected: Counter[totals.RowKey]) -> Comparison:
     stored = {
-        (row.level, row.unit_code, row.metric, row.effective_on): row.count
-        for row in session.exec(select(StatTotal)).all()
-        if row.count
+        (level, unit, metric, day): n for level, unit, metric, day, n in session.execute(_STORED)
     }
     result = Comparison(expected_rows=len(expected), stored_rows=len(stored))
     for key in sorted(set(expected) | set(stored)):

@@ -135,7 +135,7 @@ def _certificate_facts(
     )
 
 
-def _spread(own: Counter[tuple[str, date]], units: list[UnitKey]) -> Counter[RowKey]:
+def spread(own: Counter[tuple[str, date]], units: list[UnitKey]) -> Counter[RowKey]:
     rows: Counter[RowKey] = Counter()
     for level, unit in units:
         for (metric, day), value in own.items():
@@ -157,7 +157,7 @@ def rows_for(
         satisfying=satisfying,
         adult_age=age,
     )
-    return _spread(own, units_of(learner))
+    return spread(own, units_of(learner))
 
 
 def current_rows(session: Session, learner: Learner) -> Counter[RowKey]:
@@ -208,7 +208,7 @@ def certificates_changed(
 RECOUNT_BATCH = 5_000
 
 _GROUP_FLAGS = {group.value: getattr(Learner, f"is_{group.value}") for group in Group}
-_RECOUNT_LEARNERS = sa.select(
+_COUNTED_LEARNERS = sa.select(
     col(Learner.id),
     col(Learner.birth_date),
     col(Learner.created_at),
@@ -218,7 +218,7 @@ _RECOUNT_LEARNERS = sa.select(
     col(Learner.province_code),
     col(Learner.village_id),
 ).where(col(Learner.id).in_(bindparam("ids", expanding=True)))
-_RECOUNT_CERTIFICATES = sa.select(
+_COUNTED_CERTIFICATES = sa.select(
     col(Certificate.learner_id),
     col(Certificate.program_code),
     col(Certificate.issued_at),
@@ -269,27 +269,36 @@ def recount_for_rules(session: Session, before: dict[str, frozenset[str]]) -> in
         ids = [row[0] for row in session.execute(candidates, {"last": last})]
         if not ids:
             return recounted
-        held: dict[Any, list[CertificateFacts]] = defaultdict(list)
-        for learner_id, *columns in session.execute(_RECOUNT_CERTIFICATES, {"ids": ids}):
-            held[learner_id].append(_certificate_facts(*columns))
         delta: Counter[RowKey] = Counter()
-        for row in session.execute(_RECOUNT_LEARNERS, {"ids": ids}):
-            learner_id, birth_date, created_at = row[0], row[1], row[2]
-            flags = row[3 : 3 + len(_GROUP_FLAGS)]
-            level, commune, province, village = row[3 + len(_GROUP_FLAGS) :]
-            person = LearnerFacts(
-                birth_date=birth_date,
-                registered_on=local_date(created_at),
-                groups=frozenset(g for g, on in zip(_GROUP_FLAGS, flags, strict=True) if on),
-                official_level=level,
-            )
-            certificates = held[learner_id]
+        for person, certificates, units in counted_people(session, ids):
             own = contributions(person, certificates, satisfying=after, adult_age=age)
             own.subtract(contributions(person, certificates, satisfying=before, adult_age=age))
-            delta.update(_spread(own, _units(commune, province, village)))
+            delta.update(spread(own, units))
         apply(session, {key: value for key, value in delta.items() if value})
         recounted += len(ids)
         last = ids[-1]
+
+
+def counted_people(
+    session: Session, ids: Sequence[uuid.UUID]
+) -> Iterator[tuple[LearnerFacts, list[CertificateFacts], list[UnitKey]]]:
+    """What the totals need of these learners, read as plain columns: their facts, their
+    certificates' facts and the units they count in."""
+    held: dict[uuid.UUID, list[CertificateFacts]] = defaultdict(list)
+    for learner_id, *columns in session.execute(_COUNTED_CERTIFICATES, {"ids": ids}):
+        held[learner_id].append(_certificate_facts(*columns))
+    flags = len(_GROUP_FLAGS)
+    for row in session.execute(_COUNTED_LEARNERS, {"ids": ids}):
+        level, commune, province, village = row[3 + flags :]
+        person = LearnerFacts(
+            birth_date=row[1],
+            registered_on=local_date(row[2]),
+            groups=frozenset(
+                g for g, on in zip(_GROUP_FLAGS, row[3 : 3 + flags], strict=True) if on
+            ),
+            official_level=level,
+        )
+        yield person, held[row[0]], _units(commune, province, village)
 
 
 _LOCK_LEARNER = (
