@@ -206,6 +206,7 @@ def certificates_changed(
 
 
 RECOUNT_BATCH = 5_000
+RECOUNT_ROWS = 200_000  # rows of difference held before they are stored
 
 _GROUP_FLAGS = {group.value: getattr(Learner, f"is_{group.value}") for group in Group}
 _COUNTED_LEARNERS = sa.select(
@@ -265,16 +266,19 @@ def recount_for_rules(session: Session, before: dict[str, frozenset[str]]) -> in
     )
     recounted = 0
     last = uuid.UUID(int=0)  # before every id
+    delta: Counter[RowKey] = Counter()
     while True:
         ids = [row[0] for row in session.execute(candidates, {"last": last})]
+        # Batches add to the same rows (a commune's certificates of a day): stored together.
+        if not ids or len(delta) >= RECOUNT_ROWS:
+            apply(session, {key: value for key, value in delta.items() if value})
+            delta.clear()
         if not ids:
             return recounted
-        delta: Counter[RowKey] = Counter()
         for person, certificates, units in counted_people(session, ids):
             own = contributions(person, certificates, satisfying=after, adult_age=age)
             own.subtract(contributions(person, certificates, satisfying=before, adult_age=age))
             delta.update(spread(own, units))
-        apply(session, {key: value for key, value in delta.items() if value})
         recounted += len(ids)
         last = ids[-1]
 
@@ -366,13 +370,41 @@ def _store(session: Session, delta: dict[RowKey, int]) -> None:
     if not delta:
         return
     # Sorted, so concurrent writers lock rows in the same order and cannot deadlock.
+    ordered = sorted(delta.items())
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # One statement whatever the number of rows: the rows go as five arrays.
+        columns = zip(*(key for key, _ in ordered), strict=True)
+        arrays = dict(zip(_ARRAYS, [*map(list, columns), [n for _, n in ordered]], strict=True))
+        session.execute(_UNNEST_UPSERT, arrays)
+        return
     rows = [
         {"level": level, "unit_code": unit, "metric": metric, "effective_on": day, "count": value}
-        for (level, unit, metric, day), value in sorted(delta.items())
+        for (level, unit, metric, day), value in ordered
     ]
-    session.execute(_upsert(session.get_bind().dialect.name), rows)
+    session.execute(_upsert(dialect), rows)
 
 
+_COLUMNS = ("level", "unit_code", "metric", "effective_on", "count")
+_ARRAYS = tuple(f"{name}s" for name in _COLUMNS)
+
+
+def _unnest_upsert() -> Any:
+    table = StatTotal.__table__  # type: ignore[attr-defined]
+    arrays = [
+        bindparam(array, type_=postgresql.ARRAY(table.c[name].type))
+        for name, array in zip(_COLUMNS, _ARRAYS, strict=True)
+    ]
+    rows = func.unnest(*arrays).table_valued(*_COLUMNS).render_derived(name="incoming")
+    base = postgresql.insert(table).from_select(
+        list(_COLUMNS), sa.select(*(rows.c[name] for name in _COLUMNS))
+    )
+    return base.on_conflict_do_update(
+        index_elements=list(_COLUMNS[:4]), set_={"count": table.c.count + base.excluded.count}
+    )
+
+
+_UNNEST_UPSERT = _unnest_upsert()
 _UPSERTS: dict[str, Any] = {}
 
 
