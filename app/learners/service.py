@@ -23,6 +23,7 @@ from app.learners import citizen_id as rules
 from app.learners.models import Group, Learner
 from app.learners.schemas import ConsentPublic, LearnerCreate, LearnerPublic, LearnerUpdate
 from app.stats import totals
+from app.training.schemas import vietnam_today
 from app.units.models import Commune, Village
 
 OLDEST_BIRTH_YEAR = 1900
@@ -122,7 +123,7 @@ def register_learner(
         commune.province_code, commune.code, what="what.commune", action="learner.create"
     )
     errors = person_problems(
-        data.citizen_id, birth_date=data.birth_date, sex=data.sex.value, today=date.today()
+        data.citizen_id, birth_date=data.birth_date, sex=data.sex.value, today=vietnam_today()
     )
     errors += group_problems(data.groups, data.official_level, data.agency)
     if errors:
@@ -321,7 +322,7 @@ def update_learner(
     errors = []
     if citizen_id is not None:
         errors += person_problems(
-            citizen_id, birth_date=birth_date, sex=str(sex), today=date.today()
+            citizen_id, birth_date=birth_date, sex=str(sex), today=vietnam_today()
         )
     errors += group_problems(groups, official_level, agency)
     if errors:

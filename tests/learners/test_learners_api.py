@@ -1,7 +1,8 @@
 import logging
-from datetime import date, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
+import time_machine
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
@@ -91,11 +92,15 @@ def test_bad_learners_are_refused_with_field_errors_and_nothing_stored(
 
 
 def test_future_birth_date_and_english_messages(client: TestClient, staff: Staff) -> None:
-    tomorrow = date.today() + timedelta(days=1)
-    body = learner_payload(HN_HOAN_KIEM, birth_date=tomorrow)
-    response = client.post(
-        "/api/v1/learners", json=body, headers={**staff["hk_member"], "Accept-Language": "en"}
-    )
+    # 20:00 UTC on 1 June is already 2 June in Vietnam: a child born that day is not "future".
+    with time_machine.travel(datetime(2026, 6, 1, 20, 0, tzinfo=UTC), tick=False):
+        staff.sign_in_again()
+        headers = {**staff["hk_member"], "Accept-Language": "en"}
+        born_today = learner_payload(HN_HOAN_KIEM, serial=1, birth_date=date(2026, 6, 2))
+        assert client.post("/api/v1/learners", json=born_today, headers=headers).status_code == 201
+        tomorrow = learner_payload(HN_HOAN_KIEM, serial=2, birth_date=date(2026, 6, 3))
+        response = client.post("/api/v1/learners", json=tomorrow, headers=headers)
+    staff.sign_in_again()
     assert response.status_code == 422
     messages = {e["msg"] for e in response.json()["errors"]}
     assert "Birth date cannot be in the future." in messages
