@@ -126,7 +126,7 @@ def _certificate_facts(
     revoked_at: datetime | None,
     delivered_at: datetime | None,
 ) -> CertificateFacts:
-    revoked = status == CertificateStatus.revoked.value and revoked_at is not None
+    revoked = status == CertificateStatus.revoked.value
     return CertificateFacts(
         program_code=program_code,
         issued_on=local_date(issued_at),
