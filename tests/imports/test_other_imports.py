@@ -9,8 +9,16 @@ from sqlmodel import Session, col, select
 from app.core.config import Settings
 from app.main import create_app
 from app.stats.models import Baseline
+from app.stats.rebuild import compare
 from app.training.models import Completion
-from tests.factories import HN_CUA_NAM, HN_HOAN_KIEM, TQ_COMMUNE, Staff, learner_payload
+from tests.factories import (
+    CITIZEN_COURSES,
+    HN_CUA_NAM,
+    HN_HOAN_KIEM,
+    TQ_COMMUNE,
+    Staff,
+    learner_payload,
+)
 from tests.imports.helpers import (
     IMPORTS,
     LEARNER_HEADER_VI,
@@ -68,6 +76,30 @@ def test_completions_by_id_number_keep_the_best_result(
     improved = imported(client, headers, xlsx_bytes(COMPLETION_HEADER, better), kind="completions")
     assert improved["rows_stored"] == 1
     assert [c.score for c in completions(session)] == [75, 85.5]
+
+
+def test_completions_that_attain_the_standard_count_at_once(
+    client: TestClient, staff: Staff, session: Session
+) -> None:
+    headers = staff["hk_member"]
+    people = [register(client, staff, "hk_member", HN_HOAN_KIEM, n) for n in (1, 2, 3)]
+    # Two people pass every course of the citizens' standard, the third all but one; one
+    # row of the file is refused.
+    rows = [[p, c, "14/03/2026", 90, "Lớp học"] for p in people[:2] for c in CITIZEN_COURSES]
+    rows += [[people[2], c, "15/03/2026", 90, "Lớp học"] for c in CITIZEN_COURSES[:-1]]
+    rows.insert(3, [people[2], CITIZEN_COURSES[-1], "15/03/2026", "abc", "Lớp học"])
+    body = imported(client, headers, csv_bytes(COMPLETION_HEADER, rows), kind="completions")
+    assert (body["rows_stored"], body["rows_rejected"]) == (20, 1), body["rejected"]
+    answer = client.get(
+        f"/api/v1/stats/communes/{HN_HOAN_KIEM}", params={"as_of": "2030-01-01"}, headers=headers
+    )
+    found = {i["indicator"]: i for i in answer.json()["indicators"]}
+    assert (found["adults_certified"]["numerator"], found["adults_certified"]["denominator"]) == (
+        2,
+        3,
+    )
+    session.expire_all()
+    assert compare(session).agree
 
 
 def test_completions_by_learner_id(client: TestClient, staff: Staff, session: Session) -> None:
