@@ -136,7 +136,7 @@ def postgres_cpu_seconds() -> float | None:
             parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
             # The postmaster (the one whose parent is not PostgreSQL) reaps the others.
             ticks += _cpu_ticks(pid, children_reaped=parent not in running)
-        except FileNotFoundError:  # a connection that ended meanwhile
+        except (FileNotFoundError, ProcessLookupError):  # a connection that ended meanwhile
             continue
     return ticks / os.sysconf("SC_CLK_TCK")
 
