@@ -218,7 +218,7 @@ _COUNTED_LEARNERS = sa.select(
     col(Learner.commune_code),
     col(Learner.province_code),
     col(Learner.village_id),
-).where(col(Learner.id).in_(bindparam("ids", expanding=True)))
+)
 _COUNTED_CERTIFICATES = sa.select(
     col(Certificate.learner_id),
     col(Certificate.program_code),
@@ -226,40 +226,63 @@ _COUNTED_CERTIFICATES = sa.select(
     col(Certificate.status),
     col(Certificate.revoked_at),
     col(Certificate.vneid_delivered_at),
-).where(col(Certificate.learner_id).in_(bindparam("ids", expanding=True)))
+)
 
 
-def _affected(before: dict[str, frozenset[str]], after: dict[str, frozenset[str]]) -> Any:
-    """Who a change of rules may move: holders of a program whose standing changed for a
-    group, among that group's members (the citizens' standard counts every adult)."""
-    conditions = []
+def _among(column: Any, dialect: str) -> Any:
+    """`column` is one of the ids given: on PostgreSQL one array parameter (`= ANY`), which
+    thousands of ids pass at no cost, elsewhere one placeholder each."""
+    if dialect == "postgresql":
+        return column == sa.any_(bindparam("ids", type_=postgresql.ARRAY(sa.Uuid())))
+    return column.in_(bindparam("ids", expanding=True))
+
+
+_COUNTED = {
+    dialect: (
+        _COUNTED_LEARNERS.where(_among(col(Learner.id), dialect)),
+        _COUNTED_CERTIFICATES.where(_among(col(Certificate.learner_id), dialect)),
+    )
+    for dialect in ("postgresql", "sqlite")
+}
+
+
+def _affected(
+    before: dict[str, frozenset[str]], after: dict[str, frozenset[str]]
+) -> tuple[list[str], Any]:
+    """Who a change of rules may move: the programs whose standing changed for some group, and
+    a condition on learners that keeps only that group's members (the citizens' standard counts
+    every adult, so a change to it keeps everyone)."""
+    programs: set[str] = set()
+    members = []
     for group in sorted(before.keys() | after.keys()):
         changed = before.get(group, frozenset()) ^ after.get(group, frozenset())
-        if not changed:
-            continue
-        holds = col(Certificate.program_code).in_(sorted(changed))
-        conditions.append(holds if group == Group.citizen.value else holds & _GROUP_FLAGS[group])
-    return sa.or_(*conditions) if conditions else None
+        if changed:
+            programs |= changed
+            members.append(sa.true() if group == Group.citizen.value else _GROUP_FLAGS[group])
+    return sorted(programs), sa.or_(*members) if members else None
 
 
 def recount_for_rules(session: Session, before: dict[str, frozenset[str]]) -> int:
     """After a change to the counting rules, move everyone it affects to the new rules.
 
     `before` is what `hold_counting_rules` returned; the lock is held until the transaction
-    ends. Learners and certificates are read as plain columns, a batch at a time, and each
-    batch's difference between the old and the new rules is stored at once. Returns how many
-    people were recounted.
+    ends. Holders of the programs concerned are found from the certificates' own index, a batch
+    at a time; their records are read as plain columns, the group's members only; and each
+    batch's difference between the old and the new rules is added up, to be stored with others.
+    Returns how many people were recounted.
     """
     forget_counting_rules(session)
     after = satisfying_programs(session)
-    condition = _affected(before, after)
-    if condition is None:
+    programs, members = _affected(before, after)
+    if members is None:
         return 0
     age = adult_age(session)
-    candidates = (
+    holders = (
         sa.select(col(Certificate.learner_id))
-        .join(Learner, col(Learner.id) == col(Certificate.learner_id))
-        .where(condition, col(Certificate.learner_id) > bindparam("last"))
+        .where(
+            col(Certificate.program_code).in_(programs),
+            col(Certificate.learner_id) > bindparam("last"),
+        )
         .group_by(col(Certificate.learner_id))
         .order_by(col(Certificate.learner_id))
         .limit(RECOUNT_BATCH)
@@ -268,31 +291,34 @@ def recount_for_rules(session: Session, before: dict[str, frozenset[str]]) -> in
     last = uuid.UUID(int=0)  # before every id
     delta: Counter[RowKey] = Counter()
     while True:
-        ids = [row[0] for row in session.execute(candidates, {"last": last})]
+        ids = [row[0] for row in session.execute(holders, {"last": last})]
         # Batches add to the same rows (a commune's certificates of a day): stored together.
         if not ids or len(delta) >= RECOUNT_ROWS:
             apply(session, {key: value for key, value in delta.items() if value})
             delta.clear()
         if not ids:
             return recounted
-        for person, certificates, units in counted_people(session, ids):
+        for person, certificates, units in counted_people(session, ids, members):
             own = contributions(person, certificates, satisfying=after, adult_age=age)
             own.subtract(contributions(person, certificates, satisfying=before, adult_age=age))
             delta.update(spread(own, units))
-        recounted += len(ids)
+            recounted += 1
         last = ids[-1]
 
 
 def counted_people(
-    session: Session, ids: Sequence[uuid.UUID]
+    session: Session, ids: Sequence[uuid.UUID], only: Any = None
 ) -> Iterator[tuple[LearnerFacts, list[CertificateFacts], list[UnitKey]]]:
-    """What the totals need of these learners, read as plain columns: their facts, their
-    certificates' facts and the units they count in."""
-    held: dict[uuid.UUID, list[CertificateFacts]] = defaultdict(list)
-    for learner_id, *columns in session.execute(_COUNTED_CERTIFICATES, {"ids": ids}):
-        held[learner_id].append(_certificate_facts(*columns))
+    """What the totals need of these learners (those of them `only` keeps), read as plain
+    columns: their facts, their certificates' facts and the units they count in."""
+    learners, certificates = _COUNTED[session.get_bind().dialect.name]
+    held: dict[uuid.UUID, list[Sequence[Any]]] = defaultdict(list)
+    for learner_id, *columns in session.execute(certificates, {"ids": ids}):
+        held[learner_id].append(columns)
+    if only is not None:
+        learners = learners.where(only)
     flags = len(_GROUP_FLAGS)
-    for row in session.execute(_COUNTED_LEARNERS, {"ids": ids}):
+    for row in session.execute(learners, {"ids": ids}):
         level, commune, province, village = row[3 + flags :]
         person = LearnerFacts(
             birth_date=row[1],
@@ -302,7 +328,8 @@ def counted_people(
             ),
             official_level=level,
         )
-        yield person, held[row[0]], _units(commune, province, village)
+        facts = [_certificate_facts(*columns) for columns in held[row[0]]]
+        yield person, facts, _units(commune, province, village)
 
 
 _LOCK_LEARNER = (
