@@ -89,6 +89,9 @@ def hold_counting_rules(session: Session) -> dict[str, frozenset[str]]:
     return satisfying_programs(session)
 
 
+_GROUP_FLAGS = {group.value: getattr(Learner, f"is_{group.value}") for group in Group}
+
+
 def units_of(learner: Learner) -> list[UnitKey]:
     return _units(learner.commune_code, learner.province_code, learner.village_id)
 
@@ -101,11 +104,23 @@ def _units(commune: str, province: str, village: int | None) -> list[UnitKey]:
 
 
 def learner_facts(learner: Learner) -> LearnerFacts:
+    return _learner_facts(
+        learner.birth_date,
+        learner.created_at,
+        [getattr(learner, flag.key) for flag in _GROUP_FLAGS.values()],
+        learner.official_level,
+    )
+
+
+def _learner_facts(
+    birth_date: date, created_at: datetime, flags: Sequence[bool], official_level: str | None
+) -> LearnerFacts:
+    """`flags` are the learner's `is_<group>` columns, in the order of `_GROUP_FLAGS`."""
     return LearnerFacts(
-        birth_date=learner.birth_date,
-        registered_on=local_date(learner.created_at),
-        groups=frozenset(g.value for g in learner.groups),
-        official_level=learner.official_level,
+        birth_date=birth_date,
+        registered_on=local_date(created_at),
+        groups=frozenset(g for g, on in zip(_GROUP_FLAGS, flags, strict=True) if on),
+        official_level=official_level,
     )
 
 
@@ -208,7 +223,6 @@ def certificates_changed(
 RECOUNT_BATCH = 5_000
 RECOUNT_ROWS = 200_000  # rows of difference held before they are stored
 
-_GROUP_FLAGS = {group.value: getattr(Learner, f"is_{group.value}") for group in Group}
 _COUNTED_LEARNERS = sa.select(
     col(Learner.id),
     col(Learner.birth_date),
@@ -320,14 +334,7 @@ def counted_people(
     flags = len(_GROUP_FLAGS)
     for row in session.execute(learners, {"ids": ids}):
         level, commune, province, village = row[3 + flags :]
-        person = LearnerFacts(
-            birth_date=row[1],
-            registered_on=local_date(row[2]),
-            groups=frozenset(
-                g for g, on in zip(_GROUP_FLAGS, row[3 : 3 + flags], strict=True) if on
-            ),
-            official_level=level,
-        )
+        person = _learner_facts(row[1], row[2], row[3 : 3 + flags], level)
         facts = [_certificate_facts(*columns) for columns in held[row[0]]]
         yield person, facts, _units(commune, province, village)
 
@@ -398,8 +405,7 @@ def _store(session: Session, delta: dict[RowKey, int]) -> None:
         return
     # Sorted, so concurrent writers lock rows in the same order and cannot deadlock.
     ordered = sorted(delta.items())
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         # One statement whatever the number of rows: the rows go as five arrays.
         columns = zip(*(key for key, _ in ordered), strict=True)
         arrays = dict(zip(_ARRAYS, [*map(list, columns), [n for _, n in ordered]], strict=True))
@@ -409,45 +415,36 @@ def _store(session: Session, delta: dict[RowKey, int]) -> None:
         {"level": level, "unit_code": unit, "metric": metric, "effective_on": day, "count": value}
         for (level, unit, metric, day), value in ordered
     ]
-    session.execute(_upsert(dialect), rows)
+    session.execute(_SQLITE_UPSERT, rows)
 
 
 _COLUMNS = ("level", "unit_code", "metric", "effective_on", "count")
 _ARRAYS = tuple(f"{name}s" for name in _COLUMNS)
 
 
-def _unnest_upsert() -> Any:
+def _upserts() -> tuple[Any, Any]:
+    """The two upserts, built once so their compiled forms are cached: PostgreSQL's takes the
+    rows as five arrays, SQLite's one row per execution."""
     table = StatTotal.__table__  # type: ignore[attr-defined]
     arrays = [
         bindparam(array, type_=postgresql.ARRAY(table.c[name].type))
         for name, array in zip(_COLUMNS, _ARRAYS, strict=True)
     ]
     rows = func.unnest(*arrays).table_valued(*_COLUMNS).render_derived(name="incoming")
-    base = postgresql.insert(table).from_select(
+    from_arrays = postgresql.insert(table).from_select(
         list(_COLUMNS), sa.select(*(rows.c[name] for name in _COLUMNS))
     )
-    return base.on_conflict_do_update(
-        index_elements=list(_COLUMNS[:4]), set_={"count": table.c.count + base.excluded.count}
+    one_row = sqlite.insert(table)
+    return tuple(  # type: ignore[return-value]
+        base.on_conflict_do_update(
+            index_elements=list(_COLUMNS[:4]),
+            set_={"count": table.c.count + base.excluded.count},
+        )
+        for base in (from_arrays, one_row)
     )
 
 
-_UNNEST_UPSERT = _unnest_upsert()
-_UPSERTS: dict[str, Any] = {}
-
-
-def _upsert(dialect: str) -> Any:
-    """One upsert statement per dialect, built once, so its compiled form is cached."""
-    statement = _UPSERTS.get(dialect)
-    if statement is None:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        table = StatTotal.__table__  # type: ignore[attr-defined]
-        base = insert(table)
-        statement = base.on_conflict_do_update(
-            index_elements=["level", "unit_code", "metric", "effective_on"],
-            set_={"count": table.c.count + base.excluded.count},
-        )
-        _UPSERTS[dialect] = statement
-    return statement
+_UNNEST_UPSERT, _SQLITE_UPSERT = _upserts()
 
 
 def totals_as_of(
