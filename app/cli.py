@@ -22,6 +22,7 @@ from app.core.signing import KeyRing, rotate
 from app.imports.models import ImportKind
 from app.seed import seed_all
 from app.stats.rebuild import compare, rebuild
+from app.stats.recount import run_to_end
 
 cli = typer.Typer(help="Bình dân học vụ số — digital-skills tracker", no_args_is_help=True)
 
@@ -85,6 +86,24 @@ def stats_rebuild(
         raise typer.Exit(code=1)
     if not check and not result.agree:
         typer.echo("the totals were rebuilt from the raw records")
+
+
+@cli.command("stats-recount")
+def stats_recount() -> None:
+    """Finish the recount a change to a program's standard started (the service runs it too)."""
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    try:
+        recount = run_to_end(engine, adult_age=settings.adult_age)
+    finally:
+        engine.dispose()
+    if recount is None:
+        typer.echo("no recount is pending")
+    else:
+        typer.echo(
+            f"recount {recount.id} ({recount.program_code}) finished: "
+            f"{recount.recounted} people recounted"
+        )
 
 
 @cli.command("create-user")

@@ -29,6 +29,7 @@ from app.imports.router import router as imports_router
 from app.imports.worker import ImportWorker, collect_less_often
 from app.learners.router import router as learners_router
 from app.me.router import router as me_router
+from app.stats.recount import run_worker as run_recounts
 from app.stats.router import router as stats_router
 from app.sync.router import router as sync_router
 from app.training.router import router as training_router
@@ -102,18 +103,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 personal_ids=app.state.personal_ids,
                 settings=settings,
             )
-            worker = (
-                asyncio.create_task(run_worker(app.state.outbox))
-                if settings.delivery_worker
-                else None
-            )
+            workers = []
+            if settings.delivery_worker:
+                workers.append(asyncio.create_task(run_worker(app.state.outbox)))
+            if settings.recount_worker:
+                workers.append(asyncio.create_task(run_recounts(engine, settings)))
             collect_less_often()
             import_worker.start()
             try:
                 yield
             finally:
                 import_worker.stop()
-                if worker is not None:
+                for worker in workers:
                     worker.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker

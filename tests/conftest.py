@@ -124,8 +124,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         environment="test",
         database_url=database_url,
         keys_dir=tmp_path / "keys",
-        # The delivery worker is driven by hand in tests; fetch a rotated JWKS at once.
+        # The delivery and recount workers are driven by hand in tests; fetch a rotated JWKS
+        # at once.
         delivery_worker=False,
+        recount_worker=False,
         jwks_min_refresh_seconds=0,
         password_hash_time_cost=1,
         password_hash_memory_kib=64,

@@ -263,12 +263,34 @@ def _store_program(
         raise Conflict("program.default_taken") from None
 
 
-def _recount(session: Session, rules: dict[str, frozenset[str]], detail: dict[str, Any]) -> None:
+def _recount(
+    session: Session,
+    rules: totals.Rules,
+    detail: dict[str, Any],
+    *,
+    program_code: str,
+    actor: Actor | None,
+) -> None:
     """Keep the indicators right when a program's courses or default group change which
-    certificates meet a group's standard; the audit event says how many people moved."""
-    recounted = totals.recount_for_rules(session, rules)
-    if recounted:
-        detail["recounted_learners"] = recounted
+    certificates meet a group's standard, and say so in the audit event.
+
+    The edit recounts the first batch of the people it moves itself, so a change that moves
+    few (most, outside a national catalogue's core standards) is counted before it answers;
+    the rest are recounted after it, a batch at a time (`app.stats.recount`). One such change
+    at a time: another while the last is still being recounted is refused.
+    """
+    pending = totals.pending_recount(session)
+    recount = totals.schedule_recount(
+        session, rules, program_code=program_code, requested_by=actor.user_id if actor else None
+    )
+    if recount is None:
+        return
+    if pending is not None:
+        raise Conflict("program.recount_pending", headers={"Retry-After": "60"})
+    detail["recount_id"] = recount.id
+    totals.recount_step(session)
+    if recount.finished_at is not None:
+        detail["recounted_learners"] = recount.recounted
 
 
 def _replace_required(session: Session, program_code: str, required: dict[str, float]) -> None:
@@ -314,7 +336,7 @@ def create_program(session: Session, *, actor: Actor | None, data: ProgramCreate
     )
     _store_program(session, program, required, creating=True)
     detail: dict[str, Any] = {"courses": sorted(required)}
-    _recount(session, rules, detail)
+    _recount(session, rules, detail, program_code=program.code, actor=actor)
     _audit(
         session,
         actor,
@@ -345,7 +367,7 @@ def update_program(
     detail: dict[str, Any] = {"fields": sorted(changes)}
     if required is not None:
         detail["courses"] = sorted(required)
-    _recount(session, rules, detail)
+    _recount(session, rules, detail, program_code=program.code, actor=actor)
     _audit(
         session,
         actor,

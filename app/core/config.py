@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # An unknown kid makes us fetch the other side's JWKS again, at most this often.
     jwks_min_refresh_seconds: float = Field(default=5.0, ge=0)
     delivery_worker: bool = True
+    # Recounts after a change to the counting rules run in the background: how often to look.
+    recount_worker: bool = True
+    recount_poll_seconds: float = Field(default=5.0, gt=0)
     delivery_poll_seconds: float = Field(default=15.0, gt=0)
     delivery_batch_size: int = Field(default=50, ge=1, le=1000)
     delivery_retry_base_seconds: float = Field(default=30.0, gt=0)

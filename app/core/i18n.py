@@ -174,6 +174,12 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "Khóa học này đã có trong danh sách của chương trình.",
         "This course is already in the program's list.",
     ),
+    "program.recount_pending": (
+        "Các chỉ tiêu đang được tính lại theo lần sửa chương trình trước; hãy thử lại sau khi"
+        " việc tính lại xong (GET /api/v1/stats/recount).",
+        "The indicators are still being recounted after the last change to a program's"
+        " standard; try again once the recount has finished (GET /api/v1/stats/recount).",
+    ),
     "program.default_taken": (
         "Nhóm đối tượng này đã có một chương trình mặc định khác.",
         "Another program is already the default for this group.",

@@ -1,8 +1,9 @@
 """Baselines (denominators), targets, and the running totals that indicators read."""
 
+import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, PrimaryKeyConstraint, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, PrimaryKeyConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
@@ -62,3 +63,28 @@ class StatTotal(SQLModel, table=True):
     metric: str = Field(primary_key=True, max_length=32)
     effective_on: date = Field(primary_key=True)
     count: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class RulesRecount(SQLModel, table=True):
+    """A change to the counting rules, and how far the recount of the people it moves got.
+
+    A program edit that changes which certificates meet a group's standard stores the rules as
+    they were (`before`, group → programs) and the programs and groups it moves; the recount
+    then walks the programs' holders in id order, a batch per transaction, and `done_through`
+    is the last id done. Until it finishes, a learner after `done_through` is still counted by
+    `before`, one at or before it by the rules in force: every write to a learner works out
+    its difference by the rules that learner is counted by, so the totals stay right throughout.
+    """
+
+    __tablename__ = "rules_recount"
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_code: str = Field(max_length=40)
+    before: dict[str, list[str]] = Field(sa_column=Column(JSON, nullable=False))
+    programs: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    groups: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    done_through: uuid.UUID | None = Field(default=None)
+    recounted: int = 0
+    requested_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

@@ -28,9 +28,9 @@ class Comparison:
 
 
 def expected_totals(session: Session) -> Counter[totals.RowKey]:
-    """Every total row, computed learner by learner from learners and certificates."""
+    """Every total row, computed learner by learner from learners and certificates, each by
+    the rules it is counted by (a recount under way has moved some to new rules)."""
     totals.forget_counting_rules(session)
-    satisfying = totals.satisfying_programs(session)
     age = totals.adult_age(session)
     expected: Counter[totals.RowKey] = Counter()
     last = uuid.UUID(int=0)  # before every id
@@ -38,7 +38,8 @@ def expected_totals(session: Session) -> Counter[totals.RowKey]:
         ids = [row[0] for row in session.execute(_LEARNER_IDS, {"last": last})]
         if not ids:
             break
-        for person, certificates, units in totals.counted_people(session, ids):
+        for learner_id, person, certificates, units in totals.counted_people(session, ids):
+            satisfying = totals.rules_for(session, learner_id)
             own = contributions(person, certificates, satisfying=satisfying, adult_age=age)
             expected.update(totals.spread(own, units))
         last = ids[-1]
@@ -79,8 +80,8 @@ def _compare(session: Session, expected: Counter[totals.RowKey]) -> Comparison:
 def rebuild(session: Session) -> Comparison:
     """Replace the stored totals with the recomputed ones; returns what differed before.
 
-    The counting rules are held still meanwhile (on PostgreSQL), so a change to a program
-    cannot land halfway through.
+    The counting rules are held still meanwhile (on PostgreSQL), so neither a change to a
+    program nor a batch of its recount can land halfway through.
     """
     totals.hold_counting_rules(session)
     expected = expected_totals(session)

@@ -19,6 +19,7 @@ from app.stats.schemas import (
     Breakdown,
     ProvinceBaselinesIn,
     RankedUnitStats,
+    RecountState,
     TargetIn,
     TargetPublic,
     Timeseries,
@@ -99,6 +100,13 @@ def commune_stats(
 ) -> UnitStats:
     """Chỉ tiêu của xã/phường / Indicators for a commune: rate, target, gap, projection."""
     return _stats(request, session, actor, "commune", code, as_of)
+
+
+@router.get("/stats/recount", response_model=RecountState, tags=["stats"])
+def recount_state(session: SessionDep, actor: CurrentActor) -> RecountState:
+    """Việc tính lại sau khi sửa chuẩn chương trình / The recount after a change to a program's
+    standard: until it finishes, the figures move from the old standard to the new one."""
+    return service.recount_state(session)
 
 
 def _breakdown(

@@ -155,3 +155,21 @@ class Series(BaseModel):
 class Timeseries(BaseModel):
     unit: Unit
     series: list[Series]
+
+
+class RecountPublic(BaseModel):
+    """A recount after a change to a program's standard, and how far it got."""
+
+    id: int
+    program_code: str
+    finished: bool
+    recounted_learners: int = Field(description="Người đã được tính lại / People recounted so far")
+    started_at: datetime
+    finished_at: datetime | None
+
+
+class RecountState(BaseModel):
+    """Whether the indicators are still being recounted after a change to a standard."""
+
+    pending: bool
+    latest: RecountPublic | None

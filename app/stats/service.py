@@ -16,8 +16,16 @@ from app.core.db import read_columns
 from app.core.errors import NotFound
 from app.core.i18n import Language
 from app.stats.indicators import BY_INDICATOR, DEFINITIONS, Definition, Indicator
-from app.stats.models import Baseline, StatTotal, Target
-from app.stats.schemas import IndicatorValue, Scope, TargetPublic, Unit, UnitStats
+from app.stats.models import Baseline, RulesRecount, StatTotal, Target
+from app.stats.schemas import (
+    IndicatorValue,
+    RecountPublic,
+    RecountState,
+    Scope,
+    TargetPublic,
+    Unit,
+    UnitStats,
+)
 from app.units.models import Commune, Province, Village
 
 NATION = "VN"
@@ -445,3 +453,23 @@ def breakdown(session: Session, *, parent: UnitRef, as_of: date, lang: Language)
 
 def definition_of(indicator: Indicator) -> Definition:
     return BY_INDICATOR[indicator]
+
+
+def recount_state(session: Session) -> RecountState:
+    """The latest recount after a change to a program's standard."""
+    latest = session.exec(
+        select(RulesRecount).order_by(col(RulesRecount.id).desc()).limit(1)
+    ).first()
+    if latest is None or latest.id is None:
+        return RecountState(pending=False, latest=None)
+    return RecountState(
+        pending=latest.finished_at is None,
+        latest=RecountPublic(
+            id=latest.id,
+            program_code=latest.program_code,
+            finished=latest.finished_at is not None,
+            recounted_learners=latest.recounted,
+            started_at=latest.created_at,
+            finished_at=latest.finished_at,
+        ),
+    )

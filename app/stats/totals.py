@@ -4,6 +4,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from app.catalog.models import Program, ProgramCourse
 from app.certificates.models import Certificate, CertificateStatus
-from app.core.db import read_columns
+from app.core.db import read_columns, utcnow
 from app.learners.models import Group, Learner
 from app.stats.contributions import (
     CertificateFacts,
@@ -22,7 +23,7 @@ from app.stats.contributions import (
     contributions,
     local_date,
 )
-from app.stats.models import StatTotal
+from app.stats.models import RulesRecount, StatTotal
 
 DEFAULT_ADULT_AGE = 18
 UnitKey = tuple[str, str]  # (level, unit code)
@@ -35,37 +36,70 @@ def adult_age(session: Session) -> int:
 
 
 # Which certificates count for a group depends on the programs' courses and default groups
-# (the counting rules). A change to them recounts everyone it affects while holding this
-# transaction lock exclusively (`hold_counting_rules`); every write that works out a learner's
-# rows holds it shared, taken with the learner's lock, and reads the rules after taking it. So
-# the two never interleave, and each works from the rules in force when it commits.
+# (the counting rules). A change to them holds this transaction lock exclusively
+# (`hold_counting_rules`), and so does each batch of the recount that follows it; every write
+# that works out a learner's rows holds it shared, taken with the learner's lock, and reads the
+# rules, and how far a pending recount got, after taking it. So a write never interleaves with
+# a change or a batch, and works from the rules its learner is counted by when it commits.
 COUNTING_RULES_LOCK = 0x686F6376_74746C73
 _SATISFYING_KEY = "satisfying_programs"
+_PENDING_KEY = "pending_recount"
+Rules = dict[str, frozenset[str]]
 
+
+@dataclass(frozen=True)
+class PendingRecount:
+    """A change of rules whose recount has not finished: learners after `done_through` (all,
+    when it is None) are still counted by the rules as they were (`before`)."""
+
+    before: Rules
+    done_through: uuid.UUID | None
+
+
+_PENDING = (
+    sa.select(col(RulesRecount.id))
+    .where(col(RulesRecount.finished_at).is_(None))
+    .order_by(col(RulesRecount.id))
+    .limit(1)
+)
+# The rules and the pending recount in one statement, so the two are read at the same moment.
 _PROGRAM_COURSES = (
-    sa.select(col(Program.code), col(Program.default_for), col(ProgramCourse.course_code))
+    sa.select(
+        col(Program.code),
+        col(Program.default_for),
+        col(ProgramCourse.course_code),
+        sa.select(col(RulesRecount.before))
+        .where(col(RulesRecount.id) == _PENDING.scalar_subquery())
+        .scalar_subquery(),
+        sa.select(col(RulesRecount.done_through))
+        .where(col(RulesRecount.id) == _PENDING.scalar_subquery())
+        .scalar_subquery(),
+    )
     .select_from(Program)
     .outerjoin(ProgramCourse, col(ProgramCourse.program_code) == col(Program.code))
 )
 
 
-def satisfying_programs(session: Session) -> dict[str, frozenset[str]]:
+def satisfying_programs(session: Session) -> Rules:
     """For each group, the programs whose certificate meets its default program's standard.
 
     A program whose required courses include all of the default's satisfies it too. Read once
     per learner lock (`lock_learner`), so it is never older than the lock.
     """
-    cached: dict[str, frozenset[str]] | None = session.info.get(_SATISFYING_KEY)
+    cached: Rules | None = session.info.get(_SATISFYING_KEY)
     if cached is not None:
         return cached
     required: dict[str, set[str]] = defaultdict(set)
     default_for: dict[str, str] = {}
-    for code, group, course in read_columns(session, _PROGRAM_COURSES, {}):
+    pending: PendingRecount | None = None
+    for code, group, course, before, done_through in read_columns(session, _PROGRAM_COURSES, {}):
         if course is not None:
             required[code].add(course)
         if group:
             default_for[code] = group
-    result: dict[str, frozenset[str]] = {}
+        if before is not None:
+            pending = PendingRecount(rules_from_json(before), _as_uuid(done_through))
+    result: Rules = {}
     for code, group in default_for.items():
         standard = required.get(code)
         if standard:
@@ -73,15 +107,53 @@ def satisfying_programs(session: Session) -> dict[str, frozenset[str]]:
                 other for other, courses in required.items() if courses >= standard
             )
     session.info[_SATISFYING_KEY] = result
+    session.info[_PENDING_KEY] = pending
     return result
+
+
+def pending_recount(session: Session) -> PendingRecount | None:
+    """The change of rules still being recounted, read with the rules."""
+    satisfying_programs(session)
+    pending: PendingRecount | None = session.info.get(_PENDING_KEY)
+    return pending
+
+
+def rules_for(session: Session, learner_id: uuid.UUID | None) -> Rules:
+    """The rules a learner is counted by: those in force, unless a pending recount has not
+    reached the learner yet (a learner not yet stored has no certificates to count)."""
+    rules = satisfying_programs(session)
+    pending = pending_recount(session)
+    if pending is None or learner_id is None or _counted_anew(pending, learner_id):
+        return rules
+    return pending.before
+
+
+def _counted_anew(pending: PendingRecount, learner_id: uuid.UUID) -> bool:
+    return pending.done_through is not None and learner_id <= pending.done_through
+
+
+def rules_from_json(value: dict[str, list[str]]) -> Rules:
+    return {group: frozenset(programs) for group, programs in value.items()}
+
+
+def rules_to_json(rules: Rules) -> dict[str, list[str]]:
+    return {group: sorted(programs) for group, programs in sorted(rules.items())}
+
+
+def _as_uuid(value: Any) -> uuid.UUID | None:
+    # A scalar subquery's value comes back as the driver gives it (SQLite: a hex string).
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(str(value))
 
 
 def forget_counting_rules(session: Session) -> None:
     """Make the next `satisfying_programs` read the rules again (after a change to them)."""
     session.info.pop(_SATISFYING_KEY, None)
+    session.info.pop(_PENDING_KEY, None)
 
 
-def hold_counting_rules(session: Session) -> dict[str, frozenset[str]]:
+def hold_counting_rules(session: Session) -> Rules:
     """Take the counting rules' lock exclusively, and return the rules as they stand."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.select(func.pg_advisory_xact_lock(COUNTING_RULES_LOCK)))
@@ -162,7 +234,7 @@ def rows_for(
     learner: Learner,
     certificates: Iterable[Certificate],
     *,
-    satisfying: dict[str, frozenset[str]],
+    satisfying: Rules,
     age: int,
 ) -> Counter[RowKey]:
     """Every total row this learner adds to, at every unit it belongs to."""
@@ -180,7 +252,7 @@ def current_rows(session: Session, learner: Learner) -> Counter[RowKey]:
         select(Certificate).where(Certificate.learner_id == learner.id)
     ).all()
     return rows_for(
-        learner, certificates, satisfying=satisfying_programs(session), age=adult_age(session)
+        learner, certificates, satisfying=rules_for(session, learner.id), age=adult_age(session)
     )
 
 
@@ -213,15 +285,14 @@ def certificates_changed(
 
     The caller holds the learner's lock (`lock_learner`) from before it read `before`.
     """
-    satisfying = satisfying_programs(session)
+    satisfying = rules_for(session, learner.id)
     age = adult_age(session)
     old = rows_for(learner, before, satisfying=satisfying, age=age)
     new = rows_for(learner, after, satisfying=satisfying, age=age)
     apply(session, _difference(new, old))
 
 
-RECOUNT_BATCH = 5_000
-RECOUNT_ROWS = 200_000  # rows of difference held before they are stored
+RECOUNT_BATCH = 2_000  # people recounted in one transaction, while writes wait
 
 _COUNTED_LEARNERS = sa.select(
     col(Learner.id),
@@ -260,71 +331,115 @@ _COUNTED = {
 }
 
 
-def _affected(
-    before: dict[str, frozenset[str]], after: dict[str, frozenset[str]]
-) -> tuple[list[str], Any]:
-    """Who a change of rules may move: the programs whose standing changed for some group, and
-    a condition on learners that keeps only that group's members (the citizens' standard counts
-    every adult, so a change to it keeps everyone)."""
+def _changes(before: Rules, after: Rules) -> tuple[list[str], list[str]]:
+    """What a change of rules moves: the programs whose standing changed for some group, and
+    those groups."""
     programs: set[str] = set()
-    members = []
+    groups = []
     for group in sorted(before.keys() | after.keys()):
         changed = before.get(group, frozenset()) ^ after.get(group, frozenset())
         if changed:
             programs |= changed
-            members.append(sa.true() if group == Group.citizen.value else _GROUP_FLAGS[group])
-    return sorted(programs), sa.or_(*members) if members else None
+            groups.append(group)
+    return sorted(programs), groups
 
 
-def recount_for_rules(session: Session, before: dict[str, frozenset[str]]) -> int:
-    """After a change to the counting rules, move everyone it affects to the new rules.
+def _members(groups: Sequence[str]) -> Any:
+    """A condition on learners that keeps the members of these groups (the citizens' standard
+    counts every adult, so a change to it keeps everyone)."""
+    return sa.or_(
+        *(sa.true() if group == Group.citizen.value else _GROUP_FLAGS[group] for group in groups)
+    )
+
+
+def schedule_recount(
+    session: Session, before: Rules, *, program_code: str, requested_by: int | None
+) -> RulesRecount | None:
+    """After a change to the counting rules, record what it moves, to be recounted after it.
 
     `before` is what `hold_counting_rules` returned; the lock is held until the transaction
-    ends. Holders of the programs concerned are found from the certificates' own index, a batch
-    at a time; their records are read as plain columns, the group's members only; and each
-    batch's difference between the old and the new rules is added up, to be stored with others.
-    Returns how many people were recounted.
+    ends. Returns None when the change moves no one's standing. A second change while one is
+    still being recounted is the caller's to refuse (`pending_recount`).
     """
     forget_counting_rules(session)
     after = satisfying_programs(session)
-    programs, members = _affected(before, after)
-    if members is None:
-        return 0
-    age = adult_age(session)
-    holders = (
-        sa.select(col(Certificate.learner_id))
-        .where(
-            col(Certificate.program_code).in_(programs),
-            col(Certificate.learner_id) > bindparam("last"),
-        )
-        .group_by(col(Certificate.learner_id))
-        .order_by(col(Certificate.learner_id))
-        .limit(RECOUNT_BATCH)
+    programs, groups = _changes(before, after)
+    if not programs:
+        return None
+    recount = RulesRecount(
+        program_code=program_code,
+        before=rules_to_json(before),
+        programs=programs,
+        groups=groups,
+        requested_by_id=requested_by,
     )
-    recounted = 0
-    last = uuid.UUID(int=0)  # before every id
+    session.add(recount)
+    session.flush()
+    return recount
+
+
+_HOLDERS = (
+    sa.select(col(Certificate.learner_id))
+    .where(
+        col(Certificate.program_code).in_(bindparam("programs", expanding=True)),
+        col(Certificate.learner_id) > bindparam("last"),
+    )
+    .group_by(col(Certificate.learner_id))
+    .order_by(col(Certificate.learner_id))
+    .limit(bindparam("batch"))
+)
+
+
+def recount_step(session: Session, batch: int | None = None) -> RulesRecount | None:
+    """Recount the next batch of people a pending change of rules moves; returns the recount
+    (its `finished_at` set once no one is left), or None when none is pending.
+
+    Holds the counting rules' lock exclusively until the transaction ends, so writes wait for
+    one batch at most. Holders of the programs concerned are found from the certificates' own
+    index; their records are read as plain columns, the groups' members only; and the batch's
+    difference between the old and the new rules is added to the totals.
+    """
+    rules_after = hold_counting_rules(session)
+    pending = pending_recount(session)
+    if pending is None:
+        return None
+    recount = session.exec(
+        select(RulesRecount)
+        .where(col(RulesRecount.id) == _PENDING.scalar_subquery())
+        .execution_options(populate_existing=True)
+    ).one()
+    last = recount.done_through or uuid.UUID(int=0)  # before every id
+    batch = batch or RECOUNT_BATCH
+    ids = [
+        row[0]
+        for row in session.execute(
+            _HOLDERS, {"programs": recount.programs, "last": last, "batch": batch}
+        )
+    ]
+    age = adult_age(session)
     delta: Counter[RowKey] = Counter()
-    while True:
-        ids = [row[0] for row in session.execute(holders, {"last": last})]
-        # Batches add to the same rows (a commune's certificates of a day): stored together.
-        if not ids or len(delta) >= RECOUNT_ROWS:
-            apply(session, {key: value for key, value in delta.items() if value})
-            delta.clear()
-        if not ids:
-            return recounted
-        for person, certificates, units in counted_people(session, ids, members):
-            own = contributions(person, certificates, satisfying=after, adult_age=age)
-            own.subtract(contributions(person, certificates, satisfying=before, adult_age=age))
-            delta.update(spread(own, units))
-            recounted += 1
-        last = ids[-1]
+    recounted = 0
+    for _, person, certificates, units in counted_people(session, ids, _members(recount.groups)):
+        own = contributions(person, certificates, satisfying=rules_after, adult_age=age)
+        own.subtract(contributions(person, certificates, satisfying=pending.before, adult_age=age))
+        delta.update(spread(own, units))
+        recounted += 1
+    apply(session, {key: value for key, value in delta.items() if value})
+    recount.done_through = ids[-1] if ids else recount.done_through
+    recount.recounted += recounted
+    if len(ids) < batch:  # no one after these
+        recount.finished_at = utcnow()
+    session.add(recount)
+    session.flush()
+    forget_counting_rules(session)
+    return recount
 
 
 def counted_people(
     session: Session, ids: Sequence[uuid.UUID], only: Any = None
-) -> Iterator[tuple[LearnerFacts, list[CertificateFacts], list[UnitKey]]]:
+) -> Iterator[tuple[uuid.UUID, LearnerFacts, list[CertificateFacts], list[UnitKey]]]:
     """What the totals need of these learners (those of them `only` keeps), read as plain
-    columns: their facts, their certificates' facts and the units they count in."""
+    columns: their id, facts, certificates' facts and the units they count in."""
     learners, certificates = _COUNTED[session.get_bind().dialect.name]
     held: dict[uuid.UUID, list[Sequence[Any]]] = defaultdict(list)
     for learner_id, *columns in session.execute(certificates, {"ids": ids}):
@@ -336,7 +451,7 @@ def counted_people(
         level, commune, province, village = row[3 + flags :]
         person = _learner_facts(row[1], row[2], row[3 : 3 + flags], level)
         facts = [_certificate_facts(*columns) for columns in held[row[0]]]
-        yield person, facts, _units(commune, province, village)
+        yield row[0], person, facts, _units(commune, province, village)
 
 
 _LOCK_LEARNER = (

@@ -19,8 +19,12 @@ from app.catalog.models import Program, ProgramCourse
 from app.catalog.schemas import ProgramUpdate
 from app.certificates.models import Certificate
 from app.cli import cli
+from app.core.config import Settings
+from app.main import create_app
+from app.stats import totals
 from app.stats.models import StatTotal
 from app.stats.rebuild import compare
+from app.stats.recount import recount_batch
 from tests.factories import CITIZEN_COURSES, HN_HOAN_KIEM, Staff, complete, learner_payload
 from tests.stats import oracle
 
@@ -295,3 +299,158 @@ def test_stats_rebuild_reports_drifted_totals_and_mends_them(
     assert runner.invoke(cli, ["stats-rebuild", "--check"]).exit_code == 0
     assert _adults_certified(client, staff, commune_url) == 1
     _matches_raw_records(client, staff, session)
+
+
+def _recount_state(client: TestClient, staff: Staff) -> dict[str, Any]:
+    response = client.get("/api/v1/stats/recount", headers=staff["hk_admin"])
+    assert response.status_code == 200, response.text
+    state: dict[str, Any] = response.json()
+    return state
+
+
+def _certificate_of(session: Session, learner: str) -> str:
+    found = session.exec(
+        select(Certificate.id).where(Certificate.learner_id == uuid.UUID(learner))
+    ).one()
+    return str(found)
+
+
+def test_a_recount_larger_than_a_batch_goes_on_after_the_edit_and_writes_meanwhile_stay_right(
+    client: TestClient,
+    staff: Staff,
+    session: Session,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(totals, "RECOUNT_BATCH", 1)
+    pupil_courses = _pupil_courses(session)
+    holders = [_register(client, staff, serial) for serial in range(1, 7)]
+    for learner in holders:
+        for course in pupil_courses:
+            complete(client, staff["hk_member"], learner, course)
+    # Two who are one course short of the pupils' standard: they attain it, widened, during
+    # the recount.
+    late = [_register(client, staff, serial) for serial in (7, 8)]
+    for learner in late:
+        for course in pupil_courses[:-1]:
+            complete(client, staff["hk_member"], learner, course)
+    commune_url = f"/api/v1/stats/communes/{HN_HOAN_KIEM}"
+    assert _adults_certified(client, staff, commune_url) == 0
+    assert _recount_state(client, staff)["pending"] is False
+
+    # The pupils' standard comes to meet the citizens' one: six holders move, one per batch.
+    # The edit answers after the first batch, and the rest is left to the recount.
+    widened = [*pupil_courses, "CB-THANHTOAN", "CB-VNEID"]
+    _set_pupil_courses(client, staff, widened)
+    state = _recount_state(client, staff)
+    assert state["pending"] is True
+    assert state["latest"]["program_code"] == PUPIL_PROGRAM
+    assert state["latest"]["recounted_learners"] == 1
+    assert _adults_certified(client, staff, commune_url) == 1
+    # Mid-way the totals agree with the raw records, each person counted by the rules the
+    # recount has reached them with.
+    session.expire_all()
+    session.info["adult_age"] = 18
+    assert compare(session).agree
+
+    # Writes go on meanwhile: two people attain the widened standard (and the citizens'),
+    # one certificate is revoked, and one holder stops being registered as a citizen (still
+    # an adult, so still counted).
+    for learner in late:
+        for course in (pupil_courses[-1], "CB-THANHTOAN", "CB-VNEID"):
+            complete(client, staff["hk_member"], learner, course)
+    revoked = client.post(
+        f"/api/v1/certificates/{_certificate_of(session, holders[3])}/revoke",
+        json={"reason": "Cấp nhầm người"},
+        headers=staff["hk_admin"],
+    )
+    assert revoked.status_code == 200, revoked.text
+    moved = client.patch(
+        f"/api/v1/learners/{holders[4]}", json={"groups": ["worker"]}, headers=staff["hk_admin"]
+    )
+    assert moved.status_code == 200, moved.text
+    session.expire_all()
+    assert compare(session).agree
+
+    # A second change to a standard waits for this recount to finish, and changes nothing.
+    refused = client.patch(
+        f"/api/v1/programs/{PUPIL_PROGRAM}",
+        json={"courses": [{"course_code": c} for c in pupil_courses]},
+        headers={**staff["national"], "Accept-Language": "en"},
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "recount" in refused.json()["detail"]
+    assert _pupil_courses(session) == sorted(widened)
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    finished = CliRunner().invoke(cli, ["stats-recount"])
+    assert finished.exit_code == 0, finished.output
+    state = _recount_state(client, staff)
+    assert state["pending"] is False
+    assert state["latest"]["finished"] is True
+    assert f"{state['latest']['recounted_learners']} people recounted" in finished.output
+    # Six holders and the two late ones, less the revoked certificate.
+    assert _adults_certified(client, staff, commune_url) == 7
+    _matches_raw_records(client, staff, session)
+    events = session.exec(
+        select(AuditEvent.detail).where(AuditEvent.action == "stats.recount")
+    ).all()
+    assert [e["recount_id"] for e in events] == [state["latest"]["id"]]
+
+    # And now the second change goes through.
+    _set_pupil_courses(client, staff, pupil_courses)
+    assert _recount_state(client, staff)["pending"] is True
+    assert "no recount is pending" not in CliRunner().invoke(cli, ["stats-recount"]).output
+    # The two late ones hold the citizens' own certificate too, and keep counting.
+    assert _adults_certified(client, staff, commune_url) == 2
+    _matches_raw_records(client, staff, session)
+
+
+def test_the_service_runs_a_pending_recount_in_the_background(
+    settings: Settings,
+    staff: Staff,
+    client: TestClient,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(totals, "RECOUNT_BATCH", 1)
+    pupil_courses = _pupil_courses(session)
+    for serial in (1, 2, 3):
+        learner = _register(client, staff, serial)
+        for course in pupil_courses:
+            complete(client, staff["hk_member"], learner, course)
+    _set_pupil_courses(client, staff, [*pupil_courses, "CB-THANHTOAN", "CB-VNEID"])
+    assert _recount_state(client, staff)["pending"] is True
+
+    # A second instance of the service, as another worker process would be, with its
+    # background recount on.
+    working = settings.model_copy(update={"recount_worker": True, "recount_poll_seconds": 0.05})
+    with TestClient(create_app(working)) as other:
+        deadline = time.monotonic() + 30
+        while _recount_state(other, staff)["pending"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+    state = _recount_state(client, staff)
+    assert state["pending"] is False
+    assert state["latest"]["recounted_learners"] == 3
+    assert _adults_certified(client, staff, f"/api/v1/stats/communes/{HN_HOAN_KIEM}") == 3
+    _matches_raw_records(client, staff, session)
+
+
+def test_looking_for_a_recount_when_none_is_pending_waits_for_no_one(
+    client: TestClient, session: Session
+) -> None:
+    engine = session.get_bind()
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no lock to wait for but its one writer's")
+    # A transaction holds the counting rules still, as a program edit or a rebuild does.
+    holder = Session(engine)
+    totals.hold_counting_rules(holder)
+    looked: list[object] = []
+    look = threading.Thread(target=lambda: looked.append(recount_batch(engine, adult_age=18)))
+    look.start()
+    look.join(timeout=10)
+    holder.rollback()
+    holder.close()
+    assert not look.is_alive(), "the background task's look waited for the rules' lock"
+    assert looked == [None]
