@@ -560,20 +560,3 @@ def _upserts() -> tuple[Any, Any]:
 
 
 _UNNEST_UPSERT, _SQLITE_UPSERT = _upserts()
-
-
-def totals_as_of(
-    session: Session, *, level: str, units: Sequence[str] | None, as_of: date
-) -> dict[str, dict[str, int]]:
-    """Each unit's metric values on `as_of` (all units of the level when `units` is None)."""
-    statement = (
-        select(StatTotal.unit_code, StatTotal.metric, func.sum(StatTotal.count))
-        .where(StatTotal.level == level, col(StatTotal.effective_on) <= as_of)
-        .group_by(col(StatTotal.unit_code), col(StatTotal.metric))
-    )
-    if units is not None:
-        statement = statement.where(col(StatTotal.unit_code).in_(list(units)))
-    result: dict[str, dict[str, int]] = defaultdict(dict)
-    for unit, metric, total in session.exec(statement).all():
-        result[unit][metric] = int(total or 0)
-    return result

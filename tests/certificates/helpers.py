@@ -4,12 +4,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from app.certificates.delivery import Outbox, deliver_due
 from app.core.db import utcnow
-from app.stats import totals
 from app.stats.contributions import local_date
+from app.stats.models import StatTotal
 from app.vneid_mock.service import CitizenIndex, add_citizen
 from tests.factories import (
     CITIZEN_COURSES,
@@ -95,7 +96,12 @@ def later(hours: int) -> datetime:
 
 def metric_today(session: Session, metric: str, commune: str = HN_HOAN_KIEM) -> int:
     """A running total's value in a commune today (Vietnam's calendar)."""
-    values = totals.totals_as_of(
-        session, level="commune", units=[commune], as_of=local_date(utcnow())
-    )
-    return values.get(commune, {}).get(metric, 0)
+    total = session.exec(
+        select(func.sum(StatTotal.count)).where(
+            StatTotal.level == "commune",
+            StatTotal.unit_code == commune,
+            StatTotal.metric == metric,
+            col(StatTotal.effective_on) <= local_date(utcnow()),
+        )
+    ).one()
+    return int(total or 0)
