@@ -56,13 +56,14 @@ def sync(
     learner_ids: dict[uuid.UUID, uuid.UUID] = {}
     # The running totals of the whole batch are stored at its end (see `held_back`).
     with totals.held_back(session):
-        for index, raw in enumerate(data.learners):
+        for index, raw in _in_lock_order(data.learners, _person_key):
             outcome = _learner(session, actor, personal_ids, index, raw, confirm_identity)
             if outcome.client_id is not None and outcome.id is not None:
                 learner_ids.setdefault(outcome.client_id, outcome.id)
             outcomes.append(outcome)
-        for index, raw in enumerate(data.completions):
+        for index, raw in _in_lock_order(data.completions, _result_key(learner_ids)):
             outcomes.append(_completion(session, actor, learner_ids, index, raw))
+    outcomes.sort(key=lambda o: (o.kind != "learner", o.index))
     counts = {"created": 0, "duplicate": 0, "rejected": 0}
     for outcome in outcomes:
         counts[outcome.status] += 1
@@ -79,9 +80,43 @@ def sync(
     return outcomes
 
 
+def _in_lock_order(
+    records: list[dict[str, Any]], key: Callable[[dict[str, Any]], tuple[str, ...]]
+) -> list[tuple[int, dict[str, Any]]]:
+    """The records with their indexes, in the order every batch stores them.
+
+    Records that concern the same person take that person's locks (a unique key being
+    inserted, the learner's row when a certificate is issued). Two phones that send the same
+    people in different orders would each hold what the other waits for, and one would fail;
+    stored in one order, one waits for the other instead. Records of one person keep the order
+    they were sent in, and results are reported in that order too.
+    """
+    return sorted(enumerate(records), key=lambda pair: key(pair[1]))
+
+
+def _person_key(raw: dict[str, Any]) -> tuple[str, ...]:
+    return (str(raw.get("citizen_id", "")),)
+
+
+def _result_key(
+    learner_ids: dict[uuid.UUID, uuid.UUID],
+) -> Callable[[dict[str, Any]], tuple[str, ...]]:
+    def key(raw: dict[str, Any]) -> tuple[str, ...]:
+        learner = _as_uuid(raw.get("learner_id"))
+        client_id = _as_uuid(raw.get("learner_client_id"))
+        if client_id is not None and client_id in learner_ids:
+            learner = learner_ids[client_id]
+        return (str(learner or ""), str(raw.get("course_code", "")))
+
+    return key
+
+
 def client_id_of(raw: dict[str, Any]) -> uuid.UUID | None:
     """The record's client_id when it is a readable UUID (to label its result)."""
-    value = raw.get("client_id")
+    return _as_uuid(raw.get("client_id"))
+
+
+def _as_uuid(value: Any) -> uuid.UUID | None:
     if not isinstance(value, str):
         return None
     try:

@@ -14,8 +14,16 @@ from sqlmodel import Session
 from app.stats import totals
 from app.stats.contributions import VIETNAM
 from app.stats.rebuild import compare
-from tests.factories import HN, HN_CUA_NAM, HN_HOAN_KIEM, Staff
-from tests.sync.test_sync_api import SYNC, learner_record
+from tests.factories import (
+    CITIZEN_COURSES,
+    HN,
+    HN_CUA_NAM,
+    HN_HOAN_KIEM,
+    Staff,
+    complete,
+    learner_payload,
+)
+from tests.sync.test_sync_api import SYNC, completion_record, learner_record
 
 AS_OF = "2030-01-01"
 
@@ -116,3 +124,70 @@ def test_a_record_that_fails_adds_nothing_and_the_rest_add_once(
         raise RuntimeError("the whole batch fails")
     session.commit()
     assert _registered_adults(client, staff, f"/api/v1/stats/communes/{HN_HOAN_KIEM}") == before + 7
+
+
+def test_two_phones_sending_the_same_learners_results_in_opposite_orders(
+    client: TestClient, staff: Staff, session: Session, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one write transaction at a time")
+    # Two learners one course short of the citizens' standard: the last result issues a
+    # certificate, which takes the learner's lock.
+    learners = []
+    for serial in (1, 2):
+        registered = client.post(
+            "/api/v1/learners",
+            json=learner_payload(HN_HOAN_KIEM, serial=serial),
+            headers=staff["hk_member"],
+        )
+        assert registered.status_code == 201, registered.text
+        learners.append(registered.json()["id"])
+        for course in CITIZEN_COURSES[:-1]:
+            complete(client, staff["hk_member"], learners[-1], course)
+    first, second = sorted(learners)
+    last = CITIZEN_COURSES[-1]
+
+    # Two phones of the team recorded the same class and send its results, each in its own
+    # order.
+    def results(order: list[str]) -> dict[str, Any]:
+        return {
+            "completions": [
+                completion_record({"learner_id": learner}, course_code=last) for learner in order
+            ]
+        }
+
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as holder:
+        # Someone else holds the first learner for a moment, so both batches are under way
+        # together when it lets go.
+        holder.execute(text("SELECT 1 FROM learner WHERE id = :id FOR UPDATE"), {"id": first})
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            sent = [
+                pool.submit(client.post, SYNC, json=results(order), headers=staff["hk_member"])
+                for order in ([first, second], [second, first])
+            ]
+            deadline = time.monotonic() + 30
+            while _waiting_for_locks(engine) < 2:
+                assert time.monotonic() < deadline, "the batches never met"
+                assert not any(f.done() for f in sent), "a batch went past the held learner"
+                time.sleep(0.05)
+            holder.commit()
+            answers = [f.result(timeout=60) for f in sent]
+    engine.dispose()
+
+    statuses = []
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        statuses.append([r["status"] for r in answer.json()["results"]])
+    # Each result is reported in the order it was sent; one phone's are stored, the other's
+    # are the same results again.
+    assert sorted(statuses) == [["created", "created"], ["duplicate", "duplicate"]]
+    certified = client.get(
+        f"/api/v1/stats/communes/{HN_HOAN_KIEM}",
+        params={"as_of": AS_OF},
+        headers=staff["national"],
+    ).json()
+    found = {i["indicator"]: i["numerator"] for i in certified["indicators"]}
+    assert found["adults_certified"] == 2
+    session.expire_all()
+    assert compare(session).agree
