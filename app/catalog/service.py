@@ -277,16 +277,29 @@ def _recount(
     The edit recounts the first batch of the people it moves itself, so a change that moves
     few (most, outside a national catalogue's core standards) is counted before it answers;
     the rest are recounted after it, a batch at a time (`app.stats.recount`). One such change
-    at a time: another while the last is still being recounted is refused.
+    at a time: another while the last is still being recounted is refused, unless it undoes
+    that one (a mistaken edit can be taken back at once).
     """
+    actor_id = actor.user_id if actor else None
     pending = totals.pending_recount(session)
-    recount = totals.schedule_recount(
-        session, rules, program_code=program_code, requested_by=actor.user_id if actor else None
-    )
+    if pending is None:
+        recount = totals.schedule_recount(
+            session, rules, program_code=program_code, requested_by=actor_id
+        )
+    else:
+        totals.forget_counting_rules(session)
+        after = totals.satisfying_programs(session)
+        if not totals.moves_anyone(rules, after):
+            return
+        if after != pending.before or pending.stop_at is not None:
+            raise Conflict("program.recount_pending", headers={"Retry-After": "60"})
+        # Undoing the change still being recounted: those it reached are moved back.
+        detail["undoes_recount"] = pending.id
+        recount = totals.undo_pending(
+            session, pending, rules, program_code=program_code, requested_by=actor_id
+        )
     if recount is None:
         return
-    if pending is not None:
-        raise Conflict("program.recount_pending", headers={"Retry-After": "60"})
     detail["recount_id"] = recount.id
     totals.recount_step(session)
     if recount.finished_at is not None:

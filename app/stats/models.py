@@ -70,10 +70,11 @@ class RulesRecount(SQLModel, table=True):
 
     A program edit that changes which certificates meet a group's standard stores the rules as
     they were (`before`, group → programs) and the programs and groups it moves; the recount
-    then walks the programs' holders in id order, a batch per transaction, and `done_through`
-    is the last id done. Until it finishes, a learner after `done_through` is still counted by
-    `before`, one at or before it by the rules in force: every write to a learner works out
-    its difference by the rules that learner is counted by, so the totals stay right throughout.
+    then walks the programs' holders in id order (up to `stop_at`), a batch per transaction,
+    and `done_through` is the last id done. Until it finishes, a learner after `done_through`
+    (and not after `stop_at`) is still counted by `before`, any other by the rules in force:
+    every write to a learner works out its difference by the rules that learner is counted by,
+    so the totals stay right throughout.
     """
 
     __tablename__ = "rules_recount"
@@ -84,6 +85,9 @@ class RulesRecount(SQLModel, table=True):
     programs: list[str] = Field(sa_column=Column(JSON, nullable=False))
     groups: list[str] = Field(sa_column=Column(JSON, nullable=False))
     done_through: uuid.UUID | None = Field(default=None)
+    # Only learners up to this id (all, when None): undoing a change mid-way moves back those
+    # the recount had reached.
+    stop_at: uuid.UUID | None = Field(default=None)
     recounted: int = 0
     requested_by_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

@@ -50,10 +50,18 @@ Rules = dict[str, frozenset[str]]
 @dataclass(frozen=True)
 class PendingRecount:
     """A change of rules whose recount has not finished: learners after `done_through` (all,
-    when it is None) are still counted by the rules as they were (`before`)."""
+    when it is None), up to `stop_at` (if set), are still counted by the rules as they were
+    (`before`)."""
 
+    id: int
     before: Rules
     done_through: uuid.UUID | None
+    stop_at: uuid.UUID | None
+
+    def counts_by_before(self, learner_id: uuid.UUID) -> bool:
+        if self.done_through is not None and learner_id <= self.done_through:
+            return False
+        return self.stop_at is None or learner_id <= self.stop_at
 
 
 _PENDING = (
@@ -68,10 +76,14 @@ _PROGRAM_COURSES = (
         col(Program.code),
         col(Program.default_for),
         col(ProgramCourse.course_code),
+        _PENDING.scalar_subquery(),
         sa.select(col(RulesRecount.before))
         .where(col(RulesRecount.id) == _PENDING.scalar_subquery())
         .scalar_subquery(),
         sa.select(col(RulesRecount.done_through))
+        .where(col(RulesRecount.id) == _PENDING.scalar_subquery())
+        .scalar_subquery(),
+        sa.select(col(RulesRecount.stop_at))
         .where(col(RulesRecount.id) == _PENDING.scalar_subquery())
         .scalar_subquery(),
     )
@@ -92,13 +104,17 @@ def satisfying_programs(session: Session) -> Rules:
     required: dict[str, set[str]] = defaultdict(set)
     default_for: dict[str, str] = {}
     pending: PendingRecount | None = None
-    for code, group, course, before, done_through in read_columns(session, _PROGRAM_COURSES, {}):
+    for code, group, course, pending_id, before, done_through, stop_at in read_columns(
+        session, _PROGRAM_COURSES, {}
+    ):
         if course is not None:
             required[code].add(course)
         if group:
             default_for[code] = group
-        if before is not None:
-            pending = PendingRecount(rules_from_json(before), _as_uuid(done_through))
+        if pending_id is not None:
+            pending = PendingRecount(
+                pending_id, rules_from_json(before), _as_uuid(done_through), _as_uuid(stop_at)
+            )
     result: Rules = {}
     for code, group in default_for.items():
         standard = required.get(code)
@@ -123,13 +139,9 @@ def rules_for(session: Session, learner_id: uuid.UUID | None) -> Rules:
     reached the learner yet (a learner not yet stored has no certificates to count)."""
     rules = satisfying_programs(session)
     pending = pending_recount(session)
-    if pending is None or learner_id is None or _counted_anew(pending, learner_id):
+    if pending is None or learner_id is None or not pending.counts_by_before(learner_id):
         return rules
     return pending.before
-
-
-def _counted_anew(pending: PendingRecount, learner_id: uuid.UUID) -> bool:
-    return pending.done_through is not None and learner_id <= pending.done_through
 
 
 def rules_from_json(value: dict[str, list[str]]) -> Rules:
@@ -378,6 +390,44 @@ def schedule_recount(
     return recount
 
 
+def undo_pending(
+    session: Session,
+    pending: PendingRecount,
+    current: Rules,
+    *,
+    program_code: str,
+    requested_by: int | None,
+) -> RulesRecount | None:
+    """After a change that brings the rules back to the pending recount's `before`: the
+    people it had not reached are counted right already, and those it had (counted by
+    `current`, the rules the change found) are recounted back. The pending recount ends;
+    returns the one that undoes it, or None when it had reached no one. The pending recount
+    must cover every learner (no `stop_at`)."""
+    ending = session.get(RulesRecount, pending.id)
+    assert ending is not None
+    ending.finished_at = utcnow()
+    session.add(ending)
+    recount = None
+    if pending.done_through is not None:
+        recount = RulesRecount(
+            program_code=program_code,
+            before=rules_to_json(current),
+            programs=ending.programs,
+            groups=ending.groups,
+            stop_at=pending.done_through,
+            requested_by_id=requested_by,
+        )
+        session.add(recount)
+    session.flush()
+    forget_counting_rules(session)
+    return recount
+
+
+def moves_anyone(before: Rules, after: Rules) -> bool:
+    """Whether a change of rules changes any program's standing for any group."""
+    return bool(_changes(before, after)[0])
+
+
 _HOLDERS = (
     sa.select(col(Certificate.learner_id))
     .where(
@@ -403,11 +453,8 @@ def recount_step(session: Session, batch: int | None = None) -> RulesRecount | N
     pending = pending_recount(session)
     if pending is None:
         return None
-    recount = session.exec(
-        select(RulesRecount)
-        .where(col(RulesRecount.id) == _PENDING.scalar_subquery())
-        .execution_options(populate_existing=True)
-    ).one()
+    recount = session.get(RulesRecount, pending.id, populate_existing=True)
+    assert recount is not None
     last = recount.done_through or uuid.UUID(int=0)  # before every id
     batch = batch or RECOUNT_BATCH
     ids = [
@@ -415,6 +462,7 @@ def recount_step(session: Session, batch: int | None = None) -> RulesRecount | N
         for row in session.execute(
             _HOLDERS, {"programs": recount.programs, "last": last, "batch": batch}
         )
+        if recount.stop_at is None or row[0] <= recount.stop_at
     ]
     age = adult_age(session)
     delta: Counter[RowKey] = Counter()
@@ -427,7 +475,7 @@ def recount_step(session: Session, batch: int | None = None) -> RulesRecount | N
     apply(session, {key: value for key, value in delta.items() if value})
     recount.done_through = ids[-1] if ids else recount.done_through
     recount.recounted += recounted
-    if len(ids) < batch:  # no one after these
+    if len(ids) < batch:  # no one after these (up to `stop_at`)
         recount.finished_at = utcnow()
     session.add(recount)
     session.flush()

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("programs", sa.JSON(), nullable=False),
         sa.Column("groups", sa.JSON(), nullable=False),
         sa.Column("done_through", sa.Uuid(), nullable=True),
+        sa.Column("stop_at", sa.Uuid(), nullable=True),
         sa.Column("recounted", sa.Integer(), nullable=False),
         sa.Column("requested_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", app.core.types.UTCDateTime(timezone=True), nullable=False),

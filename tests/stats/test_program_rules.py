@@ -24,7 +24,7 @@ from app.main import create_app
 from app.stats import totals
 from app.stats.models import StatTotal
 from app.stats.rebuild import compare
-from app.stats.recount import recount_batch
+from app.stats.recount import recount_batch, run_to_end
 from tests.factories import CITIZEN_COURSES, HN_HOAN_KIEM, Staff, complete, learner_payload
 from tests.stats import oracle
 
@@ -372,10 +372,11 @@ def test_a_recount_larger_than_a_batch_goes_on_after_the_edit_and_writes_meanwhi
     session.expire_all()
     assert compare(session).agree
 
-    # A second change to a standard waits for this recount to finish, and changes nothing.
+    # Another change to a standard waits for this recount to finish, and changes nothing.
+    narrowed = [c for c in widened if c != "HS-HOCTAPSO"]
     refused = client.patch(
         f"/api/v1/programs/{PUPIL_PROGRAM}",
-        json={"courses": [{"course_code": c} for c in pupil_courses]},
+        json={"courses": [{"course_code": c} for c in narrowed]},
         headers={**staff["national"], "Accept-Language": "en"},
     )
     assert refused.status_code == 409, refused.text
@@ -398,12 +399,57 @@ def test_a_recount_larger_than_a_batch_goes_on_after_the_edit_and_writes_meanwhi
     ).all()
     assert [e["recount_id"] for e in events] == [state["latest"]["id"]]
 
-    # And now the second change goes through.
+    # And now another change goes through.
     _set_pupil_courses(client, staff, pupil_courses)
     assert _recount_state(client, staff)["pending"] is True
     assert "no recount is pending" not in CliRunner().invoke(cli, ["stats-recount"]).output
     # The two late ones hold the citizens' own certificate too, and keep counting.
     assert _adults_certified(client, staff, commune_url) == 2
+    _matches_raw_records(client, staff, session)
+
+
+def test_undoing_a_change_mid_way_moves_back_only_those_the_recount_had_reached(
+    client: TestClient, staff: Staff, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(totals, "RECOUNT_BATCH", 1)
+    pupil_courses = _pupil_courses(session)
+    holders = [_register(client, staff, serial) for serial in range(1, 6)]
+    for learner in holders:
+        for course in pupil_courses:
+            complete(client, staff["hk_member"], learner, course)
+    commune_url = f"/api/v1/stats/communes/{HN_HOAN_KIEM}"
+    _set_pupil_courses(client, staff, [*pupil_courses, "CB-THANHTOAN", "CB-VNEID"])
+    engine = session.get_bind()
+    recount_batch(engine, adult_age=18)
+    started = _recount_state(client, staff)["latest"]
+    assert started["recounted_learners"] == 2
+    assert _adults_certified(client, staff, commune_url) == 2
+
+    # A mistaken edit is taken back before its recount has finished.
+    _set_pupil_courses(client, staff, pupil_courses)
+    undoing = _recount_state(client, staff)["latest"]
+    assert undoing["id"] != started["id"]
+    # The edit moved back the first of the two itself; the other waits for the recount.
+    assert undoing["recounted_learners"] == 1
+    assert _adults_certified(client, staff, commune_url) == 1
+    session.expire_all()
+    session.info["adult_age"] = 18
+    assert compare(session).agree
+    detail = session.exec(
+        select(AuditEvent.detail)
+        .where(AuditEvent.action == "program.update", AuditEvent.target_id == PUPIL_PROGRAM)
+        .order_by(col(AuditEvent.id).desc())
+    ).first()
+    assert detail is not None
+    assert detail["undoes_recount"] == started["id"]
+
+    finished = run_to_end(engine, adult_age=18)
+    assert finished is not None
+    assert finished.id == undoing["id"]
+    # Only the two the first recount had reached were read again.
+    assert finished.recounted == 2
+    assert _recount_state(client, staff)["pending"] is False
+    assert _adults_certified(client, staff, commune_url) == 0
     _matches_raw_records(client, staff, session)
 
 
