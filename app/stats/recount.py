@@ -1,8 +1,8 @@
 """The recount after a change to the counting rules: a batch of people per transaction.
 
 A program edit that changes which certificates meet a group's standard records what it moves
-(`totals.schedule_recount`) and answers at once. The recount runs after it, in the service's
-own background task and from `hocvuso stats-recount`; each batch is one transaction that holds
+(`totals.schedule_recount`), recounts the first batch itself and answers. The rest runs after
+it, in the service's own background task and from `hocvuso stats-recount`; each batch is one transaction that holds
 the counting rules' lock, so writes wait one batch at most, and a recount interrupted anywhere
 (a restart) goes on from its last committed batch. Until it finishes, each learner is counted by
 the rules the recount has reached it with (see `RulesRecount`), so every figure stays exact
@@ -33,7 +33,8 @@ def recount_batch(
 ) -> RulesRecount | None:
     """Recount one batch of the pending change and commit; None when nothing is pending.
 
-    The recount's last batch finds no one left, marks it finished and records the audit event.
+    The recount's last batch (fewer people than a batch holds) marks it finished and records
+    the audit event.
     A look that finds nothing pending takes no lock: the background task looks every few
     seconds, and writes must not wait for that.
     """
