@@ -89,9 +89,9 @@ def _set_pupil_courses(client: TestClient, staff: Staff, courses: list[str]) -> 
     assert response.status_code == 200, response.text
 
 
-def _pupil_holder(client: TestClient, staff: Staff, session: Session) -> str:
+def _pupil_holder(client: TestClient, staff: Staff, session: Session, serial: int = 1) -> str:
     """An adult who holds the pupils' certificate and no other."""
-    learner = _register(client, staff, 1)
+    learner = _register(client, staff, serial)
     for course in _pupil_courses(session):
         complete(client, staff["hk_member"], learner, course)
     return learner
@@ -341,10 +341,7 @@ def test_a_recount_larger_than_a_batch_goes_on_after_the_edit_and_writes_meanwhi
 ) -> None:
     monkeypatch.setattr(totals, "RECOUNT_BATCH", 1)
     pupil_courses = _pupil_courses(session)
-    holders = [_register(client, staff, serial) for serial in range(1, 7)]
-    for learner in holders:
-        for course in pupil_courses:
-            complete(client, staff["hk_member"], learner, course)
+    holders = [_pupil_holder(client, staff, session, serial) for serial in range(1, 7)]
     # Two who are one course short of the pupils' standard: they attain it, widened, during
     # the recount.
     late = [_register(client, staff, serial) for serial in (7, 8)]
@@ -433,10 +430,8 @@ def test_undoing_a_change_mid_way_moves_back_only_those_the_recount_had_reached(
 ) -> None:
     monkeypatch.setattr(totals, "RECOUNT_BATCH", 1)
     pupil_courses = _pupil_courses(session)
-    holders = [_register(client, staff, serial) for serial in range(1, 6)]
-    for learner in holders:
-        for course in pupil_courses:
-            complete(client, staff["hk_member"], learner, course)
+    for serial in range(1, 6):
+        _pupil_holder(client, staff, session, serial)
     commune_url = f"/api/v1/stats/communes/{HN_HOAN_KIEM}"
     _set_pupil_courses(client, staff, [*pupil_courses, "CB-THANHTOAN", "CB-VNEID"])
     engine = session.get_bind()
@@ -483,9 +478,7 @@ def test_the_service_runs_a_pending_recount_in_the_background(
     monkeypatch.setattr(totals, "RECOUNT_BATCH", 1)
     pupil_courses = _pupil_courses(session)
     for serial in (1, 2, 3):
-        learner = _register(client, staff, serial)
-        for course in pupil_courses:
-            complete(client, staff["hk_member"], learner, course)
+        _pupil_holder(client, staff, session, serial)
     _set_pupil_courses(client, staff, [*pupil_courses, "CB-THANHTOAN", "CB-VNEID"])
     assert _recount_state(client, staff)["pending"] is True
 

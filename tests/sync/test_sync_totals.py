@@ -1,8 +1,10 @@
 """A phone's batch keeps the running totals right, and never deadlocks another batch."""
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -48,6 +50,28 @@ def _waiting_for_locks(engine: Any) -> int:
         )
 
 
+def _sent_together(
+    database_url: str, hold: str, params: dict[str, Any], send: list[Callable[[], httpx.Response]]
+) -> list[httpx.Response]:
+    """Send the requests at once while another transaction holds a row they need (`hold`, a
+    `SELECT … FOR UPDATE`), so that both are under way together when it lets go."""
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as holder:
+            holder.execute(text(hold), params)
+            with ThreadPoolExecutor(max_workers=len(send)) as pool:
+                sent = [pool.submit(request) for request in send]
+                deadline = time.monotonic() + 30
+                while _waiting_for_locks(engine) < len(send):
+                    assert time.monotonic() < deadline, "the requests never met"
+                    assert not any(f.done() for f in sent), "a request went past the held row"
+                    time.sleep(0.05)
+                holder.commit()
+                return [f.result(timeout=60) for f in sent]
+    finally:
+        engine.dispose()
+
+
 def test_two_province_batches_over_the_same_communes_in_opposite_orders(
     client: TestClient, staff: Staff, session: Session, database_url: str
 ) -> None:
@@ -65,26 +89,15 @@ def test_two_province_batches_over_the_same_communes_in_opposite_orders(
 
     # Someone else holds the province's rows for a moment, so both batches are under way
     # together when it lets go.
-    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
-    answers: list[httpx.Response] = []
-    with engine.connect() as holder:
-        holder.execute(
-            text("SELECT 1 FROM stat_total WHERE level = 'province' AND unit_code = :p FOR UPDATE"),
-            {"p": HN},
-        )
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            sent = [
-                pool.submit(client.post, SYNC, json={"learners": batch}, headers=staff["hn_admin"])
-                for batch in (one, other)
-            ]
-            deadline = time.monotonic() + 30
-            while _waiting_for_locks(engine) < 2:
-                assert time.monotonic() < deadline, "the batches never met"
-                assert not any(f.done() for f in sent), "a batch went past the held rows"
-                time.sleep(0.05)
-            holder.commit()
-            answers = [f.result(timeout=60) for f in sent]
-    engine.dispose()
+    answers = _sent_together(
+        database_url,
+        "SELECT 1 FROM stat_total WHERE level = 'province' AND unit_code = :p FOR UPDATE",
+        {"p": HN},
+        [
+            partial(client.post, SYNC, json={"learners": batch}, headers=staff["hn_admin"])
+            for batch in (one, other)
+        ],
+    )
 
     for answer in answers:
         assert answer.status_code == 200, answer.text
@@ -156,24 +169,17 @@ def test_two_phones_sending_the_same_learners_results_in_opposite_orders(
             ]
         }
 
-    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
-    with engine.connect() as holder:
-        # Someone else holds the first learner for a moment, so both batches are under way
-        # together when it lets go.
-        holder.execute(text("SELECT 1 FROM learner WHERE id = :id FOR UPDATE"), {"id": first})
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            sent = [
-                pool.submit(client.post, SYNC, json=results(order), headers=staff["hk_member"])
-                for order in ([first, second], [second, first])
-            ]
-            deadline = time.monotonic() + 30
-            while _waiting_for_locks(engine) < 2:
-                assert time.monotonic() < deadline, "the batches never met"
-                assert not any(f.done() for f in sent), "a batch went past the held learner"
-                time.sleep(0.05)
-            holder.commit()
-            answers = [f.result(timeout=60) for f in sent]
-    engine.dispose()
+    # Someone else holds the first learner for a moment, so both batches are under way
+    # together when it lets go.
+    answers = _sent_together(
+        database_url,
+        "SELECT 1 FROM learner WHERE id = :id FOR UPDATE",
+        {"id": first},
+        [
+            partial(client.post, SYNC, json=results(order), headers=staff["hk_member"])
+            for order in ([first, second], [second, first])
+        ],
+    )
 
     statuses = []
     for answer in answers:
