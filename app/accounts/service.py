@@ -110,7 +110,7 @@ def create_user(
     session.flush()
     audit.record(
         session,
-        actor_id=actor.audit_id if actor else "system",
+        actor_id=actor.audit_id if actor else audit.SYSTEM_ACTOR_ID,
         actor_role=actor.role if actor else None,
         action="user.create",
         target_type="user",

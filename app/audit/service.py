@@ -9,6 +9,9 @@ from app.audit.models import AuditEvent
 from app.core.context import request_id_var
 from app.core.db import utcnow
 
+# Who did what no person did (seeding, a background recount).
+SYSTEM_ACTOR_ID = "system"
+
 _INSERT = sa.insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
 

@@ -30,8 +30,7 @@ from app.core.errors import Conflict, Invalid, NotFound, invalid_field
 from app.core.pagination import paginate
 from app.learners.models import Group
 from app.stats import totals
-
-SYSTEM_ACTOR_ID = "system"
+from app.stats.models import RulesRecount
 
 
 def _authorize(actor: Actor | None, action: str) -> None:
@@ -50,7 +49,7 @@ def _audit(
 ) -> None:
     audit.record(
         session,
-        actor_id=actor.audit_id if actor else SYSTEM_ACTOR_ID,
+        actor_id=actor.audit_id if actor else audit.SYSTEM_ACTOR_ID,
         actor_role=actor.role if actor else None,
         action=action,
         target_type=target_type,
@@ -282,22 +281,22 @@ def _recount(
     """
     actor_id = actor.user_id if actor else None
     pending = totals.pending_recount(session)
+    totals.forget_counting_rules(session)
+    after = totals.satisfying_programs(session)
+    if not totals.moves_anyone(rules, after):
+        return
     if pending is None:
-        recount = totals.schedule_recount(
-            session, rules, program_code=program_code, requested_by=actor_id
+        recount: RulesRecount | None = totals.schedule_recount(
+            session, rules, after, program_code=program_code, requested_by=actor_id
         )
-    else:
-        totals.forget_counting_rules(session)
-        after = totals.satisfying_programs(session)
-        if not totals.moves_anyone(rules, after):
-            return
-        if after != pending.before or pending.stop_at is not None:
-            raise Conflict("program.recount_pending", headers={"Retry-After": "60"})
+    elif after == pending.before and pending.stop_at is None:
         # Undoing the change still being recounted: those it reached are moved back.
         detail["undoes_recount"] = pending.id
         recount = totals.undo_pending(
             session, pending, rules, program_code=program_code, requested_by=actor_id
         )
+    else:
+        raise Conflict("program.recount_pending", headers={"Retry-After": "60"})
     if recount is None:
         return
     detail["recount_id"] = recount.id

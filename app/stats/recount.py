@@ -14,7 +14,7 @@ import asyncio
 import logging
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.audit import service as audit
 from app.core.config import Settings
@@ -25,8 +25,6 @@ from app.stats import totals
 from app.stats.models import RulesRecount
 
 logger = logging.getLogger(__name__)
-_PENDING = select(RulesRecount.id).where(col(RulesRecount.finished_at).is_(None)).limit(1)
-SYSTEM_ACTOR_ID = "system"
 
 
 def recount_batch(
@@ -40,7 +38,7 @@ def recount_batch(
     seconds, and writes must not wait for that.
     """
     with Session(read_bind(engine)) as session:
-        if session.exec(_PENDING).first() is None:
+        if not totals.recount_pending(session):
             return None
     with Session(write_bind(engine), expire_on_commit=False) as session:
         session.info["adult_age"] = adult_age
@@ -51,7 +49,7 @@ def recount_batch(
         if recount.finished_at is not None:
             audit.record(
                 session,
-                actor_id=SYSTEM_ACTOR_ID,
+                actor_id=audit.SYSTEM_ACTOR_ID,
                 actor_role=None,
                 action="stats.recount",
                 target_type="program",

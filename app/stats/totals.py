@@ -76,19 +76,14 @@ _PROGRAM_COURSES = (
         col(Program.code),
         col(Program.default_for),
         col(ProgramCourse.course_code),
-        _PENDING.scalar_subquery(),
-        sa.select(col(RulesRecount.before))
-        .where(col(RulesRecount.id) == _PENDING.scalar_subquery())
-        .scalar_subquery(),
-        sa.select(col(RulesRecount.done_through))
-        .where(col(RulesRecount.id) == _PENDING.scalar_subquery())
-        .scalar_subquery(),
-        sa.select(col(RulesRecount.stop_at))
-        .where(col(RulesRecount.id) == _PENDING.scalar_subquery())
-        .scalar_subquery(),
+        col(RulesRecount.id),
+        col(RulesRecount.before),
+        col(RulesRecount.done_through),
+        col(RulesRecount.stop_at),
     )
     .select_from(Program)
     .outerjoin(ProgramCourse, col(ProgramCourse.program_code) == col(Program.code))
+    .outerjoin(RulesRecount, col(RulesRecount.id) == _PENDING.scalar_subquery())
 )
 
 
@@ -112,9 +107,7 @@ def satisfying_programs(session: Session) -> Rules:
         if group:
             default_for[code] = group
         if pending_id is not None:
-            pending = PendingRecount(
-                pending_id, rules_from_json(before), _as_uuid(done_through), _as_uuid(stop_at)
-            )
+            pending = PendingRecount(pending_id, rules_from_json(before), done_through, stop_at)
     result: Rules = {}
     for code, group in default_for.items():
         standard = required.get(code)
@@ -125,6 +118,12 @@ def satisfying_programs(session: Session) -> Rules:
     session.info[_SATISFYING_KEY] = result
     session.info[_PENDING_KEY] = pending
     return result
+
+
+def recount_pending(session: Session) -> bool:
+    """Whether a change of rules is still being recounted: a plain look, with no lock taken
+    and the rules not read."""
+    return bool(session.execute(_PENDING).first())
 
 
 def pending_recount(session: Session) -> PendingRecount | None:
@@ -150,13 +149,6 @@ def rules_from_json(value: dict[str, list[str]]) -> Rules:
 
 def rules_to_json(rules: Rules) -> dict[str, list[str]]:
     return {group: sorted(programs) for group, programs in sorted(rules.items())}
-
-
-def _as_uuid(value: Any) -> uuid.UUID | None:
-    # A scalar subquery's value comes back as the driver gives it (SQLite: a hex string).
-    if value is None or isinstance(value, uuid.UUID):
-        return value
-    return uuid.UUID(str(value))
 
 
 def forget_counting_rules(session: Session) -> None:
@@ -365,19 +357,16 @@ def _members(groups: Sequence[str]) -> Any:
 
 
 def schedule_recount(
-    session: Session, before: Rules, *, program_code: str, requested_by: int | None
-) -> RulesRecount | None:
-    """After a change to the counting rules, record what it moves, to be recounted after it.
+    session: Session, before: Rules, after: Rules, *, program_code: str, requested_by: int | None
+) -> RulesRecount:
+    """Record what a change of the counting rules from `before` to `after` moves, to be
+    recounted after it.
 
     `before` is what `hold_counting_rules` returned; the lock is held until the transaction
-    ends. Returns None when the change moves no one's standing. A second change while one is
-    still being recounted is the caller's to refuse (`pending_recount`).
+    ends. The caller has checked that the change moves someone (`moves_anyone`) and that no
+    other is still being recounted (`pending_recount`).
     """
-    forget_counting_rules(session)
-    after = satisfying_programs(session)
     programs, groups = _changes(before, after)
-    if not programs:
-        return None
     recount = RulesRecount(
         program_code=program_code,
         before=rules_to_json(before),
@@ -387,6 +376,7 @@ def schedule_recount(
     )
     session.add(recount)
     session.flush()
+    forget_counting_rules(session)
     return recount
 
 
