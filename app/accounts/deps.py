@@ -9,9 +9,10 @@ from sqlmodel import col
 
 from app.accounts.actor import Actor
 from app.accounts.models import Role, Team, User
-from app.core.db import SessionDep, read_columns
+from app.core.db import SessionDep
 from app.core.deps import AccessTokensDep
 from app.core.errors import NotFound, Unauthorized
+from app.core.reads import Query, Rows, reads_of
 from app.core.security import TokenError
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -31,13 +32,13 @@ _ACTOR: Select[int, str, str, str | None, str | None, int | None, bool] = select
 _ACTOR_FIELDS = tuple(str(column.key) for column in _ACTOR.selected_columns)
 
 
-def get_actor(
-    request: Request,
-    session: SessionDep,
-    tokens: AccessTokensDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> Actor:
-    """The signed-in staff member; 401 for a missing, forged, expired or foreign token."""
+async def get_caller(
+    tokens: AccessTokensDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> int:
+    """The user id a valid token names; 401 for a missing, forged, expired or foreign token.
+
+    The account itself is not read yet: see `actor_read` and `actor_from`.
+    """
     if not token:
         raise Unauthorized(audit_action="auth.missing_token")
     try:
@@ -47,14 +48,35 @@ def get_actor(
     subject = str(claims.get("sub", ""))
     if not subject.startswith("user:") or not subject[5:].isdigit():
         raise Unauthorized(audit_action="auth.token_rejected")
-    # Read on every request, so a disabled account or a changed role takes effect at once.
-    rows = read_columns(session, _ACTOR, {"user_id": int(subject[5:])})
+    return int(subject[5:])
+
+
+Caller = Annotated[int, Depends(get_caller)]
+
+
+def actor_read(user_id: int) -> Query:
+    """The read of the caller's account. It is read on every request, so that a disabled
+    account or a changed role takes effect at once."""
+    return _ACTOR, {"user_id": user_id}
+
+
+def actor_from(request: Request, rows: Rows) -> Actor:
+    """The caller as read by `actor_read`; 401 if the account is gone or disabled."""
     fields: dict[str, Any] = dict(zip(_ACTOR_FIELDS, rows[0], strict=True)) if rows else {}
     if not fields.pop("is_active", False):
         raise Unauthorized(audit_action="auth.token_rejected")
     actor = Actor(**fields | {"role": Role(fields["role"])})
     request.state.actor = actor
     return actor
+
+
+async def get_actor(request: Request, user_id: Caller) -> Actor:
+    """The signed-in staff member; 401 for a missing, forged, expired or foreign token.
+
+    Read outside the request's session, so that on PostgreSQL no worker thread is needed.
+    """
+    [rows] = await reads_of(request).run(actor_read(user_id))
+    return actor_from(request, rows)
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]

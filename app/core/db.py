@@ -1,7 +1,7 @@
 """Engine, sessions and the one-transaction-per-request dependency."""
 
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVarTuple, cast
@@ -84,32 +84,18 @@ def read_columns(
     if session.autoflush:
         session.flush()
     connection = session.connection()
-    direct = _direct_form(statement, connection.dialect)
+    direct = direct_form(statement, connection.dialect)
     if direct is None:
         return [cast(tuple[*_Ts], tuple(row)) for row in connection.execute(statement, parameters)]
     cursor = connection.connection.cursor()
     try:
-        values = direct.compiled.construct_params(parameters)
-        for name, process in direct.compiled._bind_processors.items():
-            if name in values:
-                values[name] = process(values[name])
-        cursor.execute(direct.compiled.string, values)
+        cursor.execute(direct.compiled.string, direct.values(parameters))
         rows = cursor.fetchall()
-        if direct.processors is None:
-            direct.processors = [
-                column.type._cached_result_processor(connection.dialect, described[1])
-                for column, described in zip(
-                    direct.compiled._result_columns, cursor.description, strict=True
-                )
-            ]
+        return cast(
+            list[tuple[*_Ts]], direct.processed(connection.dialect, cursor.description, rows)
+        )
     finally:
         cursor.close()
-    processors = direct.processors
-    if any(processors):
-        rows = [
-            tuple(p(v) if p else v for p, v in zip(processors, row, strict=True)) for row in rows
-        ]
-    return cast(list[tuple[*_Ts]], rows)
 
 
 @dataclass
@@ -118,11 +104,35 @@ class _DirectForm:
     compiled: Any  # None when SQLAlchemy must render the statement per call
     processors: list[Any] | None = None
 
+    def values(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """The parameters as the driver takes them, with the columns' bind processing."""
+        values: dict[str, Any] = self.compiled.construct_params(parameters)
+        for name, process in self.compiled._bind_processors.items():
+            if name in values:
+                values[name] = process(values[name])
+        return values
+
+    def processed(self, dialect: Any, description: Any, rows: Sequence[Any]) -> list[Any]:
+        """The driver's rows with the columns' result processing applied."""
+        if self.processors is None:
+            self.processors = [
+                column.type._cached_result_processor(dialect, described[1])
+                for column, described in zip(
+                    self.compiled._result_columns, description, strict=True
+                )
+            ]
+        processors = self.processors
+        if not any(processors):
+            return list(rows)
+        return [
+            tuple(p(v) if p else v for p, v in zip(processors, row, strict=True)) for row in rows
+        ]
+
 
 _DIRECT: dict[int, _DirectForm] = {}
 
 
-def _direct_form(statement: Any, dialect: Any) -> _DirectForm | None:
+def direct_form(statement: Any, dialect: Any) -> _DirectForm | None:
     """The statement compiled once for PostgreSQL, or None where Core must run it."""
     if dialect.name != "postgresql":
         return None

@@ -15,6 +15,7 @@ from app.accounts.actor import Actor
 from app.core.db import read_columns
 from app.core.errors import NotFound
 from app.core.i18n import Language
+from app.core.reads import Query, Reads, Rows
 from app.stats.indicators import BY_INDICATOR, DEFINITIONS, Definition, Indicator
 from app.stats.models import Baseline, RulesRecount, StatTotal, Target
 from app.stats.schemas import (
@@ -54,22 +55,33 @@ def national_unit() -> UnitRef:
 _KNOWN_UNITS: dict[tuple[str, str, str], UnitRef] = {}
 
 
+_PROVINCE = sa.select(col(Province.name)).where(col(Province.code) == bindparam("code"))
+_COMMUNE = sa.select(col(Commune.name), col(Commune.province_code)).where(
+    col(Commune.code) == bindparam("code")
+)
+
+
+def unit_read(level: str, code: str) -> Query:
+    """The read of a province or commune (see `known_unit`)."""
+    return (_PROVINCE if level == "province" else _COMMUNE), {"code": code}
+
+
+def _unit_from(level: str, code: str, rows: Rows) -> UnitRef | None:
+    if not rows:
+        return None
+    if level == "province":
+        return UnitRef("province", code, rows[0][0], province_code=code)
+    name, province_code = rows[0]
+    return UnitRef("commune", code, name, province_code, code)
+
+
 def _known_unit(session: Session, level: str, code: str) -> UnitRef | None:
     key = (str(session.get_bind().engine.url), level, code)
     unit = _KNOWN_UNITS.get(key)
-    if unit is not None:
-        return unit
-    if level == "province":
-        province = session.get(Province, code)
-        if province is None:
-            return None
-        unit = UnitRef("province", code, province.name, province_code=code)
-    else:
-        commune = session.get(Commune, code)
-        if commune is None:
-            return None
-        unit = UnitRef("commune", code, commune.name, commune.province_code, commune.code)
-    _KNOWN_UNITS[key] = unit
+    if unit is None:
+        unit = _unit_from(level, code, read_columns(session, *unit_read(level, code)))
+        if unit is not None:
+            _KNOWN_UNITS[key] = unit
     return unit
 
 
@@ -84,6 +96,22 @@ def commune_unit(session: Session, code: str) -> UnitRef:
     unit = _known_unit(session, "commune", code)
     if unit is None:
         raise NotFound("what.commune")
+    return unit
+
+
+def known_unit(reads: Reads, level: str, code: str) -> UnitRef | None:
+    """The nation, or a province or commune this process has read before."""
+    if level == "national":
+        return national_unit()
+    return _KNOWN_UNITS.get((str(reads.engine.url), level, code))
+
+
+def unit_from(reads: Reads, level: str, code: str, rows: Rows) -> UnitRef:
+    """The unit `unit_read` found, now known to this process; 404 if there is none."""
+    unit = _unit_from(level, code, rows)
+    if unit is None:
+        raise NotFound(f"what.{level}")
+    _KNOWN_UNITS[(str(reads.engine.url), level, code)] = unit
     return unit
 
 
@@ -135,21 +163,29 @@ _METRICS_OF_UNIT = _metric_statement("one")
 _METRICS_OF_UNITS = _metric_statement("some")
 
 
-def metric_values(
-    session: Session, *, level: str, units: Sequence[str] | None, as_of: date, past: date
-) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
-    """Per unit: every metric's value on `as_of` and on the earlier day `past`."""
+def _metrics_read(level: str, units: Sequence[str] | None, as_of: date, past: date) -> Query:
     parameters: dict[str, object] = {"level": level, "as_of": as_of, "past": past}
     statement = _METRICS_OF_LEVEL
     if units is not None and len(units) == 1:
         statement, parameters["unit"] = _METRICS_OF_UNIT, units[0]
     elif units is not None:
         statement, parameters["units"] = _METRICS_OF_UNITS, list(units)
+    return statement, parameters
+
+
+def _metrics_from(rows: Rows) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
     values: dict[str, tuple[dict[str, int], dict[str, int]]] = defaultdict(lambda: ({}, {}))
-    for unit, metric, now_total, past_total in read_columns(session, statement, parameters):
+    for unit, metric, now_total, past_total in rows:
         values[unit][0][metric] = int(now_total or 0)
         values[unit][1][metric] = int(past_total or 0)
     return values
+
+
+def metric_values(
+    session: Session, *, level: str, units: Sequence[str] | None, as_of: date, past: date
+) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
+    """Per unit: every metric's value on `as_of` and on the earlier day `past`."""
+    return _metrics_from(read_columns(session, *_metrics_read(level, units, as_of, past)))
 
 
 def _sum_units(
@@ -180,6 +216,26 @@ _BASELINES_OF_PROVINCE = _BASELINE_FIELDS.where(col(Baseline.province_code) == b
 _BASELINES_OF_NATION = _BASELINE_FIELDS
 
 
+def _baselines_read(unit: UnitRef, year: int) -> Query:
+    if unit.level == "province":
+        return _BASELINES_OF_PROVINCE, {"year": year, "code": unit.code}
+    if unit.level in ("commune", "village"):
+        return _BASELINE_OF_COMMUNE, {"year": year, "code": unit.commune_code}
+    return _BASELINES_OF_NATION, {"year": year}
+
+
+def _baselines_from(
+    unit: UnitRef, rows: Rows, *, communes: int, by_commune: bool = False
+) -> dict[str, dict[str, int]]:
+    per_commune = {row[0]: dict(zip(BASELINE_COLUMNS, row[1:], strict=True)) for row in rows}
+    if by_commune:
+        return per_commune
+    if unit.level == "village" or not per_commune or len(per_commune) < communes:
+        return {}
+    summed = {name: sum(b[name] for b in per_commune.values()) for name in BASELINE_COLUMNS}
+    return {unit.code: summed}
+
+
 def baselines(
     session: Session, *, unit: UnitRef, year: int, by_commune: bool = False
 ) -> dict[str, dict[str, int]]:
@@ -188,25 +244,23 @@ def baselines(
     A province's or the nation's baseline exists only when every one of its communes has one
     for that year; otherwise the registered count is the denominator, and the answer says so.
     """
+    rows = read_columns(session, *_baselines_read(unit, year))
+    communes = 1 if by_commune else _commune_count(session, unit)
+    return _baselines_from(unit, rows, communes=communes, by_commune=by_commune)
+
+
+_COMMUNES_OF_PROVINCE = (
+    sa.select(func.count())
+    .select_from(Commune)
+    .where(col(Commune.province_code) == bindparam("code"))
+)
+_COMMUNES_OF_NATION = sa.select(func.count()).select_from(Commune)
+
+
+def _communes_read(unit: UnitRef) -> Query:
     if unit.level == "province":
-        rows = read_columns(session, _BASELINES_OF_PROVINCE, {"year": year, "code": unit.code})
-    elif unit.level in ("commune", "village"):
-        rows = read_columns(
-            session, _BASELINE_OF_COMMUNE, {"year": year, "code": unit.commune_code}
-        )
-    else:
-        rows = read_columns(session, _BASELINES_OF_NATION, {"year": year})
-    per_commune = {row[0]: dict(zip(BASELINE_COLUMNS, row[1:], strict=True)) for row in rows}
-    if by_commune:
-        return per_commune
-    if (
-        unit.level == "village"
-        or not per_commune
-        or len(per_commune) < _commune_count(session, unit)
-    ):
-        return {}
-    summed = {name: sum(b[name] for b in per_commune.values()) for name in BASELINE_COLUMNS}
-    return {unit.code: summed}
+        return _COMMUNES_OF_PROVINCE, {"code": unit.code}
+    return _COMMUNES_OF_NATION, {}
 
 
 def _commune_count(session: Session, unit: UnitRef) -> int:
@@ -216,10 +270,7 @@ def _commune_count(session: Session, unit: UnitRef) -> int:
     key = unit.code if unit.level == "province" else NATION
     cache: dict[str, int] = session.info.setdefault("commune_counts", {})
     if key not in cache:
-        statement = select(func.count()).select_from(Commune)
-        if unit.level == "province":
-            statement = statement.where(Commune.province_code == unit.code)
-        cache[key] = session.exec(statement).one()
+        cache[key] = read_columns(session, *_communes_read(unit))[0][0]
     return cache[key]
 
 
@@ -255,25 +306,26 @@ _TARGETS_OF_CHAIN = _TARGET_FIELDS.where(
 )
 
 
-def targets_for(
-    session: Session, units: Iterable[UnitRef]
-) -> dict[str, dict[Indicator, AppliedTarget]]:
-    """The target that applies to each unit and indicator: the most specific scope wins."""
-    units = list(units)
+def _scopes(units: list[UnitRef]) -> set[tuple[str, str]]:
     scopes = {("national", NATION)}
     for unit in units:
         if unit.province_code:
             scopes.add(("province", unit.province_code))
         if unit.commune_code:
             scopes.add(("commune", unit.commune_code))
-    codes = sorted({code for _, code in scopes})
+    return scopes
+
+
+def _targets_read(units: list[UnitRef]) -> Query:
+    codes = sorted({code for _, code in _scopes(units)})
     if len(codes) <= 3:
         padded = (codes * 3)[:3]
-        rows = read_columns(
-            session, _TARGETS_OF_CHAIN, {f"code_{i}": code for i, code in enumerate(padded, 1)}
-        )
-    else:
-        rows = read_columns(session, _TARGETS_OF_SCOPES, {"codes": codes})
+        return _TARGETS_OF_CHAIN, {f"code_{i}": code for i, code in enumerate(padded, 1)}
+    return _TARGETS_OF_SCOPES, {"codes": codes}
+
+
+def _targets_from(units: list[UnitRef], rows: Rows) -> dict[str, dict[Indicator, AppliedTarget]]:
+    scopes = _scopes(units)
     found = {
         (t.level, t.scope_code, Indicator(t.indicator)): t
         for t in (AppliedTarget(*row) for row in rows)
@@ -300,6 +352,14 @@ def targets_for(
                     break
         result[unit.code] = applied
     return result
+
+
+def targets_for(
+    session: Session, units: Iterable[UnitRef]
+) -> dict[str, dict[Indicator, AppliedTarget]]:
+    """The target that applies to each unit and indicator: the most specific scope wins."""
+    units = list(units)
+    return _targets_from(units, read_columns(session, *_targets_read(units)))
 
 
 def target_public(target: Target | AppliedTarget) -> TargetPublic:
@@ -361,15 +421,26 @@ def evaluate(
     )
 
 
-def unit_stats(session: Session, *, unit: UnitRef, as_of: date, lang: Language) -> UnitStats:
-    """Every indicator for one unit on `as_of`."""
+def stats_reads(unit: UnitRef, as_of: date) -> list[Query]:
+    """What `stats_from` needs read; on PostgreSQL they go in one round trip."""
     level, units = _totals_level(unit)
-    values = metric_values(
-        session, level=level, units=units, as_of=as_of, past=as_of - timedelta(days=PACE_DAYS)
-    )
-    now, past = _sum_units(values)
-    baseline = baselines(session, unit=unit, year=as_of.year).get(unit.code)
-    targets = targets_for(session, [unit])[unit.code]
+    reads = [
+        _metrics_read(level, units, as_of, as_of - timedelta(days=PACE_DAYS)),
+        _baselines_read(unit, as_of.year),
+        _targets_read([unit]),
+    ]
+    if unit.level in ("province", "national"):
+        reads.append(_communes_read(unit))
+    return reads
+
+
+def stats_from(unit: UnitRef, as_of: date, lang: Language, results: list[Rows]) -> UnitStats:
+    """Every indicator for one unit on `as_of`, from the rows of `stats_reads`."""
+    metrics, baseline_rows, target_rows, *counted = results
+    now, past = _sum_units(_metrics_from(metrics))
+    communes = counted[0][0][0] if counted else 1
+    baseline = _baselines_from(unit, baseline_rows, communes=communes).get(unit.code)
+    targets = _targets_from([unit], target_rows)[unit.code]
     return UnitStats(
         unit=unit.public(),
         as_of=as_of,
@@ -386,6 +457,12 @@ def unit_stats(session: Session, *, unit: UnitRef, as_of: date, lang: Language) 
             for d in DEFINITIONS
         ],
     )
+
+
+def unit_stats(session: Session, *, unit: UnitRef, as_of: date, lang: Language) -> UnitStats:
+    """Every indicator for one unit on `as_of`."""
+    results = [read_columns(session, *query) for query in stats_reads(unit, as_of)]
+    return stats_from(unit, as_of, lang, results)
 
 
 def child_units(session: Session, parent: UnitRef) -> list[UnitRef]:

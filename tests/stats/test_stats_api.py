@@ -5,7 +5,9 @@ from datetime import UTC, datetime
 import time_machine
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlmodel import Session
 
+from app.accounts.models import Role
 from app.stats.contributions import VIETNAM
 from tests.factories import (
     CITIZEN_COURSES,
@@ -305,3 +307,36 @@ def test_reports_have_vietnamese_headers_and_cannot_run_formulas(
     values = [c.value for c in book["Chi tiết"]["A"] if c.value]
     assert any(str(v).startswith("'=HYPERLINK") for v in values)
     assert book["Tổng hợp"]["A5"].value == "Đơn vị"
+
+
+def test_the_indicators_follow_the_callers_account_as_it_is_now(
+    client: TestClient, staff: Staff, session: Session
+) -> None:
+    """The figures and the caller's account are read together: a disabled account or a
+    narrower role takes effect on the next request, for a commune read before or not yet."""
+    url = f"/api/v1/stats/communes/{HN_HOAN_KIEM}"
+    member_headers = staff["hk_member"]
+    assert client.get(url, headers=member_headers).status_code == 200
+    assert client.get(url, headers=staff["hn_admin"]).status_code == 200
+    admin = staff.users["hn_admin"]
+    admin.role = Role.commune_admin
+    admin.commune_code = HN_CUA_NAM
+    session.add(admin)
+    session.commit()
+    narrowed = client.get(url, headers=staff["hn_admin"])
+    assert narrowed.status_code == 404
+    assert narrowed.headers["content-type"].startswith(PROBLEM)
+    assert (
+        client.get(f"/api/v1/stats/communes/{HN_CUA_NAM}", headers=staff["hn_admin"]).status_code
+        == 200
+    )
+
+    member = staff.users["hk_member"]
+    member.is_active = False
+    session.add(member)
+    session.commit()
+    for code in (HN_HOAN_KIEM, TQ_COMMUNE, "99999"):  # read before, never read, no such commune
+        refused = client.get(f"/api/v1/stats/communes/{code}", headers=member_headers)
+        assert refused.status_code == 401, code
+        assert refused.headers["content-type"].startswith(PROBLEM)
+    assert client.get(url).status_code == 401

@@ -1,0 +1,99 @@
+"""Reads that need no session: on the event loop over PostgreSQL, in a worker thread elsewhere.
+
+The busiest requests (who is calling, a unit's indicators) only read. Handing them to a worker
+thread and through an ORM session costs the service more CPU than the statements cost the
+database, so on PostgreSQL they run on an asyncio connection pool of their own, in autocommit
+(each statement sees the latest commits, as in a READ COMMITTED transaction), several
+statements in one round trip. On SQLite they run, as before, in a worker thread.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql.selectable import TypedReturnsRows
+
+from app.core.db import direct_form, read_bind
+
+APPLICATION_NAME = "hocvuso reads"
+
+Query = tuple[TypedReturnsRows[*tuple[Any, ...]], dict[str, Any]]
+Rows = list[tuple[Any, ...]]
+
+
+class Reads:
+    """Runs SELECTs of plain columns built once (module constants), outside any session."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._pool: AsyncConnectionPool | None = None
+        if engine.dialect.name == "postgresql":
+            url = engine.url.set(drivername="postgresql")
+            self._pool = AsyncConnectionPool(
+                url.render_as_string(hide_password=False),
+                min_size=1,
+                max_size=engine.pool.size(),  # type: ignore[attr-defined]
+                # Named, so that pg_stat_activity tells these connections apart.
+                kwargs={"autocommit": True, "application_name": APPLICATION_NAME},
+                open=False,
+            )
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            await self._pool.open(wait=False)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+
+    async def run(self, *queries: Query) -> list[Rows]:
+        """Each query's rows, in order."""
+        if self._pool is None:
+            return await run_in_threadpool(self._run_in_thread, queries)
+        try:
+            return await self._run_on_loop(queries)
+        except psycopg.OperationalError:
+            # The server dropped the connection (a restart, an idle timeout), and likely the
+            # pool's others with it: the pool checks them all and replaces the dead ones. A
+            # read is safe to run again, once.
+            await self._pool.check()
+            return await self._run_on_loop(queries)
+
+    def _run_in_thread(self, queries: Sequence[Query]) -> list[Rows]:
+        with read_bind(self.engine).connect() as connection:
+            return [
+                [tuple(row) for row in connection.execute(statement, parameters)]
+                for statement, parameters in queries
+            ]
+
+    async def _run_on_loop(self, queries: Sequence[Query]) -> list[Rows]:
+        assert self._pool is not None
+        dialect = self.engine.dialect
+        forms = []
+        for statement, parameters in queries:
+            form = direct_form(statement, dialect)
+            if form is None:
+                raise ValueError("a statement with an expanding parameter")
+            forms.append((form, form.values(parameters)))
+        async with self._pool.connection() as connection:
+            if len(forms) == 1:
+                form, values = forms[0]
+                cursor = await connection.execute(form.compiled.string, values)
+                return [form.processed(dialect, cursor.description, await cursor.fetchall())]
+            async with connection.pipeline():
+                cursors = [
+                    await connection.execute(form.compiled.string, values) for form, values in forms
+                ]
+            return [
+                form.processed(dialect, cursor.description, await cursor.fetchall())
+                for (form, _), cursor in zip(forms, cursors, strict=True)
+            ]
+
+
+def reads_of(request: Request) -> Reads:
+    reads: Reads = request.app.state.reads
+    return reads

@@ -1,0 +1,74 @@
+"""Reads outside any session: the same rows as SQLAlchemy's, and they survive a dropped link."""
+
+import asyncio
+from datetime import date, datetime, timedelta
+
+import psycopg
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy import bindparam
+from sqlmodel import Session, col
+
+from app.core.db import make_engine
+from app.core.reads import APPLICATION_NAME, Reads
+from app.stats.models import Target
+from app.units.models import Commune
+from tests.factories import HN_HOAN_KIEM, Staff
+
+TARGETS = sa.select(
+    col(Target.indicator), col(Target.scope_code), col(Target.deadline), col(Target.updated_at)
+).where(col(Target.scope_code) == bindparam("code"))
+COMMUNE = sa.select(col(Commune.name), col(Commune.province_code)).where(
+    col(Commune.code) == bindparam("code")
+)
+
+
+def test_several_reads_answer_in_order_with_the_columns_types(database_url: str) -> None:
+    engine = make_engine(database_url)
+
+    async def read() -> list[list[tuple[object, ...]]]:
+        reads = Reads(engine)
+        await reads.open()
+        try:
+            return await reads.run(
+                (TARGETS, {"code": "VN"}),
+                (COMMUNE, {"code": HN_HOAN_KIEM}),
+                (COMMUNE, {"code": "99999"}),
+            )
+        finally:
+            await reads.close()
+
+    try:
+        with Session(engine) as session:
+            expected = [tuple(row) for row in session.execute(TARGETS, {"code": "VN"})]
+        targets, commune, nothing = asyncio.run(read())
+    finally:
+        engine.dispose()
+    assert len(expected) == 5  # the national targets the seed sets
+    assert sorted(targets) == sorted(expected)
+    for _indicator, _scope, deadline, updated_at in targets:
+        assert deadline == date(2026, 12, 31)
+        assert isinstance(updated_at, datetime)
+        assert updated_at.utcoffset() == timedelta(0)
+    assert commune == [("Phường Hoàn Kiếm", "01")]
+    assert nothing == []
+
+
+def test_a_read_after_the_server_dropped_its_connections_is_answered(
+    client: TestClient, staff: Staff, database_url: str
+) -> None:
+    url = f"/api/v1/stats/communes/{HN_HOAN_KIEM}"
+    assert client.get(url, headers=staff["hk_admin"]).status_code == 200
+    if not database_url.startswith("postgresql"):
+        return  # SQLite has no server to drop a connection
+    plain = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(plain, autocommit=True) as admin:
+        dropped = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = %s AND datname = current_database()",
+            (APPLICATION_NAME,),
+        ).fetchone()
+    assert dropped is not None and dropped[0] >= 1
+    again = client.get(url, headers=staff["hk_admin"])
+    assert again.status_code == 200, again.text
+    assert again.json()["unit"]["code"] == HN_HOAN_KIEM
