@@ -30,6 +30,7 @@ from app.imports.router import router as imports_router
 from app.imports.worker import ImportWorker, collect_less_often
 from app.learners.router import router as learners_router
 from app.me.router import router as me_router
+from app.stats.answers import Answers
 from app.stats.recount import run_worker as run_recounts
 from app.stats.router import router as stats_router
 from app.sync.router import router as sync_router
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.passwords = Passwords(settings)
     app.state.access_tokens = AccessTokens(settings)
+    app.state.answers = Answers()
     app.state.personal_ids = PersonalIds(settings)
     app.state.record_denial = record_request_denial
 

@@ -92,3 +92,20 @@ class RulesRecount(SQLModel, table=True):
     requested_by_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     finished_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class StatVersion(SQLModel, table=True):
+    """A counter per commune, raised in the same transaction as anything that changes what
+    its indicators read: its running totals, its baselines. The scope `*` is raised by what
+    changes every unit's (a target, a rebuild of the totals).
+
+    A unit's answer is valid as long as the sum of its communes' counters and `*`'s is: the
+    counters only grow, so any change anywhere in the unit changes the sum. Keeping an answer
+    against that sum is what lets the service answer a unit's indicators again without
+    reading its totals.
+    """
+
+    __tablename__ = "stat_version"
+
+    scope: str = Field(primary_key=True, max_length=12)  # a commune's code, or "*"
+    version: int = Field(sa_column=Column(BigInteger, nullable=False))

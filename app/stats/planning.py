@@ -17,6 +17,7 @@ from app.stats.contributions import REG, REG_ADULTS
 from app.stats.models import Baseline, Target
 from app.stats.schemas import BaselineIn, BaselinePublic, Scope, TargetIn
 from app.stats.service import NATION, commune_unit, metric_values
+from app.stats.versions import EVERYTHING, raise_versions
 from app.units.models import Commune, Province
 
 ADMINS = (Role.national_admin, Role.province_admin, Role.commune_admin)
@@ -127,6 +128,7 @@ def _upsert(
     row.updated_by_id = actor.user_id
     session.add(row)
     session.flush()
+    raise_versions(session, [commune.code])
     return row
 
 
@@ -198,6 +200,7 @@ def put_target(session: Session, *, actor: Actor, data: TargetIn) -> Target:
     row.updated_by_id = actor.user_id
     session.add(row)
     session.flush()
+    raise_versions(session, [EVERYTHING])
     audit.record(
         session,
         actor_id=actor.audit_id,
@@ -264,6 +267,7 @@ def list_targets(
 def seed_targets(session: Session, seed_dir: Path) -> dict[str, int]:
     """Insert the national default targets that are missing; admins' edits are kept."""
     data = tomllib.loads((seed_dir / "targets.toml").read_text(encoding="utf-8"))
+    added = False
     for item in data.get("target", []):
         exists = session.exec(
             select(Target.id).where(
@@ -273,6 +277,7 @@ def seed_targets(session: Session, seed_dir: Path) -> dict[str, int]:
             )
         ).first()
         if exists is None:
+            added = True
             session.add(
                 Target(
                     indicator=item["indicator"],
@@ -284,5 +289,7 @@ def seed_targets(session: Session, seed_dir: Path) -> dict[str, int]:
                 )
             )
     session.flush()
+    if added:
+        raise_versions(session, [EVERYTHING])
     count = len(session.exec(select(Target.id).where(Target.level == "national")).all())
     return {"national_targets": count}

@@ -12,6 +12,7 @@ from app.learners.models import Learner
 from app.stats import totals
 from app.stats.contributions import contributions
 from app.stats.models import StatTotal
+from app.stats.versions import EVERYTHING, raise_versions
 
 BATCH = 5_000
 
@@ -93,5 +94,6 @@ def rebuild(session: Session) -> Comparison:
     ]
     for start in range(0, len(rows), BATCH):
         session.execute(insert(StatTotal), rows[start : start + BATCH])
+    raise_versions(session, [EVERYTHING])
     session.flush()
     return comparison

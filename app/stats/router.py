@@ -12,6 +12,7 @@ from app.core.db import SessionDep
 from app.core.problems import language_of
 from app.core.reads import reads_of
 from app.stats import export, planning, service
+from app.stats.answers import Answers
 from app.stats.contributions import VIETNAM
 from app.stats.indicators import Indicator
 from app.stats.schemas import (
@@ -28,6 +29,7 @@ from app.stats.schemas import (
 )
 from app.stats.service import UnitRef
 from app.stats.timeseries import timeseries as build_timeseries
+from app.stats.versions import version_read
 
 router = APIRouter()
 
@@ -59,26 +61,35 @@ def _unit(session: SessionDep, actor: Actor, level: str, code: str | None) -> Un
 
 async def _stats(
     request: Request, caller: int, level: str, code: str | None, as_of: date | None
-) -> UnitStats:
-    # The busiest read of all: no session, no worker thread on PostgreSQL, and the caller's
-    # account read in the same round trip as the figures (which are shown only if it may).
+) -> Response:
+    # The busiest read of all: no session, no worker thread on PostgreSQL, the caller's account
+    # read in the same round trip as the unit's version, and the figures themselves read only
+    # when that version has moved since this process last answered.
     reads = reads_of(request)
-    day = as_of or _today()
-    unit = service.known_unit(reads, level, code or "")
+    code = code or ""
+    unit = service.known_unit(reads, level, code)
     if unit is None:
-        account, found = await reads.run(actor_read(caller), service.unit_read(level, code or ""))
+        account, found = await reads.run(actor_read(caller), service.unit_read(level, code))
         actor = actor_from(request, account)
-        unit = service.unit_from(reads, level, code or "", found)
-        results = await reads.run(*service.stats_reads(unit, day))
+        unit = service.unit_from(reads, level, code, found)
+        [[(version,)]] = await reads.run(version_read(level, code))
     else:
-        account, *results = await reads.run(actor_read(caller), *service.stats_reads(unit, day))
+        account, [(version,)] = await reads.run(actor_read(caller), version_read(level, code))
         actor = actor_from(request, account)
     service.require_visible(actor, unit, action="stats.read")
-    return service.stats_from(unit, day, language_of(request), results)
+    day, lang = as_of or _today(), language_of(request)
+    answers: Answers = request.app.state.answers
+    key = (level, unit.code, day, lang)
+    body = answers.get(key, version)
+    if body is None:
+        results = await reads.run(*service.stats_reads(unit, day))
+        body = service.stats_from(unit, day, lang, results).model_dump_json().encode()
+        answers.put(key, version, body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/stats/national", response_model=UnitStats, tags=["stats"])
-async def national_stats(request: Request, caller: Caller, as_of: AsOf = None) -> UnitStats:
+async def national_stats(request: Request, caller: Caller, as_of: AsOf = None) -> Response:
     """Chỉ tiêu toàn quốc / Indicators for the nation (national admins)."""
     return await _stats(request, caller, "national", None, as_of)
 
@@ -86,7 +97,7 @@ async def national_stats(request: Request, caller: Caller, as_of: AsOf = None) -
 @router.get("/stats/provinces/{code}", response_model=UnitStats, tags=["stats"])
 async def province_stats(
     code: ProvinceCode, request: Request, caller: Caller, as_of: AsOf = None
-) -> UnitStats:
+) -> Response:
     """Chỉ tiêu của tỉnh / Indicators for a province: rate, target, gap, on track, projection."""
     return await _stats(request, caller, "province", code, as_of)
 
@@ -94,7 +105,7 @@ async def province_stats(
 @router.get("/stats/communes/{code}", response_model=UnitStats, tags=["stats"])
 async def commune_stats(
     code: CommuneCode, request: Request, caller: Caller, as_of: AsOf = None
-) -> UnitStats:
+) -> Response:
     """Chỉ tiêu của xã/phường / Indicators for a commune: rate, target, gap, projection."""
     return await _stats(request, caller, "commune", code, as_of)
 

@@ -17,6 +17,7 @@ from app.catalog.models import Program, ProgramCourse
 from app.certificates.models import Certificate, CertificateStatus
 from app.core.db import read_columns, utcnow
 from app.learners.models import Group, Learner
+from app.stats import versions
 from app.stats.contributions import (
     CertificateFacts,
     LearnerFacts,
@@ -569,6 +570,7 @@ def _store(session: Session, delta: dict[RowKey, int]) -> None:
         for (level, unit, metric, day), value in ordered
     ]
     session.execute(_SQLITE_UPSERT, rows)
+    versions.raise_versions(session, (unit for level, unit, _, _ in delta if level == "commune"))
 
 
 _COLUMNS = ("level", "unit_code", "metric", "effective_on", "count")
@@ -584,17 +586,19 @@ def _upserts() -> tuple[Any, Any]:
         for name, array in zip(_COLUMNS, _ARRAYS, strict=True)
     ]
     rows = func.unnest(*arrays).table_valued(*_COLUMNS).render_derived(name="incoming")
-    from_arrays = postgresql.insert(table).from_select(
+    from_arrays: Any = postgresql.insert(table).from_select(
         list(_COLUMNS), sa.select(*(rows.c[name] for name in _COLUMNS))
     )
-    one_row = sqlite.insert(table)
-    return tuple(  # type: ignore[return-value]
+    one_row: Any = sqlite.insert(table)
+    from_arrays, one_row = (
         base.on_conflict_do_update(
             index_elements=list(_COLUMNS[:4]),
             set_={"count": table.c.count + base.excluded.count},
         )
         for base in (from_arrays, one_row)
     )
+    # The communes whose totals change have their counters raised in the same statement.
+    return versions.raising_with(from_arrays, arrays[0], arrays[1]), one_row
 
 
 _UNNEST_UPSERT, _SQLITE_UPSERT = _upserts()

@@ -1,14 +1,20 @@
 import csv
 import io
+import uuid
 from datetime import UTC, datetime
 
+import pytest
 import time_machine
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from sqlmodel import Session
+from sqlmodel import Session, select
+from typer.testing import CliRunner
 
 from app.accounts.models import Role
+from app.certificates.models import Certificate
+from app.cli import cli
 from app.stats.contributions import VIETNAM
+from app.stats.models import Target
 from tests.factories import (
     CITIZEN_COURSES,
     HN_CUA_NAM,
@@ -340,3 +346,96 @@ def test_the_indicators_follow_the_callers_account_as_it_is_now(
         assert refused.status_code == 401, code
         assert refused.headers["content-type"].startswith(PROBLEM)
     assert client.get(url).status_code == 401
+
+
+def test_a_kept_answer_is_never_served_after_what_it_shows_has_changed(
+    client: TestClient, staff: Staff, session: Session
+) -> None:
+    """The service keeps each unit's answer while nothing it shows has changed; every kind of
+    change must show on the very next read, at the commune, its province and the nation."""
+    today = datetime.now(VIETNAM).date().isoformat()
+    reads = [
+        (f"/api/v1/stats/communes/{HN_HOAN_KIEM}", "hk_admin"),
+        ("/api/v1/stats/provinces/01", "hn_admin"),
+        ("/api/v1/stats/national", "national"),
+    ]
+
+    def adults(url: str, who: str, **params: str) -> dict[str, object]:
+        response = client.get(url, headers=staff[who], params=params)
+        assert response.status_code == 200, response.text
+        return _indicator(response.json(), "adults_certified")
+
+    def certified() -> list[object]:
+        return [adults(url, who)["numerator"] for url, who in reads]
+
+    registered = _register_and_certify(client, staff, 1, certify=False)
+    assert certified() == [0, 0, 0]
+    assert certified() == [0, 0, 0]  # kept, and still right
+    for course in CITIZEN_COURSES:
+        complete(client, staff["hk_member"], registered, course, completed_at=today)
+    assert certified() == [1, 1, 1]
+    # Another day and another language are other answers.
+    assert adults(*reads[0], as_of="2026-01-01")["numerator"] == 0
+    assert adults(*reads[0])["numerator"] == 1
+    english = client.get(reads[0][0], headers={**staff["hk_admin"], "Accept-Language": "en"})
+    assert _indicator(english.json(), "adults_certified")["title"] != adults(*reads[0])["title"]
+
+    baseline = client.put(
+        f"/api/v1/communes/{HN_HOAN_KIEM}/baselines/{datetime.now(VIETNAM).year}",
+        headers=staff["hk_admin"],
+        json={"adults": 4000, "officials": 10, "pupils": 10, "workers": 10},
+    )
+    assert baseline.status_code == 200, baseline.text
+    commune = adults(*reads[0])
+    assert (commune["denominator"], commune["denominator_source"]) == (4000, "baseline")
+
+    target = client.put(
+        "/api/v1/targets",
+        headers=staff["hn_admin"],
+        json={
+            "indicator": "adults_certified",
+            "scope": {"level": "province", "code": "01"},
+            "kind": "rate",
+            "value": 0.95,
+            "deadline": "2026-12-31",
+        },
+    )
+    assert target.status_code == 200, target.text
+    for url, who in reads[:2]:
+        applied = adults(url, who)["target"]
+        assert applied["value"] == 0.95 and applied["scope"]["level"] == "province", url  # type: ignore[index]
+    assert adults(*reads[2])["target"]["value"] == 0.8  # type: ignore[index]
+
+    [certificate] = session.exec(
+        select(Certificate.id).where(Certificate.learner_id == uuid.UUID(registered))
+    ).all()
+    revoked = client.post(
+        f"/api/v1/certificates/{certificate}/revoke",
+        headers=staff["hk_admin"],
+        json={"reason": "Cấp nhầm"},
+    )
+    assert revoked.status_code == 200, revoked.text
+    assert certified() == [0, 0, 0]
+
+
+def test_targets_the_seed_puts_back_show_at_once(
+    client: TestClient,
+    staff: Staff,
+    session: Session,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = f"/api/v1/stats/communes/{HN_HOAN_KIEM}"
+    session.delete(
+        session.exec(
+            select(Target).where(Target.indicator == "adults_certified", Target.level == "national")
+        ).one()
+    )
+    session.commit()
+    body = client.get(url, headers=staff["hk_admin"]).json()
+    assert _indicator(body, "adults_certified")["target"] is None
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    seeded = CliRunner().invoke(cli, ["seed"])
+    assert seeded.exit_code == 0, seeded.output
+    body = client.get(url, headers=staff["hk_admin"]).json()
+    assert _indicator(body, "adults_certified")["target"]["value"] == 0.8  # type: ignore[index]
