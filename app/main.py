@@ -134,7 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.passwords = Passwords(settings)
     app.state.access_tokens = AccessTokens(settings)
-    app.state.answers = Answers()
+    app.state.answers = Answers(settings.stats_answers_kept)
     app.state.personal_ids = PersonalIds(settings)
     app.state.record_denial = record_request_denial
 

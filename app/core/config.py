@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # Recounts after a change to the counting rules run in the background: how often to look.
     recount_worker: bool = True
     recount_poll_seconds: float = Field(default=5.0, gt=0)
+    # How many units' indicators each worker keeps, answered again while nothing they show has
+    # changed (about 3 KB each); 0 reads the figures for every request.
+    stats_answers_kept: int = Field(default=8192, ge=0)
     delivery_poll_seconds: float = Field(default=15.0, gt=0)
     delivery_batch_size: int = Field(default=50, ge=1, le=1000)
     delivery_retry_base_seconds: float = Field(default=30.0, gt=0)

@@ -38,8 +38,11 @@ class Reads:
             url = engine.url.set(drivername="postgresql")
             self._pool = AsyncConnectionPool(
                 url.render_as_string(hide_password=False),
+                # A request holds a connection for one round trip only: a few per process
+                # suffice, and those left idle for a minute are closed.
                 min_size=1,
-                max_size=engine.pool.size(),  # type: ignore[attr-defined]
+                max_size=max(2, engine.pool.size() // 2),  # type: ignore[attr-defined]
+                max_idle=60,
                 # Named, so that pg_stat_activity tells these connections apart.
                 kwargs={"autocommit": True, "application_name": APPLICATION_NAME},
                 open=False,

@@ -1,7 +1,7 @@
 import csv
 import io
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
@@ -13,8 +13,10 @@ from typer.testing import CliRunner
 from app.accounts.models import Role
 from app.certificates.models import Certificate
 from app.cli import cli
+from app.core.config import Settings
+from app.main import create_app
 from app.stats.contributions import VIETNAM
-from app.stats.models import Target
+from app.stats.models import StatTotal, Target
 from tests.factories import (
     CITIZEN_COURSES,
     HN_CUA_NAM,
@@ -439,3 +441,31 @@ def test_targets_the_seed_puts_back_show_at_once(
     assert seeded.exit_code == 0, seeded.output
     body = client.get(url, headers=staff["hk_admin"]).json()
     assert _indicator(body, "adults_certified")["target"]["value"] == 0.8  # type: ignore[index]
+
+
+def test_answers_are_kept_until_a_version_moves_unless_told_to_keep_none(
+    settings: Settings, client: TestClient, staff: Staff, session: Session
+) -> None:
+    """A hand edit of the totals raises no version: a worker that answered before keeps its
+    answer (so answers are kept), while one told to keep none reads the edit."""
+    url = f"/api/v1/stats/communes/{HN_HOAN_KIEM}"
+    _register_and_certify(client, staff, 1, certify=False)
+
+    def certified(app_client: TestClient) -> object:
+        body = app_client.get(url, headers=staff["hk_admin"]).json()
+        return _indicator(body, "adults_certified")["numerator"]
+
+    with TestClient(create_app(settings.model_copy(update={"stats_answers_kept": 0}))) as other:
+        assert certified(client) == certified(other) == 0
+        session.add(
+            StatTotal(
+                level="commune",
+                unit_code=HN_HOAN_KIEM,
+                metric="cert_adults",
+                effective_on=date(2026, 1, 1),
+                count=1,
+            )
+        )
+        session.commit()
+        assert certified(client) == 0
+        assert certified(other) == 1
