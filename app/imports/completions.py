@@ -7,6 +7,7 @@ nothing twice (one row per learner and course).
 """
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -42,7 +43,7 @@ def store_chunk(session: Session, ctx: ImportContext, rows: list[SourceRow]) -> 
     by_digest = _learners_by_id_number(session, ctx, rows)
     # The chunk's running totals are stored once, at its end (see `held_back`).
     with totals.held_back(session):
-        for row in rows:
+        for row in sorted(rows, key=_lock_order(ctx, by_digest)):
             _store_row(session, ctx, row, by_digest, outcome)
     return outcome
 
@@ -90,6 +91,24 @@ def _learners_by_id_number(
         col(Learner.citizen_id_hash).in_(digests)
     )
     return {h: i for h, i in session.exec(statement).all() if h is not None}
+
+
+def _lock_order(
+    ctx: ImportContext, by_digest: dict[str, uuid.UUID]
+) -> Callable[[SourceRow], tuple[str, str]]:
+    """Rows in the order every import and every phone's batch stores them: by learner, then
+    course. Two imports over the same people then take each person's locks in the same order,
+    and one waits for the other instead of each holding what the other needs. Rows of one
+    learner and course keep their order in the file."""
+
+    def key(row: SourceRow) -> tuple[str, str]:
+        try:
+            learner = _learner_of(row, ctx, by_digest)
+        except NotFound:
+            learner = None
+        return (str(learner or ""), str(row.fields.get("course_code") or ""))
+
+    return key
 
 
 def _learner_of(

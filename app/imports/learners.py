@@ -10,6 +10,7 @@ concurrently is never stored twice). The running totals move by the chunk's sum,
 event records the chunk.
 """
 
+import copy
 import os
 import uuid
 from collections import Counter
@@ -164,9 +165,14 @@ def prepare_chunk(ctx: ImportContext, rows: list[SourceRow]) -> Prepared:
 
 
 def store_prepared(session: Session, ctx: ImportContext, prepared: Prepared) -> ChunkOutcome:
-    """Register the chunk's new people; count the known ones; say why the others were refused."""
-    outcome = prepared.outcome
-    candidates = prepared.candidates
+    """Register the chunk's new people; count the known ones; say why the others were refused.
+
+    `prepared` is left as it was, so a chunk whose transaction failed can be stored again.
+    """
+    outcome = copy.deepcopy(prepared.outcome)
+    # In blind-index order: two imports over the same people insert them in the same order, so
+    # one waits for the other instead of each holding what the other needs.
+    candidates = dict(sorted(prepared.candidates.items()))
     if _copy_all(session, [c.line for c in candidates.values() if c.line is not None]):
         # Nobody in the chunk was registered: all stored by one COPY.
         stored = list(candidates.values())
@@ -366,7 +372,8 @@ def _insert_by_copy(session: Session, lines: list[str]) -> set[str]:
         # The column names come from the model's metadata, never from input.
         cursor.execute(
             f"INSERT INTO learner ({COLUMN_LIST}) SELECT {COLUMN_LIST} FROM {STAGE} "  # noqa: S608
-            "ON CONFLICT (citizen_id_hash) DO NOTHING RETURNING citizen_id_hash"
+            "ORDER BY citizen_id_hash ON CONFLICT (citizen_id_hash) DO NOTHING "
+            "RETURNING citizen_id_hash"
         )
         inserted = {digest for (digest,) in cursor.fetchall()}
         cursor.execute(f"TRUNCATE {STAGE}")

@@ -14,6 +14,7 @@ import gc
 import itertools
 import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -25,8 +26,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import func, or_, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
@@ -199,6 +202,12 @@ def _cancel(upcoming: collections.deque[Future[Any]]) -> None:
         future.cancel()
 
 
+# A chunk whose transaction fails on the database's side (a deadlock, a serialization
+# failure, a dropped connection) is stored again from the start, up to this many times in all.
+CHUNK_ATTEMPTS = 3
+_PASSING = (OperationalError, psycopg.OperationalError)
+
+
 def _store_chunk(
     engine: Engine,
     settings: Settings,
@@ -209,7 +218,37 @@ def _store_chunk(
     chunk: list[SourceRow],
     prepared: Any,
 ) -> ImportJob | None:
-    """One chunk, committed with the import's counters; None if the lease was lost."""
+    """One chunk, committed with the import's counters; None if the lease was lost.
+
+    Its transaction is all or nothing, so a failure that may pass is met by storing the chunk
+    again, rather than by ending the import halfway.
+    """
+    for attempt in range(1, CHUNK_ATTEMPTS + 1):
+        try:
+            return _store_chunk_once(engine, settings, job, owner, steps, ctx, chunk, prepared)
+        except _PASSING as exc:
+            if attempt == CHUNK_ATTEMPTS:
+                raise
+            logger.warning(
+                "import %s: the chunk from row %s failed (%s); storing it again",
+                job.id,
+                chunk[0].number,
+                type(exc.orig if isinstance(exc, OperationalError) else exc).__name__,
+            )
+            time.sleep(random.uniform(0.1, 0.5) * attempt)  # noqa: S311
+    raise AssertionError("unreachable")
+
+
+def _store_chunk_once(
+    engine: Engine,
+    settings: Settings,
+    job: ImportJob,
+    owner: str,
+    steps: Steps,
+    ctx: ImportContext,
+    chunk: list[SourceRow],
+    prepared: Any,
+) -> ImportJob | None:
     lease = timedelta(seconds=settings.import_lease_seconds)
     with Session(write_bind(engine), expire_on_commit=False) as session:
         session.info["adult_age"] = settings.adult_age

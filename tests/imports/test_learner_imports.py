@@ -5,8 +5,11 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import psycopg
+import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from app.accounts.service import actor_for
@@ -423,4 +426,33 @@ def test_a_stopping_worker_gives_the_import_back_and_the_next_one_finishes_it(
     assert (done["status"], done["rows_read"], done["rows_stored"]) == ("done", 30, 30)
     stored = learners(session)
     assert len(stored) == len({x.citizen_id_hash for x in stored}) == 30
+    assert stored_totals(session) == expected_totals(session)
+
+
+def test_a_chunk_that_fails_on_the_databases_side_is_stored_again_once(
+    client: TestClient, staff: Staff, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deadlock (or a dropped connection) undoes the chunk's transaction: the import stores
+    the chunk again instead of stopping halfway, and counts every row once."""
+    steps = worker.STEPS[ImportKind.learners]
+    failures = []
+
+    def store_then_fail_once(*args: Any) -> Any:
+        outcome = steps.store(*args)
+        if not failures:
+            failures.append(outcome.stored)
+            raise OperationalError("INSERT …", {}, psycopg.errors.DeadlockDetected())
+        return outcome
+
+    monkeypatch.setitem(
+        worker.STEPS, ImportKind.learners, worker.Steps(steps.prepare, store_then_fail_once)
+    )
+    monkeypatch.setattr(worker.time, "sleep", lambda _: None)
+    rows = [row(n) for n in range(1, 13)]
+    rows.append(row(13, birth_date="31/02/1990"))  # refused: no such day
+    body = imported(client, staff["hk_member"], csv_bytes(LEARNER_HEADER_VI, rows))
+    assert failures and failures[0] > 0  # the first attempt had stored rows before it failed
+    assert body["status"] == "done"
+    assert (body["rows_stored"], body["rows_duplicate"], body["rows_rejected"]) == (12, 0, 1)
+    assert len(learners(session)) == 12
     assert stored_totals(session) == expected_totals(session)
