@@ -23,6 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +181,13 @@ def run_import(
                     return _release(engine, job, owner)
                 upcoming.append(reader.submit(next_chunk))
                 chunk, prepared = ready
-                stored = _store_chunk(engine, settings, job, owner, steps, ctx, chunk, prepared)
+                stored = _stored_again_if_it_fails(
+                    job,
+                    chunk,
+                    partial(
+                        _store_chunk, engine, settings, job, owner, steps, ctx, chunk, prepared
+                    ),
+                )
                 if stored is None:
                     logger.warning("import %s was taken over by another worker", job.id)
                     _cancel(upcoming)
@@ -208,24 +215,14 @@ CHUNK_ATTEMPTS = 3
 _PASSING = (OperationalError, psycopg.OperationalError)
 
 
-def _store_chunk(
-    engine: Engine,
-    settings: Settings,
-    job: ImportJob,
-    owner: str,
-    steps: Steps,
-    ctx: ImportContext,
-    chunk: list[SourceRow],
-    prepared: Any,
+def _stored_again_if_it_fails(
+    job: ImportJob, chunk: list[SourceRow], store: Callable[[], ImportJob | None]
 ) -> ImportJob | None:
-    """One chunk, committed with the import's counters; None if the lease was lost.
-
-    Its transaction is all or nothing, so a failure that may pass is met by storing the chunk
-    again, rather than by ending the import halfway.
-    """
+    """`store` (a chunk's transaction, all or nothing) run again when the database fails it in
+    a way that may pass, rather than the import ending halfway."""
     for attempt in range(1, CHUNK_ATTEMPTS + 1):
         try:
-            return _store_chunk_once(engine, settings, job, owner, steps, ctx, chunk, prepared)
+            return store()
         except _PASSING as exc:
             if attempt == CHUNK_ATTEMPTS:
                 raise
@@ -239,7 +236,7 @@ def _store_chunk(
     raise AssertionError("unreachable")
 
 
-def _store_chunk_once(
+def _store_chunk(
     engine: Engine,
     settings: Settings,
     job: ImportJob,
@@ -249,6 +246,7 @@ def _store_chunk_once(
     chunk: list[SourceRow],
     prepared: Any,
 ) -> ImportJob | None:
+    """One chunk, committed with the import's counters; None if the lease was lost."""
     lease = timedelta(seconds=settings.import_lease_seconds)
     with Session(write_bind(engine), expire_on_commit=False) as session:
         session.info["adult_age"] = settings.adult_age

@@ -391,18 +391,13 @@ def test_a_kept_answer_is_never_served_after_what_it_shows_has_changed(
     commune = adults(*reads[0])
     assert (commune["denominator"], commune["denominator_source"]) == (4000, "baseline")
 
-    target = client.put(
+    target = {"scope": {"level": "province", "code": "01"}, "kind": "rate", "value": 0.95}
+    put = client.put(
         "/api/v1/targets",
         headers=staff["hn_admin"],
-        json={
-            "indicator": "adults_certified",
-            "scope": {"level": "province", "code": "01"},
-            "kind": "rate",
-            "value": 0.95,
-            "deadline": "2026-12-31",
-        },
+        json={"indicator": "adults_certified", "deadline": "2026-12-31", **target},
     )
-    assert target.status_code == 200, target.text
+    assert put.status_code == 200, put.text
     for url, who in reads[:2]:
         applied = adults(url, who)["target"]
         assert applied["value"] == 0.95 and applied["scope"]["level"] == "province", url  # type: ignore[index]
