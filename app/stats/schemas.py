@@ -122,10 +122,25 @@ class IndicatorValue(BaseModel):
     projected_count: int | None = None
 
 
+class RecountUnderWay(BaseModel):
+    """A change to a program's standard whose recount has not finished: until it does, the
+    figures move from the old standard to the new one."""
+
+    program_code: str
+    started_at: datetime
+
+
 class UnitStats(BaseModel):
     unit: Unit
     as_of: date
     indicators: list[IndicatorValue]
+    recount: RecountUnderWay | None = Field(
+        default=None,
+        description=(
+            "Đang tính lại sau khi sửa chuẩn chương trình / A recount under way after a change "
+            "to a program's standard (see GET /api/v1/stats/recount); null when none is"
+        ),
+    )
 
 
 class RankedUnitStats(UnitStats):

@@ -22,6 +22,7 @@ from app.stats.schemas import (
     IndicatorValue,
     RecountPublic,
     RecountState,
+    RecountUnderWay,
     Scope,
     TargetPublic,
     Unit,
@@ -421,6 +422,18 @@ def evaluate(
     )
 
 
+_RECOUNT_UNDER_WAY = (
+    sa.select(col(RulesRecount.program_code), col(RulesRecount.created_at))
+    .where(col(RulesRecount.finished_at).is_(None))
+    .order_by(col(RulesRecount.id))
+    .limit(1)
+)
+
+
+def _recount_from(rows: Rows) -> RecountUnderWay | None:
+    return RecountUnderWay(program_code=rows[0][0], started_at=rows[0][1]) if rows else None
+
+
 def stats_reads(unit: UnitRef, as_of: date) -> list[Query]:
     """What `stats_from` needs read; on PostgreSQL they go in one round trip."""
     level, units = _totals_level(unit)
@@ -428,6 +441,7 @@ def stats_reads(unit: UnitRef, as_of: date) -> list[Query]:
         _metrics_read(level, units, as_of, as_of - timedelta(days=PACE_DAYS)),
         _baselines_read(unit, as_of.year),
         _targets_read([unit]),
+        (_RECOUNT_UNDER_WAY, {}),
     ]
     if unit.level in ("province", "national"):
         reads.append(_communes_read(unit))
@@ -436,7 +450,7 @@ def stats_reads(unit: UnitRef, as_of: date) -> list[Query]:
 
 def stats_from(unit: UnitRef, as_of: date, lang: Language, results: list[Rows]) -> UnitStats:
     """Every indicator for one unit on `as_of`, from the rows of `stats_reads`."""
-    metrics, baseline_rows, target_rows, *counted = results
+    metrics, baseline_rows, target_rows, recount, *counted = results
     now, past = _sum_units(_metrics_from(metrics))
     communes = counted[0][0][0] if counted else 1
     baseline = _baselines_from(unit, baseline_rows, communes=communes).get(unit.code)
@@ -456,6 +470,7 @@ def stats_from(unit: UnitRef, as_of: date, lang: Language, results: list[Rows]) 
             )
             for d in DEFINITIONS
         ],
+        recount=_recount_from(recount),
     )
 
 
@@ -504,6 +519,7 @@ def breakdown(session: Session, *, parent: UnitRef, as_of: date, lang: Language)
     else:
         per_unit = {}
     targets = targets_for(session, children)
+    recount = _recount_from(read_columns(session, _RECOUNT_UNDER_WAY, {}))
     result = []
     for child in children:
         now, past = values.get(child.code, ({}, {}))
@@ -523,6 +539,7 @@ def breakdown(session: Session, *, parent: UnitRef, as_of: date, lang: Language)
                     )
                     for d in DEFINITIONS
                 ],
+                recount=recount,
             )
         )
     return result

@@ -377,6 +377,8 @@ def schedule_recount(
     )
     session.add(recount)
     session.flush()
+    # Every unit's answer now says a recount is under way.
+    versions.raise_versions(session, [versions.EVERYTHING])
     forget_counting_rules(session)
     return recount
 
@@ -410,6 +412,7 @@ def undo_pending(
         )
         session.add(recount)
     session.flush()
+    versions.raise_versions(session, [versions.EVERYTHING])
     forget_counting_rules(session)
     return recount
 
@@ -468,6 +471,7 @@ def recount_step(session: Session, batch: int | None = None) -> RulesRecount | N
     recount.recounted += recounted
     if len(ids) < batch:  # no one after these (up to `stop_at`)
         recount.finished_at = utcnow()
+        versions.raise_versions(session, [versions.EVERYTHING])
     session.add(recount)
     session.flush()
     forget_counting_rules(session)

@@ -26,7 +26,14 @@ from app.stats import totals
 from app.stats.models import StatTotal
 from app.stats.rebuild import compare
 from app.stats.recount import recount_batch, run_to_end
-from tests.factories import CITIZEN_COURSES, HN_HOAN_KIEM, Staff, complete, learner_payload
+from tests.factories import (
+    CITIZEN_COURSES,
+    HN_CUA_NAM,
+    HN_HOAN_KIEM,
+    Staff,
+    complete,
+    learner_payload,
+)
 from tests.stats import oracle
 
 PUPIL_PROGRAM = "CHUAN-HOC-SINH"
@@ -514,3 +521,50 @@ def test_looking_for_a_recount_when_none_is_pending_waits_for_no_one(
     holder.close()
     assert not look.is_alive(), "the background task's look waited for the rules' lock"
     assert looked == [None]
+
+
+def test_the_indicators_say_while_a_recount_is_under_way(
+    client: TestClient,
+    staff: Staff,
+    session: Session,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(totals, "RECOUNT_BATCH", 1)
+    pupil_courses = _pupil_courses(session)
+    for serial in (1, 2, 3):
+        _pupil_holder(client, staff, session, serial)
+    urls = [
+        f"/api/v1/stats/communes/{HN_HOAN_KIEM}",
+        f"/api/v1/stats/communes/{HN_CUA_NAM}",  # nobody there: the recount never touches it
+        "/api/v1/stats/provinces/01",
+        "/api/v1/stats/national",
+        "/api/v1/stats/provinces/01/communes",
+    ]
+
+    def notices() -> list[object]:
+        bodies = [client.get(url, headers=staff["national"]).json() for url in urls]
+        return [b["recount"] for b in bodies[:4]] + [i["recount"] for i in bodies[4]["items"]]
+
+    assert set(map(str, notices())) == {"None"}  # and each unit's answer is now kept
+    _set_pupil_courses(client, staff, [*pupil_courses, "CB-THANHTOAN", "CB-VNEID"])
+    assert _recount_state(client, staff)["pending"] is True
+    under_way = notices()
+    assert {(n["program_code"], n["started_at"]) for n in under_way} == {  # type: ignore[index]
+        (PUPIL_PROGRAM, _recount_state(client, staff)["latest"]["started_at"])
+    }
+    assert _adults_certified(client, staff, urls[0]) == 1  # one batch done, by the edit
+
+    # Taken back mid-way: the recount that moves the one person back is the one under way.
+    _set_pupil_courses(client, staff, pupil_courses)
+    undoing = _recount_state(client, staff)["latest"]
+    assert undoing["started_at"] != under_way[0]["started_at"]  # type: ignore[index]
+    assert {(n["program_code"], n["started_at"]) for n in notices()} == {  # type: ignore[index]
+        (PUPIL_PROGRAM, undoing["started_at"])
+    }
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    finished = CliRunner().invoke(cli, ["stats-recount"])
+    assert finished.exit_code == 0, finished.output
+    assert set(map(str, notices())) == {"None"}
+    assert _adults_certified(client, staff, urls[0]) == 0
