@@ -376,11 +376,16 @@ def schedule_recount(
         requested_by_id=requested_by,
     )
     session.add(recount)
+    _recounts_changed(session)
+    return recount
+
+
+def _recounts_changed(session: Session) -> None:
+    """After a recount began or ended: the rules are read again, and every unit's answer, which
+    says whether one is under way, is answered anew."""
     session.flush()
-    # Every unit's answer now says a recount is under way.
     versions.raise_versions(session, [versions.EVERYTHING])
     forget_counting_rules(session)
-    return recount
 
 
 def undo_pending(
@@ -411,9 +416,7 @@ def undo_pending(
             requested_by_id=requested_by,
         )
         session.add(recount)
-    session.flush()
-    versions.raise_versions(session, [versions.EVERYTHING])
-    forget_counting_rules(session)
+    _recounts_changed(session)
     return recount
 
 
