@@ -41,6 +41,7 @@ from app.core.db import make_engine, write_bind
 from app.core.migrate import upgrade_to_head
 from app.core.security import Passwords, PersonalIds
 from app.seed import seed_all
+from app.stats.versions import EVERYTHING, raise_versions
 from app.training import service as training
 from app.training.models import Completion
 from app.training.schemas import CompletionCreate
@@ -328,26 +329,23 @@ def main() -> None:
             # "Computed": the unit's version moved just before (a change somewhere), so the
             # figures are read; "kept": the same unit asked again on the same connection (so
             # the same worker), answered from what that worker kept.
-            with psycopg.connect(dsn, autocommit=True) as bumper:
+            def change_somewhere() -> None:
+                with Session(engine) as changing:
+                    raise_versions(changing, [EVERYTHING])
+                    changing.commit()
 
-                def change_somewhere() -> None:
-                    bumper.execute(
-                        "INSERT INTO stat_version (scope, version) VALUES ('*', 1) ON CONFLICT"
-                        " (scope) DO UPDATE SET version = stat_version.version + 1"
-                    )
+            def both(path: Callable[[], str], repeat: int) -> tuple[list[float], list[float]]:
+                computed, kept = [], []
+                for _ in range(repeat):
+                    unit = path()
+                    change_somewhere()
+                    computed += timed(lambda: get(unit), 1)  # noqa: B023
+                    kept += timed(lambda: get(unit), 1)  # noqa: B023
+                return computed, kept
 
-                def both(path: Callable[[], str], repeat: int) -> tuple[list[float], list[float]]:
-                    computed, kept = [], []
-                    for _ in range(repeat):
-                        unit = path()
-                        change_somewhere()
-                        computed += timed(lambda: get(unit), 1)  # noqa: B023
-                        kept += timed(lambda: get(unit), 1)  # noqa: B023
-                    return computed, kept
-
-                communes_timed = both(lambda: f"/stats/communes/{rng.choice(communes)}", 300)
-                provinces_timed = both(lambda: f"/stats/provinces/{rng.choice(provinces)}", 200)
-                national_timed = both(lambda: "/stats/national", 100)
+            communes_timed = both(lambda: f"/stats/communes/{rng.choice(communes)}", 300)
+            provinces_timed = both(lambda: f"/stats/provinces/{rng.choice(provinces)}", 200)
+            national_timed = both(lambda: "/stats/national", 100)
             latency = {
                 "commune": communes_timed[0],
                 "province": provinces_timed[0],

@@ -76,8 +76,12 @@ def _unit_from(level: str, code: str, rows: Rows) -> UnitRef | None:
     return UnitRef("commune", code, name, province_code, code)
 
 
+def _unit_key(engine: Any, level: str, code: str) -> tuple[str, str, str]:
+    return (str(engine.url), level, code)
+
+
 def _known_unit(session: Session, level: str, code: str) -> UnitRef | None:
-    key = (str(session.get_bind().engine.url), level, code)
+    key = _unit_key(session.get_bind().engine, level, code)
     unit = _KNOWN_UNITS.get(key)
     if unit is None:
         unit = _unit_from(level, code, read_columns(session, *unit_read(level, code)))
@@ -104,7 +108,7 @@ def known_unit(reads: Reads, level: str, code: str) -> UnitRef | None:
     """The nation, or a province or commune this process has read before."""
     if level == "national":
         return national_unit()
-    return _KNOWN_UNITS.get((str(reads.engine.url), level, code))
+    return _KNOWN_UNITS.get(_unit_key(reads.engine, level, code))
 
 
 def unit_from(reads: Reads, level: str, code: str, rows: Rows) -> UnitRef:
@@ -112,7 +116,7 @@ def unit_from(reads: Reads, level: str, code: str, rows: Rows) -> UnitRef:
     unit = _unit_from(level, code, rows)
     if unit is None:
         raise NotFound(f"what.{level}")
-    _KNOWN_UNITS[(str(reads.engine.url), level, code)] = unit
+    _KNOWN_UNITS[_unit_key(reads.engine, level, code)] = unit
     return unit
 
 
