@@ -21,9 +21,9 @@ from app.certificates.router import public_router as certificates_public_router
 from app.certificates.router import router as certificates_router
 from app.core.config import Settings
 from app.core.db import make_engine
+from app.core.direct import Direct
 from app.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.core.problems import ErrorShieldMiddleware, install_problem_handlers, too_large_response
-from app.core.reads import Reads
 from app.core.security import AccessTokens, Passwords, PersonalIds
 from app.core.signing import KeyRing
 from app.imports.router import router as imports_router
@@ -71,8 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.credential_signer = CredentialSigner(settings, keys)
         engine = make_engine(settings.database_url)
         app.state.engine = engine
-        app.state.reads = reads = Reads(engine)
-        await reads.open()
+        app.state.direct = direct = Direct(engine)
+        await direct.open()
         # Imports are stored in the background; unfinished ones (a crash) are resumed.
         import_worker = ImportWorker(
             engine, settings, app.state.personal_ids, app.state.credential_signer
@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     worker.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker
-                await reads.close()
+                await direct.close()
                 engine.dispose()
 
     app = FastAPI(

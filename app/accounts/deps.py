@@ -1,18 +1,19 @@
 """Authentication: the bearer token becomes the calling `Actor`."""
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Select, bindparam, select
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from app.accounts.actor import Actor
 from app.accounts.models import Role, Team, User
-from app.core.db import SessionDep, read_columns
+from app.core.db import SessionDep, in_one_thread, read_columns
 from app.core.deps import AccessTokensDep
+from app.core.direct import Query, Rows
 from app.core.errors import NotFound, Unauthorized
-from app.core.reads import Query, Rows
 from app.core.security import TokenError
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -76,6 +77,21 @@ def get_actor(request: Request, session: SessionDep, user_id: Caller) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]
+
+_T = TypeVar("_T")
+
+
+async def as_caller(request: Request, user_id: int, work: Callable[[Session, Actor], _T]) -> _T:
+    """`work` done as the caller, in the request's session and one worker thread, committed.
+
+    For an `async def` route that needs a session only some of the time: `CurrentActor` and
+    `SessionDep` would each hand over to a thread for every request.
+    """
+
+    def run(session: Session) -> _T:
+        return work(session, actor_from(request, read_columns(session, *actor_read(user_id))))
+
+    return await in_one_thread(request, run)
 
 
 def get_team_in_scope(

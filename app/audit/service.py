@@ -15,8 +15,7 @@ SYSTEM_ACTOR_ID = "system"
 _INSERT = sa.insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
 
-def record(
-    session: Session,
+def event(
     *,
     actor_id: str | None,
     actor_role: str | None,
@@ -27,28 +26,59 @@ def record(
     province_code: str | None = None,
     commune_code: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> None:
-    """Write one audit event in the session's transaction.
+) -> dict[str, Any]:
+    """An audit event's columns, stamped with the time and the request it belongs to."""
+    return {
+        "at": utcnow(),
+        "actor_id": actor_id,
+        "actor_role": actor_role,
+        "action": action,
+        "outcome": outcome,
+        "target_type": target_type,
+        "target_id": None if target_id is None else str(target_id),
+        "province_code": province_code,
+        "commune_code": commune_code,
+        "request_id": request_id_var.get(),
+        "detail": detail,
+    }
+
+
+def record(session: Session, **fields: Any) -> None:
+    """Write one audit event (the fields of `event`) in the session's transaction.
 
     A plain INSERT, not an object for the ORM to flush: every write request records one, and
     the ORM's unit of work cost several times the statement.
     """
-    session.connection().execute(
-        _INSERT,
-        {
-            "at": utcnow(),
-            "actor_id": actor_id,
-            "actor_role": actor_role,
-            "action": action,
-            "outcome": outcome,
-            "target_type": target_type,
-            "target_id": None if target_id is None else str(target_id),
-            "province_code": province_code,
-            "commune_code": commune_code,
-            "request_id": request_id_var.get(),
-            "detail": detail,
-        },
+    record_event(session, event(**fields))
+
+
+def record_event(session: Session, fields: dict[str, Any]) -> None:
+    """Write one audit event, as `event` made it, in the session's transaction."""
+    session.connection().execute(_INSERT, fields)
+
+
+# What a `for_each_row` statement returns for each event it writes.
+TARGET_ID = AuditEvent.__table__.c.target_id  # type: ignore[attr-defined]
+_BOUND: tuple[str, ...] = ("at", "actor_id", "actor_role", "action", "outcome", "target_type")
+_BOUND += ("province_code", "commune_code", "request_id", "detail")
+EVENT_PREFIX = "event_"
+
+
+def for_each_row(target_id: sa.ColumnElement[Any]) -> sa.Insert:
+    """An INSERT of one audit event for each row that `target_id` comes from: the RETURNING of
+    a data-modifying CTE, so that the write and its event are one statement. The event's
+    other columns are bound parameters, passed as `bound(event(...))`."""
+    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    source = sa.select(
+        *(sa.bindparam(EVENT_PREFIX + name, type_=table.c[name].type) for name in _BOUND),
+        sa.cast(target_id, table.c.target_id.type),
     )
+    return sa.insert(table).from_select([*_BOUND, "target_id"], source)
+
+
+def bound(fields: dict[str, Any]) -> dict[str, Any]:
+    """An `event`'s columns as the parameters of a `for_each_row` statement."""
+    return {EVENT_PREFIX + name: fields[name] for name in _BOUND}
 
 
 def record_denial(

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import String, cast
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -26,6 +27,7 @@ from app.catalog.schemas import (
     RequiredCoursePublic,
 )
 from app.core.db import utcnow
+from app.core.direct import Query, Rows
 from app.core.errors import Conflict, Invalid, NotFound, invalid_field
 from app.core.pagination import paginate
 from app.learners.models import Group
@@ -432,3 +434,26 @@ def requirements(session: Session) -> dict[str, Requirement]:
     # The session's identity map holds objects weakly; this keeps the programs in it.
     session.info[PROGRAMS_KEY] = [program for program, _ in found.values()]
     return dict(result)
+
+
+_REQUIREMENT_ROWS = sa.select(
+    col(Program.code),
+    col(Program.active),
+    col(Program.default_for),
+    col(ProgramCourse.course_code),
+    col(ProgramCourse.pass_score),
+).join(ProgramCourse, col(ProgramCourse.program_code) == col(Program.code), isouter=True)
+
+
+def requirements_read() -> Query:
+    """`requirements` as plain columns, for a read outside any session."""
+    return _REQUIREMENT_ROWS, {}
+
+
+def requirements_from(rows: Rows) -> dict[str, Requirement]:
+    found: dict[str, Requirement] = {}
+    for code, active, default_for, course_code, pass_score in rows:
+        requirement = found.setdefault(code, Requirement(active, default_for, {}))
+        if course_code is not None:
+            requirement.courses[course_code] = pass_score
+    return found

@@ -10,9 +10,11 @@ from sqlmodel import Session, col, select
 from app.audit import service as audit
 from app.catalog import service as catalog
 from app.catalog.models import Program
+from app.catalog.service import Requirement
 from app.certificates.credentials import CredentialSigner
 from app.certificates.models import Certificate, DeliveryStatus
 from app.core.db import read_columns, utcnow
+from app.core.direct import Query
 from app.learners.models import Learner
 from app.stats import totals
 from app.training.models import Completion
@@ -22,16 +24,36 @@ _PASSED_SCORES = select(col(Completion.course_code), col(Completion.score)).wher
 )
 
 
-def attained_programs(session: Session, learner_id: uuid.UUID) -> list[str]:
-    """Active programs whose every required course the learner passed at the program's score."""
-    scores = dict(read_columns(session, _PASSED_SCORES, {"learner_id": learner_id}))
+_HELD = select(col(Certificate.program_code)).where(
+    col(Certificate.learner_id) == bindparam("learner_id")
+)
+
+
+def scores_read(learner_id: uuid.UUID) -> Query:
+    """The learner's passed courses and their scores."""
+    return _PASSED_SCORES, {"learner_id": learner_id}
+
+
+def held_read(learner_id: uuid.UUID) -> Query:
+    """The programs of the learner's certificates, revoked ones included."""
+    return _HELD, {"learner_id": learner_id}
+
+
+def attained_from(scores: dict[str, float], requirements: dict[str, Requirement]) -> list[str]:
+    """Active programs whose every required course was passed at the program's score."""
     return sorted(
         code
-        for code, program in catalog.requirements(session).items()
+        for code, program in requirements.items()
         if program.active
         and program.courses
         and all(scores.get(course, -1) >= score for course, score in program.courses.items())
     )
+
+
+def attained_programs(session: Session, learner_id: uuid.UUID) -> list[str]:
+    """Active programs whose every required course the learner passed at the program's score."""
+    scores: dict[str, float] = dict(read_columns(session, *scores_read(learner_id)))
+    return attained_from(scores, catalog.requirements(session))
 
 
 SIGNER_KEY = "credential_signer"

@@ -14,6 +14,7 @@ from app.accounts.models import Role
 from app.audit import service as audit
 from app.certificates.issuance import forget_holder
 from app.core.db import read_columns, utcnow
+from app.core.direct import Query, Rows
 from app.core.errors import Conflict, Invalid, NotFound, field_error, invalid_field
 from app.core.pagination import paginate
 from app.core.search import name_matches
@@ -219,7 +220,17 @@ def place_in_scope(
     session: Session, *, actor: Actor, learner_id: uuid.UUID, action: str
 ) -> LearnerPlace:
     """`get_in_scope`, reading only the learner's place (no object for the ORM to load)."""
-    rows = read_columns(session, _PLACE, {"learner_id": learner_id})
+    rows = read_columns(session, *place_read(learner_id))
+    return place_from(rows, actor=actor, learner_id=learner_id, action=action)
+
+
+def place_read(learner_id: uuid.UUID) -> Query:
+    return _PLACE, {"learner_id": learner_id}
+
+
+def place_from(rows: Rows, *, actor: Actor, learner_id: uuid.UUID, action: str) -> LearnerPlace:
+    """The place `place_read` found, if the learner is not erased and lies in the caller's
+    scope; else 404."""
     place = LearnerPlace(*rows[0][:3]) if rows and rows[0][3] is None else None
     _require_visible(actor, place, learner_id=learner_id, action=action)
     assert place is not None

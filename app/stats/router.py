@@ -9,8 +9,8 @@ from fastapi.responses import Response
 from app.accounts.actor import Actor
 from app.accounts.deps import Caller, CurrentActor, actor_from, actor_read
 from app.core.db import SessionDep
+from app.core.direct import direct_of
 from app.core.problems import language_of
-from app.core.reads import reads_of
 from app.stats import export, planning, service
 from app.stats.answers import Answers
 from app.stats.contributions import VIETNAM
@@ -65,16 +65,16 @@ async def _stats(
     # The busiest read of all: no session, no worker thread on PostgreSQL, the caller's account
     # read in the same round trip as the unit's version, and the figures themselves read only
     # when that version has moved since this process last answered.
-    reads = reads_of(request)
+    direct = direct_of(request)
     code = code or ""
-    unit = service.known_unit(reads, level, code)
+    unit = service.known_unit(direct, level, code)
     if unit is None:
-        account, found = await reads.run(actor_read(caller), service.unit_read(level, code))
+        account, found = await direct.run(actor_read(caller), service.unit_read(level, code))
         actor = actor_from(request, account)
-        unit = service.unit_from(reads, level, code, found)
-        [[(version,)]] = await reads.run(version_read(level, code))
+        unit = service.unit_from(direct, level, code, found)
+        [[(version,)]] = await direct.run(version_read(level, code))
     else:
-        account, [(version,)] = await reads.run(actor_read(caller), version_read(level, code))
+        account, [(version,)] = await direct.run(actor_read(caller), version_read(level, code))
         actor = actor_from(request, account)
     service.require_visible(actor, unit, action="stats.read")
     day, lang = as_of or _today(), language_of(request)
@@ -82,7 +82,7 @@ async def _stats(
     key = (level, unit.code, day, lang)
     body = answers.get(key, version)
     if body is None:
-        results = await reads.run(*service.stats_reads(unit, day))
+        results = await direct.run(*service.stats_reads(unit, day))
         body = service.stats_from(unit, day, lang, results).model_dump_json().encode()
         answers.put(key, version, body)
     return Response(body, media_type="application/json")

@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, func, literal, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from app.core.reads import Query
+from app.core.direct import Query
 from app.stats.models import StatVersion
 from app.units.models import Commune
 

@@ -5,13 +5,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
-from app.accounts.deps import CurrentActor
+from app.accounts.deps import Caller, CurrentActor, as_caller
 from app.core.db import SessionDep, WritesOnRead
+from app.core.direct import direct_of
 from app.core.errors import DomainError
 from app.core.i18n import Language, translate, validation_message
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.problems import PROBLEM_BASE, language_of
 from app.learners import service as learners
+from app.training import direct as fast
 from app.training import service
 from app.training.models import Completion, TrainingClass
 from app.training.schemas import (
@@ -53,11 +55,20 @@ def _public(completion: Completion | service.StoredCompletion) -> CompletionPubl
         }
     },
 )
-def record_completion(
-    data: CompletionCreate, response: Response, session: SessionDep, actor: CurrentActor
+async def record_completion(
+    data: CompletionCreate, request: Request, response: Response, caller: Caller
 ) -> CompletionPublic:
     """Ghi kết quả học / Record a completion (201 new; 200 when it merged into the best one)."""
-    recorded = service.record_completion(session, actor=actor, data=data)
+    direct = direct_of(request)
+    recorded = (
+        await fast.record_completion(direct, request, caller, data) if direct.on_loop else None
+    )
+    if recorded is None:
+        recorded = await as_caller(
+            request,
+            caller,
+            lambda session, actor: service.record_completion(session, actor=actor, data=data),
+        )
     if recorded.outcome != "created":
         response.status_code = status.HTTP_200_OK
     return _public(recorded.completion)

@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
@@ -17,6 +17,7 @@ from app.audit import service as audit
 from app.catalog.models import Course
 from app.certificates.issuance import issue_attained
 from app.core.db import read_columns, utcnow
+from app.core.direct import Query, Rows
 from app.core.errors import (
     Conflict,
     DomainError,
@@ -98,9 +99,16 @@ _COURSE_RULE = select(col(Course.code), col(Course.pass_score), col(Course.activ
 )
 
 
-def _course_rule(session: Session, code: str) -> CourseRule | None:
-    rows = read_columns(session, _COURSE_RULE, {"code": code})
+def course_read(code: str) -> Query:
+    return _COURSE_RULE, {"code": code}
+
+
+def course_from(rows: Rows) -> CourseRule | None:
     return CourseRule(*rows[0]) if rows else None
+
+
+def _course_rule(session: Session, code: str) -> CourseRule | None:
+    return course_from(read_columns(session, *course_read(code)))
 
 
 def _course_problems(course: CourseRule | None, field: str = "course_code") -> list[dict[str, Any]]:
@@ -115,23 +123,53 @@ _STORED_COLUMNS = [column.key for column in Completion.__table__.columns]  # typ
 if [field.name for field in fields(StoredCompletion)] != _STORED_COLUMNS:
     raise RuntimeError("StoredCompletion must list the completion table's columns in order")
 _INSERT_IF_NEW: dict[str, Any] = {}
+_TABLE = Completion.__table__  # type: ignore[attr-defined]
 
 
-def _insert_if_new(session: Session, completion: StoredCompletion) -> bool:
-    """Store a new completion unless its learner and course (or its client_id) already have one.
+def _insert_if_new_statement(dialect: str) -> Any:
+    statement = _INSERT_IF_NEW.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.id)
+        _INSERT_IF_NEW[dialect] = statement
+    return statement
+
+
+# On PostgreSQL a new completion and its audit event are one statement (a data-modifying
+# CTE): one round trip, atomic even in autocommit, and no event unless the row was stored.
+_CREATE_AUDITED = audit.for_each_row(
+    postgresql.insert(_TABLE)
+    .values({key: bindparam(key, type_=_TABLE.c[key].type) for key in _STORED_COLUMNS})
+    .on_conflict_do_nothing()
+    .returning(_TABLE.c.id)
+    .cte("stored")
+    .c.id
+).returning(audit.TARGET_ID)
+
+
+def create_write(actor: Actor, completion: StoredCompletion) -> Query:
+    """Store a new completion with its audit event unless its learner and course (or its
+    client_id) already have one: a row back if it was stored (PostgreSQL)."""
+    values = {key: getattr(completion, key) for key in _STORED_COLUMNS}
+    event = _event(actor, "completion.create", completion)
+    return _CREATE_AUDITED, values | audit.bound(event)
+
+
+def _insert_if_new(session: Session, actor: Actor, completion: StoredCompletion) -> bool:
+    """Store a new completion unless its learner and course (or its client_id) already have one,
+    with its audit event.
 
     One statement: a concurrent writer of the same pair makes this wait for its commit, and
     then find the row.
     """
     dialect = session.get_bind().dialect.name
-    statement = _INSERT_IF_NEW.get(dialect)
-    if statement is None:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        table = Completion.__table__  # type: ignore[attr-defined]
-        statement = insert(table).on_conflict_do_nothing().returning(table.c.id)
-        _INSERT_IF_NEW[dialect] = statement
+    if dialect == "postgresql":
+        return bool(read_columns(session, *create_write(actor, completion)))
     values = {key: getattr(completion, key) for key in _STORED_COLUMNS}
-    return session.execute(statement, values).first() is not None
+    if session.execute(_insert_if_new_statement(dialect), values).first() is None:
+        return False
+    _audit(session, actor, "completion.create", completion)
+    return True
 
 
 def _by_client_id(session: Session, client_id: uuid.UUID) -> Completion | None:
@@ -142,14 +180,37 @@ def _by_client_id(session: Session, client_id: uuid.UUID) -> Completion | None:
     ).first()
 
 
-_STORED_FOR_UPDATE = (
-    sa.select(*Completion.__table__.columns)  # type: ignore[attr-defined]
-    .where(
-        col(Completion.learner_id) == bindparam("learner_id"),
-        col(Completion.course_code) == bindparam("course_code"),
-    )
-    .with_for_update()
+_STORED = sa.select(*_TABLE.columns).where(
+    col(Completion.learner_id) == bindparam("learner_id"),
+    col(Completion.course_code) == bindparam("course_code"),
 )
+_STORED_FOR_UPDATE = _STORED.with_for_update()
+
+
+def stored_from(rows: Rows) -> StoredCompletion | None:
+    return StoredCompletion(*rows[0]) if rows else None
+
+
+_LEARNERS = sa.select(*_TABLE.columns).where(col(Completion.learner_id) == bindparam("learner_id"))
+
+
+def learners_read(learner_id: uuid.UUID) -> Query:
+    """Every completion of a learner, not locked."""
+    return _LEARNERS, {"learner_id": learner_id}
+
+
+def learners_from(rows: Rows) -> list[StoredCompletion]:
+    return [StoredCompletion(*row) for row in rows]
+
+
+_CLIENT_ID_TAKEN = sa.select(col(Completion.id)).where(
+    col(Completion.client_id) == bindparam("client_id")
+)
+
+
+def client_id_read(client_id: uuid.UUID) -> Query:
+    """Whether a completion holds this client_id: a row if one does."""
+    return _CLIENT_ID_TAKEN, {"client_id": client_id}
 
 
 def _for_learner_course(
@@ -158,13 +219,13 @@ def _for_learner_course(
     """The stored row's columns; a better result is written over them by `_merge`."""
     # Locked, so two writers merging into the same row take turns (PostgreSQL; SQLite
     # serialises writers anyway).
-    rows = read_columns(
-        session, _STORED_FOR_UPDATE, {"learner_id": learner_id, "course_code": course_code}
+    return stored_from(
+        read_columns(
+            session, _STORED_FOR_UPDATE, {"learner_id": learner_id, "course_code": course_code}
+        )
     )
-    return StoredCompletion(*rows[0]) if rows else None  # type: ignore[call-arg]
 
 
-_MERGE = sa.update(Completion.__table__).where(col(Completion.id) == bindparam("stored_id"))  # type: ignore[attr-defined]
 _MERGED_COLUMNS = (
     "completed_at",
     "score",
@@ -176,12 +237,42 @@ _MERGED_COLUMNS = (
     "recorded_by_id",
     "updated_at",
 )
+_NEW = {key: bindparam(f"new_{key}", type_=_TABLE.c[key].type) for key in _MERGED_COLUMNS}
+# Written only over a result it beats (the order of `_rank`), so a writer that read the stored
+# row without a lock cannot overwrite a better one stored meanwhile.
+_MERGE = (
+    sa.update(_TABLE)
+    .where(
+        col(Completion.id) == bindparam("stored_id"),
+        sa.tuple_(_NEW["passed"], _NEW["score"], _TABLE.c.completed_at)
+        > sa.tuple_(_TABLE.c.passed, _TABLE.c.score, _NEW["completed_at"]),
+    )
+    .values(_NEW)
+)
+_MERGE_AUDITED = audit.for_each_row(_MERGE.returning(_TABLE.c.id).cte("merged").c.id).returning(
+    audit.TARGET_ID
+)
 
 
-def _merge(session: Session, completion: StoredCompletion) -> None:
+def _merge_values(completion: StoredCompletion) -> dict[str, Any]:
+    values = {f"new_{key}": getattr(completion, key) for key in _MERGED_COLUMNS}
+    return {"stored_id": completion.id, **values}
+
+
+def merge_write(actor: Actor, completion: StoredCompletion) -> Query:
+    """Write a better result over the stored row, with its audit event, unless the stored one
+    is at least as good by now: a row back if it was written (PostgreSQL)."""
+    event = _event(actor, "completion.update", completion)
+    return _MERGE_AUDITED, _merge_values(completion) | audit.bound(event)
+
+
+def _merge(session: Session, actor: Actor, completion: StoredCompletion) -> None:
     """Write the better result into the stored row (it keeps its id, client_id and creation)."""
-    values = {key: getattr(completion, key) for key in _MERGED_COLUMNS}
-    session.connection().execute(_MERGE, {"stored_id": completion.id, **values})
+    if session.get_bind().dialect.name == "postgresql":
+        read_columns(session, *merge_write(actor, completion))
+        return
+    session.connection().execute(_MERGE, _merge_values(completion))
+    _audit(session, actor, "completion.update", completion)
 
 
 def _resent(earlier: Completion, data: CompletionCreate) -> Recorded:
@@ -191,11 +282,8 @@ def _resent(earlier: Completion, data: CompletionCreate) -> Recorded:
     return Recorded(earlier, "unchanged")
 
 
-def _audit(
-    session: Session, actor: Actor, action: str, completion: "Completion | StoredCompletion"
-) -> None:
-    audit.record(
-        session,
+def _event(actor: Actor, action: str, completion: StoredCompletion) -> dict[str, Any]:
+    return audit.event(
         actor_id=actor.audit_id,
         actor_role=actor.role,
         action=action,
@@ -210,6 +298,10 @@ def _audit(
             "passed": completion.passed,
         },
     )
+
+
+def _audit(session: Session, actor: Actor, action: str, completion: StoredCompletion) -> None:
+    audit.record_event(session, _event(actor, action, completion))
 
 
 def record_completion(
@@ -244,9 +336,7 @@ def _store_completion(
             return _resent(earlier, data)
     now = now or utcnow()
     course = _course_rule(session, data.course_code)
-    errors = _course_problems(course)
-    if data.completed_at > now + CLOCK_SKEW:
-        errors.append(field_error("completed_at", "completion.future"))
+    errors = _problems(course, data, now)
     if data.class_id is not None:
         training_class = session.get(TrainingClass, data.class_id)
         if (
@@ -255,32 +345,10 @@ def _store_completion(
             or training_class.course_code != data.course_code
         ):
             errors.append(field_error("class_id", "completion.class_mismatch"))
-    if errors:
-        raise Invalid("validation.detail", errors=errors)
-    assert course is not None
-    passed = data.score >= course.pass_score
-    completed_at = data.completed_at.astimezone(UTC)
-
-    completion = StoredCompletion(
-        id=uuid.uuid4(),
-        learner_id=learner.id,
-        province_code=learner.province_code,
-        commune_code=learner.commune_code,
-        course_code=course.code,
-        completed_at=completed_at,
-        score=data.score,
-        passed=passed,
-        method=data.method.value,
-        class_id=data.class_id,
-        client_id=data.client_id,
-        recorded_by_id=actor.user_id,
-        created_at=now,
-        updated_at=now,
-    )
+    completion = candidate(actor, learner, course, data, now, errors)
     existing = None
     while existing is None:
-        if _insert_if_new(session, completion):
-            _audit(session, actor, "completion.create", completion)
+        if _insert_if_new(session, actor, completion):
             return Recorded(completion, "created")
         # The pair was stored first by someone else, or this client_id was.
         if data.client_id is not None:
@@ -288,25 +356,64 @@ def _store_completion(
             if earlier is not None:
                 return _resent(earlier, data)
         # None only if the row in the way was removed meanwhile: then try again.
-        existing = _for_learner_course(session, learner.id, course.code)
+        existing = _for_learner_course(session, learner.id, completion.course_code)
 
-    if _rank(passed, data.score, completed_at) <= _rank(
+    better = improved(existing, completion)
+    if better is None:
+        return Recorded(existing, "unchanged")
+    _merge(session, actor, better)
+    return Recorded(better, "updated")
+
+
+def _problems(course: CourseRule | None, data: CompletionCreate, now: datetime) -> list[Any]:
+    """What is wrong with a result, short of its class (which needs a read of its own)."""
+    errors = _course_problems(course)
+    if data.completed_at > now + CLOCK_SKEW:
+        errors.append(field_error("completed_at", "completion.future"))
+    return errors
+
+
+def candidate(
+    actor: Actor,
+    learner: learners.LearnerPlace,
+    course: CourseRule | None,
+    data: CompletionCreate,
+    now: datetime,
+    errors: list[Any] | None = None,
+) -> StoredCompletion:
+    """The completion a result would store; 422 with every problem found in it."""
+    errors = _problems(course, data, now) if errors is None else errors
+    if errors:
+        raise Invalid("validation.detail", errors=errors)
+    assert course is not None
+    return StoredCompletion(
+        id=uuid.uuid4(),
+        learner_id=learner.id,
+        province_code=learner.province_code,
+        commune_code=learner.commune_code,
+        course_code=course.code,
+        completed_at=data.completed_at.astimezone(UTC),
+        score=data.score,
+        passed=data.score >= course.pass_score,
+        method=data.method.value,
+        class_id=data.class_id,
+        client_id=data.client_id,
+        recorded_by_id=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def improved(existing: StoredCompletion, new: StoredCompletion) -> StoredCompletion | None:
+    """The stored row with the new result written over it, if the new one is better; else None.
+
+    The row keeps its id, the client_id it was created with, and its creation time.
+    """
+    if _rank(new.passed, new.score, new.completed_at) <= _rank(
         existing.passed, existing.score, existing.completed_at
     ):
-        return Recorded(existing, "unchanged")
-    # The better result replaces the stored one; the row keeps the client_id it was created with.
-    existing.completed_at = completed_at
-    existing.score = data.score
-    existing.passed = passed
-    existing.method = data.method.value
-    existing.class_id = data.class_id
-    existing.province_code = learner.province_code
-    existing.commune_code = learner.commune_code
-    existing.recorded_by_id = actor.user_id
-    existing.updated_at = now
-    _merge(session, existing)
-    _audit(session, actor, "completion.update", existing)
-    return Recorded(existing, "updated")
+        return None
+    return replace(existing, **{key: getattr(new, key) for key in _MERGED_COLUMNS})
 
 
 def list_completions(

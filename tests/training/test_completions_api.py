@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, func, select, update
 
 from app.audit.models import AuditEvent
 from app.training import service
@@ -358,20 +358,72 @@ def test_concurrent_first_records_merge_into_one_row(
         ).status_code
         == 201
     )
-    # Simulate a writer that read "no row yet" just before another request stored one.
-    real = service._for_learner_course
-    calls: list[int] = []
+    # Simulate a writer that read "no row yet" just before another request stored one: the
+    # first read of the stored row, on whichever path records it, finds nothing.
+    stale: list[str] = []
+    for name, nothing in (("stored_from", None), ("learners_from", [])):
+        real = getattr(service, name)
 
-    def stale_first(*args: Any) -> Completion | None:
-        calls.append(1)
-        return None if len(calls) == 1 else real(*args)
+        def stale_first(
+            rows: Any, real: Any = real, nothing: Any = nothing, name: str = name
+        ) -> Any:
+            if stale:
+                return real(rows)
+            stale.append(name)
+            return nothing
 
-    monkeypatch.setattr(service, "_for_learner_course", stale_first)
+        monkeypatch.setattr(service, name, stale_first)
     merged = client.post("/api/v1/completions", json=completion(learner, 95), headers=headers)
     assert merged.status_code == 200, merged.text
     assert merged.json()["score"] == 95 and merged.json()["passed"] is True
-    assert len(calls) == 2
+    assert len(stale) == 1
     assert [r.score for r in rows(session, learner)] == [95]
+    actions = session.exec(
+        select(AuditEvent.action)
+        .where(col(AuditEvent.action).startswith("completion."))
+        .order_by(col(AuditEvent.id))
+    ).all()
+    assert actions == ["completion.create", "completion.update"]
+
+
+def test_a_better_result_stored_meanwhile_is_not_overwritten(
+    client: TestClient,
+    staff: Staff,
+    session: Session,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one write transaction at a time")
+    learner = register(client, staff, "hk_member", HN_HOAN_KIEM, 1)
+    headers = staff["hk_member"]
+    created = client.post("/api/v1/completions", json=completion(learner, 60), headers=headers)
+    assert created.status_code == 201
+    real = service.learners_from
+    engine = session.get_bind()
+
+    def read_then_bettered(rows: Any) -> list[service.StoredCompletion]:
+        found = real(rows)
+        # Another writer stores a better result right after this one read the stored row.
+        with Session(engine) as other:
+            other.exec(
+                update(Completion)
+                .where(col(Completion.learner_id) == uuid.UUID(learner))
+                .values(score=99.0, passed=True)
+            )
+            other.commit()
+        monkeypatch.setattr(service, "learners_from", real)
+        return found
+
+    monkeypatch.setattr(service, "learners_from", read_then_bettered)
+    answer = client.post("/api/v1/completions", json=completion(learner, 95), headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["score"] == 99
+    assert [r.score for r in rows(session, learner)] == [99]
+    updates = session.exec(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "completion.update")
+    ).one()
+    assert updates == 0
 
 
 def test_concurrent_resend_with_the_same_client_id_answers_the_stored_one(

@@ -1,4 +1,4 @@
-"""Reads outside any session: the same rows as SQLAlchemy's, and they survive a dropped link."""
+"""Direct outside any session: the same rows as SQLAlchemy's, and they survive a dropped link."""
 
 import asyncio
 from datetime import date, datetime, timedelta
@@ -10,10 +10,10 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col
 
 from app.core.db import make_engine
-from app.core.reads import APPLICATION_NAME, Reads
+from app.core.direct import APPLICATION_NAME, Direct
 from app.stats.models import Target
 from app.units.models import Commune
-from tests.factories import HN_HOAN_KIEM, Staff
+from tests.factories import HN_HOAN_KIEM, Staff, learner_payload
 
 TARGETS = sa.select(
     col(Target.indicator), col(Target.scope_code), col(Target.deadline), col(Target.updated_at)
@@ -27,7 +27,7 @@ def test_several_reads_answer_in_order_with_the_columns_types(database_url: str)
     engine = make_engine(database_url)
 
     async def read() -> list[list[tuple[object, ...]]]:
-        reads = Reads(engine)
+        reads = Direct(engine)
         await reads.open()
         try:
             return await reads.run(
@@ -54,13 +54,7 @@ def test_several_reads_answer_in_order_with_the_columns_types(database_url: str)
     assert nothing == []
 
 
-def test_a_read_after_the_server_dropped_its_connections_is_answered(
-    client: TestClient, staff: Staff, database_url: str
-) -> None:
-    url = f"/api/v1/stats/communes/{HN_HOAN_KIEM}"
-    assert client.get(url, headers=staff["hk_admin"]).status_code == 200
-    if not database_url.startswith("postgresql"):
-        return  # SQLite has no server to drop a connection
+def _drop_connections(database_url: str) -> None:
     plain = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
     with psycopg.connect(plain, autocommit=True) as admin:
         dropped = admin.execute(
@@ -69,6 +63,40 @@ def test_a_read_after_the_server_dropped_its_connections_is_answered(
             (APPLICATION_NAME,),
         ).fetchone()
     assert dropped is not None and dropped[0] >= 1
+
+
+def test_a_read_after_the_server_dropped_its_connections_is_answered(
+    client: TestClient, staff: Staff, database_url: str
+) -> None:
+    url = f"/api/v1/stats/communes/{HN_HOAN_KIEM}"
+    assert client.get(url, headers=staff["hk_admin"]).status_code == 200
+    if not database_url.startswith("postgresql"):
+        return  # SQLite has no server to drop a connection
+    _drop_connections(database_url)
     again = client.get(url, headers=staff["hk_admin"])
     assert again.status_code == 200, again.text
     assert again.json()["unit"]["code"] == HN_HOAN_KIEM
+
+
+def test_a_completion_after_the_server_dropped_its_connections_is_recorded(
+    client: TestClient, staff: Staff, database_url: str
+) -> None:
+    headers = staff["hk_member"]
+    learners = [
+        client.post(
+            "/api/v1/learners", json=learner_payload(HN_HOAN_KIEM, serial=n), headers=headers
+        ).json()["id"]
+        for n in (1, 2)
+    ]
+    body = {"course_code": "CB-VNEID", "score": 90, "completed_at": "2026-03-10", "method": "class"}
+    first = client.post(
+        "/api/v1/completions", json=body | {"learner_id": learners[0]}, headers=headers
+    )
+    assert first.status_code == 201, first.text
+    if database_url.startswith("postgresql"):
+        _drop_connections(database_url)
+    again = client.post(
+        "/api/v1/completions", json=body | {"learner_id": learners[1]}, headers=headers
+    )
+    assert again.status_code == 201, again.text
+    assert again.json()["learner_id"] == learners[1]

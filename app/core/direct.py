@@ -1,4 +1,4 @@
-"""Reads that need no session: on the event loop over PostgreSQL, in a worker thread elsewhere.
+"""Direct that need no session: on the event loop over PostgreSQL, in a worker thread elsewhere.
 
 A unit's indicators are the busiest read of all. Handing it to worker threads and an ORM
 session cost the service more CPU than its statements cost the database, so on PostgreSQL
@@ -20,16 +20,17 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
-from app.core.db import direct_form, read_bind
+from app.core.db import direct_form, read_bind, write_bind
 
-APPLICATION_NAME = "hocvuso reads"
+APPLICATION_NAME = "hocvuso direct"
 
 Query = tuple[TypedReturnsRows[*tuple[Any, ...]], dict[str, Any]]
 Rows = list[tuple[Any, ...]]
 
 
-class Reads:
-    """Runs SELECTs of plain columns built once (module constants), outside any session."""
+class Direct:
+    """Runs statements built once (module constants), outside any session: SELECTs of plain
+    columns, and single-statement writes."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -56,21 +57,39 @@ class Reads:
         if self._pool is not None:
             await self._pool.close()
 
+    @property
+    def on_loop(self) -> bool:
+        """Whether statements run on the event loop (PostgreSQL), not in a worker thread."""
+        return self._pool is not None
+
     async def run(self, *queries: Query) -> list[Rows]:
         """Each query's rows, in order."""
+        return await self._again_if_dropped(queries, read_bind(self.engine))
+
+    async def write(self, query: Query) -> Rows:
+        """One statement that writes, committed on its own; its RETURNING rows.
+
+        It may run twice if the connection drops (see `run`): give only a statement whose
+        second run changes nothing once the first one committed.
+        """
+        [rows] = await self._again_if_dropped([query], write_bind(self.engine))
+        return rows
+
+    async def _again_if_dropped(self, queries: Sequence[Query], bind: Engine) -> list[Rows]:
         if self._pool is None:
-            return await run_in_threadpool(self._run_in_thread, queries)
+            return await run_in_threadpool(self._run_in_thread, queries, bind)
         try:
             return await self._run_on_loop(queries)
         except psycopg.OperationalError:
             # The server dropped the connection (a restart, an idle timeout), and likely the
             # pool's others with it: the pool checks them all and replaces the dead ones. A
-            # read is safe to run again, once.
+            # read is safe to run again, once; so is a write that changes nothing the second
+            # time.
             await self._pool.check()
             return await self._run_on_loop(queries)
 
-    def _run_in_thread(self, queries: Sequence[Query]) -> list[Rows]:
-        with read_bind(self.engine).connect() as connection:
+    def _run_in_thread(self, queries: Sequence[Query], bind: Engine) -> list[Rows]:
+        with bind.begin() as connection:
             return [
                 [tuple(row) for row in connection.execute(statement, parameters)]
                 for statement, parameters in queries
@@ -89,17 +108,17 @@ class Reads:
             if len(forms) == 1:
                 form, values = forms[0]
                 cursor = await connection.execute(form.compiled.string, values)
-                return [form.processed(dialect, cursor.description, await cursor.fetchall())]
+                return [form.processed(dialect, cursor, await cursor.fetchall())]
             async with connection.pipeline():
                 cursors = [
                     await connection.execute(form.compiled.string, values) for form, values in forms
                 ]
             return [
-                form.processed(dialect, cursor.description, await cursor.fetchall())
+                form.processed(dialect, cursor, await cursor.fetchall())
                 for (form, _), cursor in zip(forms, cursors, strict=True)
             ]
 
 
-def reads_of(request: Request) -> Reads:
-    reads: Reads = request.app.state.reads
-    return reads
+def direct_of(request: Request) -> Direct:
+    direct: Direct = request.app.state.direct
+    return direct

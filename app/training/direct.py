@@ -1,0 +1,76 @@
+"""Recording a completion on the event loop, over PostgreSQL, in two round trips.
+
+A completion is the busiest write of all. The common case (a new result, or one that beats
+or loses to the stored one, with nothing to issue) needs no session and no worker thread:
+every read `service.record_completion` makes goes in one round trip, and the write with its
+audit event is one statement, atomic in autocommit, that writes nothing if another writer got
+there first. What this path does not handle (a class, a resent client_id, a certificate to
+issue, a race lost) it hands to the session path, before it has written anything; every
+problem it finds it answers as the session path would.
+"""
+
+from fastapi import Request
+
+from app.accounts.deps import actor_from, actor_read
+from app.catalog import service as catalog
+from app.certificates import issuance
+from app.core.db import utcnow
+from app.core.direct import Direct
+from app.learners import service as learners
+from app.training import service
+from app.training.schemas import CompletionCreate
+
+ACTION = "completion.create"
+
+
+async def record_completion(
+    direct: Direct, request: Request, user_id: int, data: CompletionCreate
+) -> service.Recorded | None:
+    """The completion recorded, or None when the session path must record it."""
+    if data.class_id is not None:
+        return None
+    reads = [
+        actor_read(user_id),
+        learners.place_read(data.learner_id),
+        service.course_read(data.course_code),
+        service.learners_read(data.learner_id),
+        issuance.held_read(data.learner_id),
+        catalog.requirements_read(),
+    ]
+    if data.client_id is not None:
+        reads.append(service.client_id_read(data.client_id))
+    account, place, course, stored, held, requirements, *client_id = await direct.run(*reads)
+    actor = actor_from(request, account)
+    learner = learners.place_from(place, actor=actor, learner_id=data.learner_id, action=ACTION)
+    if client_id and client_id[0]:
+        return None  # a resend: the session path answers with what is stored
+    new = service.candidate(actor, learner, service.course_from(course), data, utcnow())
+    completions = service.learners_from(stored)
+    existing = next((c for c in completions if c.course_code == new.course_code), None)
+    if existing is None:
+        recorded = service.Recorded(new, "created")
+        write = service.create_write(actor, new)
+    else:
+        better = service.improved(existing, new)
+        if better is None:
+            return service.Recorded(existing, "unchanged")
+        recorded = service.Recorded(better, "updated")
+        write = service.merge_write(actor, better)
+    if new.passed and _issues_a_certificate(new, completions, held, requirements):
+        return None
+    if not await direct.write(write):
+        return None  # another writer stored or bettered this result meanwhile
+    return recorded
+
+
+def _issues_a_certificate(
+    new: service.StoredCompletion,
+    completions: list[service.StoredCompletion],
+    held: list[tuple[str]],
+    requirements: list[tuple[object, ...]],
+) -> bool:
+    """Whether this passed result completes a program the learner holds no certificate of."""
+    passed = {c.course_code: c.score for c in completions if c.passed}
+    passed[new.course_code] = new.score
+    attained = issuance.attained_from(passed, catalog.requirements_from(requirements))
+    return bool(set(attained) - {program for (program,) in held})
