@@ -24,19 +24,9 @@ _PASSED_SCORES = select(col(Completion.course_code), col(Completion.score)).wher
 )
 
 
-_HELD = select(col(Certificate.program_code)).where(
-    col(Certificate.learner_id) == bindparam("learner_id")
-)
-
-
 def scores_read(learner_id: uuid.UUID) -> Query:
     """The learner's passed courses and their scores."""
     return _PASSED_SCORES, {"learner_id": learner_id}
-
-
-def held_read(learner_id: uuid.UUID) -> Query:
-    """The programs of the learner's certificates, revoked ones included."""
-    return _HELD, {"learner_id": learner_id}
 
 
 def attained_from(scores: dict[str, float], requirements: dict[str, Requirement]) -> list[str]:

@@ -211,7 +211,7 @@ class LearnerPlace(NamedTuple):
     commune_code: str
 
 
-_PLACE = sa.select(
+PLACE = sa.select(
     col(Learner.id), col(Learner.province_code), col(Learner.commune_code), col(Learner.erased_at)
 ).where(col(Learner.id) == sa.bindparam("learner_id"))
 
@@ -225,7 +225,7 @@ def place_in_scope(
 
 
 def place_read(learner_id: uuid.UUID) -> Query:
-    return _PLACE, {"learner_id": learner_id}
+    return PLACE, {"learner_id": learner_id}
 
 
 def place_from(rows: Rows, *, actor: Actor, learner_id: uuid.UUID, action: str) -> LearnerPlace:

@@ -9,18 +9,29 @@ issue, a race lost) it hands to the session path, before it has written anything
 problem it finds it answers as the session path would.
 """
 
+import sqlalchemy as sa
 from fastapi import Request
+from sqlmodel import col
 
 from app.accounts.deps import actor_from, actor_read
 from app.catalog import service as catalog
 from app.certificates import issuance
+from app.certificates.models import Certificate
 from app.core.db import utcnow
 from app.core.direct import Direct
 from app.learners import service as learners
+from app.learners.models import Learner
 from app.training import service
 from app.training.schemas import CompletionCreate
 
 ACTION = "completion.create"
+
+# The learner's place, with the programs of their certificates (revoked ones included).
+_PLACE_AND_HELD = learners.PLACE.add_columns(
+    sa.select(sa.func.array_agg(col(Certificate.program_code)))
+    .where(col(Certificate.learner_id) == col(Learner.id))
+    .scalar_subquery()
+)
 
 
 async def record_completion(
@@ -31,15 +42,14 @@ async def record_completion(
         return None
     reads = [
         actor_read(user_id),
-        learners.place_read(data.learner_id),
+        (_PLACE_AND_HELD, {"learner_id": data.learner_id}),
         service.course_read(data.course_code),
         service.learners_read(data.learner_id),
-        issuance.held_read(data.learner_id),
         catalog.requirements_read(),
     ]
     if data.client_id is not None:
         reads.append(service.client_id_read(data.client_id))
-    account, place, course, stored, held, requirements, *client_id = await direct.run(*reads)
+    account, place, course, stored, requirements, *client_id = await direct.run(*reads)
     actor = actor_from(request, account)
     learner = learners.place_from(place, actor=actor, learner_id=data.learner_id, action=ACTION)
     if client_id and client_id[0]:
@@ -56,6 +66,7 @@ async def record_completion(
             return service.Recorded(existing, "unchanged")
         recorded = service.Recorded(better, "updated")
         write = service.merge_write(actor, better)
+    held = set(place[0][-1] or ())
     if new.passed and _issues_a_certificate(new, completions, held, requirements):
         return None
     if not await direct.write(write):
@@ -66,11 +77,11 @@ async def record_completion(
 def _issues_a_certificate(
     new: service.StoredCompletion,
     completions: list[service.StoredCompletion],
-    held: list[tuple[str]],
+    held: set[str],
     requirements: list[tuple[object, ...]],
 ) -> bool:
     """Whether this passed result completes a program the learner holds no certificate of."""
     passed = {c.course_code: c.score for c in completions if c.passed}
     passed[new.course_code] = new.score
     attained = issuance.attained_from(passed, catalog.requirements_from(requirements))
-    return bool(set(attained) - {program for (program,) in held})
+    return bool(set(attained) - held)

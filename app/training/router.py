@@ -55,9 +55,7 @@ def _public(completion: Completion | service.StoredCompletion) -> CompletionPubl
         }
     },
 )
-async def record_completion(
-    data: CompletionCreate, request: Request, response: Response, caller: Caller
-) -> CompletionPublic:
+async def record_completion(data: CompletionCreate, request: Request, caller: Caller) -> Response:
     """Ghi kết quả học / Record a completion (201 new; 200 when it merged into the best one)."""
     direct = direct_of(request)
     recorded = (
@@ -69,9 +67,14 @@ async def record_completion(
             caller,
             lambda session, actor: service.record_completion(session, actor=actor, data=data),
         )
-    if recorded.outcome != "created":
-        response.status_code = status.HTTP_200_OK
-    return _public(recorded.completion)
+    # Serialised here, once: FastAPI would validate the model again against `response_model`.
+    return Response(
+        _public(recorded.completion).model_dump_json(),
+        status_code=status.HTTP_201_CREATED
+        if recorded.outcome == "created"
+        else status.HTTP_200_OK,
+        media_type="application/json",
+    )
 
 
 @router.get(
