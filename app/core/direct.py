@@ -1,10 +1,12 @@
-"""Direct that need no session: on the event loop over PostgreSQL, in a worker thread elsewhere.
+"""Statements that need no session: on the event loop over PostgreSQL, in a worker thread
+elsewhere.
 
-A unit's indicators are the busiest read of all. Handing it to worker threads and an ORM
-session cost the service more CPU than its statements cost the database, so on PostgreSQL
-such a request runs on an asyncio connection pool of its own, in autocommit (each statement
-sees the latest commits, as in a READ COMMITTED transaction), several statements in one round
-trip, and never leaves the event loop. On SQLite the same reads run in a worker thread.
+A unit's indicators and a completion are the busiest requests of all. Handing them to worker
+threads and an ORM session cost the service more CPU than their statements cost the database,
+so on PostgreSQL they run on an asyncio connection pool of its own, in autocommit: reads see
+the latest commits (as in a READ COMMITTED transaction), several in one round trip, and a write
+is one statement, atomic by itself. Such a request never leaves the event loop. On SQLite the
+same statements run in a worker thread.
 
 Only a request that needs no worker thread at all gains: one that reads here and then works in
 a thread and a session anyway was measured slower than one that does everything in the thread.

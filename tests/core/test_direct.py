@@ -1,4 +1,5 @@
-"""Direct outside any session: the same rows as SQLAlchemy's, and they survive a dropped link."""
+"""Statements outside any session: the same rows as SQLAlchemy's, and they survive a dropped
+link."""
 
 import asyncio
 from datetime import date, datetime, timedelta
