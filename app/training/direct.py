@@ -44,7 +44,7 @@ async def record_completion(
         actor_read(user_id),
         (_PLACE_AND_HELD, {"learner_id": data.learner_id}),
         service.course_read(data.course_code),
-        service.learners_read(data.learner_id),
+        service.learner_completions_read(data.learner_id),
         catalog.requirements_read(),
     ]
     if data.client_id is not None:
@@ -55,7 +55,7 @@ async def record_completion(
     if client_id and client_id[0]:
         return None  # a resend: the session path answers with what is stored
     new = service.candidate(actor, learner, service.course_from(course), data, utcnow())
-    completions = service.learners_from(stored)
+    completions = service.learner_completions_from(stored)
     existing = next((c for c in completions if c.course_code == new.course_code), None)
     if existing is None:
         recorded = service.Recorded(new, "created")

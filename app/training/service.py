@@ -122,17 +122,8 @@ def _course_problems(course: CourseRule | None, field: str = "course_code") -> l
 _STORED_COLUMNS = [column.key for column in Completion.__table__.columns]  # type: ignore[attr-defined]
 if [field.name for field in fields(StoredCompletion)] != _STORED_COLUMNS:
     raise RuntimeError("StoredCompletion must list the completion table's columns in order")
-_INSERT_IF_NEW: dict[str, Any] = {}
 _TABLE = Completion.__table__  # type: ignore[attr-defined]
-
-
-def _insert_if_new_statement(dialect: str) -> Any:
-    statement = _INSERT_IF_NEW.get(dialect)
-    if statement is None:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.id)
-        _INSERT_IF_NEW[dialect] = statement
-    return statement
+_INSERT_IF_NEW = sqlite.insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.id)
 
 
 # On PostgreSQL a new completion and its audit event are one statement (a data-modifying
@@ -162,11 +153,10 @@ def _insert_if_new(session: Session, actor: Actor, completion: StoredCompletion)
     One statement: a concurrent writer of the same pair makes this wait for its commit, and
     then find the row.
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         return bool(read_columns(session, *create_write(actor, completion)))
     values = {key: getattr(completion, key) for key in _STORED_COLUMNS}
-    if session.execute(_insert_if_new_statement(dialect), values).first() is None:
+    if session.execute(_INSERT_IF_NEW, values).first() is None:
         return False
     _audit(session, actor, "completion.create", completion)
     return True
@@ -191,15 +181,17 @@ def stored_from(rows: Rows) -> StoredCompletion | None:
     return StoredCompletion(*rows[0]) if rows else None
 
 
-_LEARNERS = sa.select(*_TABLE.columns).where(col(Completion.learner_id) == bindparam("learner_id"))
+_OF_LEARNER = sa.select(*_TABLE.columns).where(
+    col(Completion.learner_id) == bindparam("learner_id")
+)
 
 
-def learners_read(learner_id: uuid.UUID) -> Query:
+def learner_completions_read(learner_id: uuid.UUID) -> Query:
     """Every completion of a learner, not locked."""
-    return _LEARNERS, {"learner_id": learner_id}
+    return _OF_LEARNER, {"learner_id": learner_id}
 
 
-def learners_from(rows: Rows) -> list[StoredCompletion]:
+def learner_completions_from(rows: Rows) -> list[StoredCompletion]:
     return [StoredCompletion(*row) for row in rows]
 
 

@@ -361,7 +361,7 @@ def test_concurrent_first_records_merge_into_one_row(
     # Simulate a writer that read "no row yet" just before another request stored one: the
     # first read of the stored row, on whichever path records it, finds nothing.
     stale: list[str] = []
-    for name, nothing in (("stored_from", None), ("learners_from", [])):
+    for name, nothing in (("stored_from", None), ("learner_completions_from", [])):
         real = getattr(service, name)
 
         def stale_first(
@@ -399,7 +399,7 @@ def test_a_better_result_stored_meanwhile_is_not_overwritten(
     headers = staff["hk_member"]
     created = client.post("/api/v1/completions", json=completion(learner, 60), headers=headers)
     assert created.status_code == 201
-    real = service.learners_from
+    real = service.learner_completions_from
     engine = session.get_bind()
 
     def read_then_bettered(rows: Any) -> list[service.StoredCompletion]:
@@ -412,10 +412,10 @@ def test_a_better_result_stored_meanwhile_is_not_overwritten(
                 .values(score=99.0, passed=True)
             )
             other.commit()
-        monkeypatch.setattr(service, "learners_from", real)
+        monkeypatch.setattr(service, "learner_completions_from", real)
         return found
 
-    monkeypatch.setattr(service, "learners_from", read_then_bettered)
+    monkeypatch.setattr(service, "learner_completions_from", read_then_bettered)
     answer = client.post("/api/v1/completions", json=completion(learner, 95), headers=headers)
     assert answer.status_code == 200, answer.text
     assert answer.json()["score"] == 99
