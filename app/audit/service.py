@@ -1,6 +1,6 @@
 """Recording audit events; nothing here updates or deletes one."""
 
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -15,35 +15,39 @@ SYSTEM_ACTOR_ID = "system"
 _INSERT = sa.insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
 
-def event(
-    *,
-    actor_id: str | None,
-    actor_role: str | None,
-    action: str,
-    outcome: str = "success",
-    target_type: str | None = None,
-    target_id: object = None,
-    province_code: str | None = None,
-    commune_code: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+class EventFields(TypedDict):
+    """What a caller says about an audit event; the time and the request are added."""
+
+    actor_id: str | None
+    actor_role: str | None
+    action: str
+    outcome: NotRequired[str]
+    target_type: NotRequired[str | None]
+    target_id: NotRequired[object]
+    province_code: NotRequired[str | None]
+    commune_code: NotRequired[str | None]
+    detail: NotRequired[dict[str, Any] | None]
+
+
+def event(**fields: Unpack[EventFields]) -> dict[str, Any]:
     """An audit event's columns, stamped with the time and the request it belongs to."""
+    target_id = fields.get("target_id")
     return {
         "at": utcnow(),
-        "actor_id": actor_id,
-        "actor_role": actor_role,
-        "action": action,
-        "outcome": outcome,
-        "target_type": target_type,
+        "actor_id": fields["actor_id"],
+        "actor_role": fields["actor_role"],
+        "action": fields["action"],
+        "outcome": fields.get("outcome", "success"),
+        "target_type": fields.get("target_type"),
         "target_id": None if target_id is None else str(target_id),
-        "province_code": province_code,
-        "commune_code": commune_code,
+        "province_code": fields.get("province_code"),
+        "commune_code": fields.get("commune_code"),
         "request_id": request_id_var.get(),
-        "detail": detail,
+        "detail": fields.get("detail"),
     }
 
 
-def record(session: Session, **fields: Any) -> None:
+def record(session: Session, **fields: Unpack[EventFields]) -> None:
     """Write one audit event (the fields of `event`) in the session's transaction.
 
     A plain INSERT, not an object for the ORM to flush: every write request records one, and
