@@ -102,7 +102,7 @@ def issue_attained(
     assert learner is not None
     # Locked before the certificates are read, so that what the totals hold for this learner
     # and what is read here cannot drift apart under a concurrent issue or revocation.
-    totals.lock_learner(session, learner)
+    totals.lock_learner(session, learner.id)
     held = list(session.exec(select(Certificate).where(Certificate.learner_id == learner.id)).all())
     held_programs = {certificate.program_code for certificate in held}
     missing = [code for code in attained if code not in held_programs]

@@ -268,7 +268,7 @@ def tracking(session: Session, learner: Learner | None) -> Iterator[list[Learner
     Pass None for a learner the block creates, and append it to the yielded list.
     """
     if learner is not None:
-        lock_learner(session, learner)
+        lock_learner(session, learner.id)
     before = current_rows(session, learner) if learner is not None else Counter()
     subjects = [learner] if learner is not None else []
     yield subjects
@@ -507,14 +507,14 @@ _LOCK_LEARNER = (
 )
 
 
-def lock_learner(session: Session, learner: Learner) -> None:
+def lock_learner(session: Session, learner_id: uuid.UUID) -> None:
     """Serialize changes to one learner's counted records, and hold the counting rules still.
 
     On SQLite, where a write transaction already excludes every other, it only makes the rules
     be read again.
     """
     if session.get_bind().dialect.name == "postgresql":
-        read_columns(session, _LOCK_LEARNER, {"learner_id": learner.id})
+        read_columns(session, _LOCK_LEARNER, {"learner_id": learner_id})
     forget_counting_rules(session)
 
 

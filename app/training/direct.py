@@ -1,14 +1,18 @@
 """Recording a completion on the event loop, over PostgreSQL, in two round trips.
 
 A completion is the busiest write of all. The common case (a new result, or one that beats
-or loses to the stored one, with nothing to issue) needs no session and no worker thread:
-every read `service.record_completion` makes goes in one round trip, and the write with its
-audit event is one statement, atomic in autocommit, that writes nothing if another writer got
-there first. What this path does not handle (a class, a resent client_id, a certificate to
-issue, a race lost) it hands to the session path, before it has written anything; every
+or loses to the stored one, with nothing to issue) needs no session and no worker thread: a
+transaction locks the learner and makes every read `service.record_completion` makes in one
+round trip, then writes the result with its audit event and commits in a second. The lock is
+the one every writer of a learner's completions takes before it reads them (the session path
+too), so whether a result completes a program is decided on all the results stored before it:
+two results that together complete a program, sent at the same moment, issue the
+certificate. What this path does not handle (a class, a resent client_id, a certificate to
+issue, a dropped connection) it hands to the session path, having written nothing; every
 problem it finds it answers as the session path would.
 """
 
+import psycopg
 import sqlalchemy as sa
 from fastapi import Request
 from sqlmodel import col
@@ -18,7 +22,7 @@ from app.catalog import service as catalog
 from app.certificates import issuance
 from app.certificates.models import Certificate
 from app.core.db import utcnow
-from app.core.direct import Direct
+from app.core.direct import Direct, Transaction
 from app.learners import service as learners
 from app.learners.models import Learner
 from app.training import service
@@ -26,12 +30,13 @@ from app.training.schemas import CompletionCreate
 
 ACTION = "completion.create"
 
-# The learner's place, with the programs of their certificates (revoked ones included).
+# The learner's place, with the programs of their certificates (revoked ones included),
+# locked as `totals.lock_learner` locks it.
 _PLACE_AND_HELD = learners.PLACE.add_columns(
     sa.select(sa.func.array_agg(col(Certificate.program_code)))
     .where(col(Certificate.learner_id) == col(Learner.id))
     .scalar_subquery()
-)
+).with_for_update(of=Learner.__table__)  # type: ignore[attr-defined]
 
 
 async def record_completion(
@@ -40,6 +45,19 @@ async def record_completion(
     """The completion recorded, or None when the session path must record it."""
     if data.class_id is not None:
         return None
+    try:
+        async with direct.transaction() as transaction:
+            return await _record(transaction, request, user_id, data)
+    except psycopg.OperationalError:
+        # The connection dropped: nothing was committed, or this result was, and then the
+        # session path finds it stored.
+        await direct.dropped()
+        return None
+
+
+async def _record(
+    transaction: Transaction, request: Request, user_id: int, data: CompletionCreate
+) -> service.Recorded | None:
     reads = [
         actor_read(user_id),
         (_PLACE_AND_HELD, {"learner_id": data.learner_id}),
@@ -49,7 +67,7 @@ async def record_completion(
     ]
     if data.client_id is not None:
         reads.append(service.client_id_read(data.client_id))
-    account, place, course, stored, requirements, *client_id = await direct.run(*reads)
+    account, place, course, stored, requirements, *client_id = await transaction.run(*reads)
     actor = actor_from(request, account)
     learner = learners.place_from(place, actor=actor, learner_id=data.learner_id, action=ACTION)
     if client_id and client_id[0]:
@@ -69,8 +87,8 @@ async def record_completion(
     held = set(place[0][-1] or ())
     if new.passed and _issues_a_certificate(new, completions, held, requirements):
         return None
-    if not await direct.write(write):
-        return None  # another writer stored or bettered this result meanwhile
+    if not await transaction.commit(write):
+        return None  # stored or bettered meanwhile: not under the lock, but the session path copes
     return recorded
 
 

@@ -29,6 +29,7 @@ from app.core.errors import (
 from app.core.pagination import paginate
 from app.learners import service as learners
 from app.learners.models import Learner
+from app.stats import totals
 from app.training.models import Completion, Method, TrainingClass
 from app.training.schemas import (
     AttendanceCreate,
@@ -302,10 +303,13 @@ def record_completion(
     """Record a learner's result in a course; one row per learner and course keeps the best.
 
     A passing result that completes a program issues its certificate in the same transaction.
+    The learner is locked before any of their completions is read or written (as on the fast
+    path), so that of two results recorded at once the second sees the first.
     """
     learner = learners.place_in_scope(
         session, actor=actor, learner_id=data.learner_id, action="completion.create"
     )
+    totals.lock_learner(session, learner.id)
     recorded = _store_completion(session, actor=actor, learner=learner, data=data, now=now)
     if recorded.outcome != "unchanged" and recorded.completion.passed:
         issue_attained(

@@ -5,6 +5,7 @@ import asyncio
 from datetime import date, datetime, timedelta
 
 import psycopg
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy import bindparam
@@ -101,3 +102,45 @@ def test_a_completion_after_the_server_dropped_its_connections_is_recorded(
     )
     assert again.status_code == 201, again.text
     assert again.json()["learner_id"] == learners[1]
+
+
+RENAME = (
+    sa.update(Commune)
+    .where(col(Commune.code) == bindparam("code"))
+    .values(name=bindparam("name"))
+    .returning(col(Commune.name))
+)
+
+
+def test_a_transaction_commits_only_when_told(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("transactions on the event loop are PostgreSQL's")
+    engine = make_engine(database_url)
+
+    async def rename() -> tuple[list[object], list[object], list[object]]:
+        direct = Direct(engine)
+        await direct.open()
+        try:
+            with pytest.raises(RuntimeError):
+                async with direct.transaction() as transaction:
+                    [renamed] = await transaction.run((RENAME, {"code": HN_HOAN_KIEM, "name": "X"}))
+                    assert renamed == [("X",)]
+                    raise RuntimeError("left without a commit")
+            [[after_error]] = await direct.run((COMMUNE, {"code": HN_HOAN_KIEM}))
+            async with direct.transaction() as transaction:
+                await transaction.run((RENAME, {"code": HN_HOAN_KIEM, "name": "Z"}))
+            [[after_leaving]] = await direct.run((COMMUNE, {"code": HN_HOAN_KIEM}))
+            async with direct.transaction() as transaction:
+                committed = await transaction.commit((RENAME, {"code": HN_HOAN_KIEM, "name": "Y"}))
+            [[after_commit]] = await direct.run((COMMUNE, {"code": HN_HOAN_KIEM}))
+            return [after_error, after_leaving], committed, [after_commit]
+        finally:
+            await direct.close()
+
+    try:
+        (after_error, after_leaving), committed, [after_commit] = asyncio.run(rename())
+    finally:
+        engine.dispose()
+    assert after_error == after_leaving == ("Phường Hoàn Kiếm", "01")
+    assert committed == [("Y",)]
+    assert after_commit == ("Y", "01")
