@@ -94,15 +94,16 @@ def issue_attained(
     A revoked certificate is kept and not issued again; the unique (learner, program) pair
     makes a concurrent issue of the same certificate a no-op. Each is signed at once when the
     session carries a signer (else the delivery outbox signs it) and is due for delivery.
+
+    The caller holds the learner's lock (`totals.lock_learner`), taken before it read or wrote
+    the learner's results: so what is read here, and what the totals hold for this learner,
+    cannot drift apart under a concurrent result, issue or revocation.
     """
     attained = attained_programs(session, learner_id)
     if not attained:
         return []
     learner = session.get(Learner, learner_id)
     assert learner is not None
-    # Locked before the certificates are read, so that what the totals hold for this learner
-    # and what is read here cannot drift apart under a concurrent issue or revocation.
-    totals.lock_learner(session, learner.id)
     held = list(session.exec(select(Certificate).where(Certificate.learner_id == learner.id)).all())
     held_programs = {certificate.program_code for certificate in held}
     missing = [code for code in attained if code not in held_programs]

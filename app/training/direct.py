@@ -30,8 +30,8 @@ from app.training.schemas import CompletionCreate
 
 ACTION = "completion.create"
 
-# The learner's place, with the programs of their certificates (revoked ones included),
-# locked as `totals.lock_learner` locks it.
+# The learner's place, with the programs of their certificates (revoked ones included), the
+# row locked as `totals.lock_learner` locks it (not the counting rules: no total changes here).
 _PLACE_AND_HELD = learners.PLACE.add_columns(
     sa.select(sa.func.array_agg(col(Certificate.program_code)))
     .where(col(Certificate.learner_id) == col(Learner.id))

@@ -5,7 +5,6 @@ import asyncio
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -35,11 +34,6 @@ def _lock_waiters(database_url: str) -> int:
     return int(row[0])
 
 
-def _blocked_or_done(other: threading.Thread, database_url: str) -> bool:
-    """Whether the other request has finished, or waits for a lock this one holds."""
-    return not other.is_alive() or _lock_waiters(database_url) > 0
-
-
 class Other:
     """The other result, sent from a thread of its own while the first is being recorded."""
 
@@ -51,18 +45,41 @@ class Other:
             )
         )
         self.blocked = False
+        self.deadline = 0.0
 
-    def start(self) -> None:
+    def send_once(self) -> bool:
+        """Send it, the first time only: whether it was sent now."""
+        if self.thread.is_alive() or self.answers:
+            return False
         self.thread.start()
+        self.deadline = time.monotonic() + 20
+        return True
 
     def settled(self, database_url: str) -> bool:
+        """Whether it has finished, or waits for a lock the first one holds."""
+        assert time.monotonic() < self.deadline, "the other request neither finished nor waited"
         self.blocked = self.thread.is_alive()
-        return _blocked_or_done(self.thread, database_url)
+        return not self.blocked or _lock_waiters(database_url) > 0
 
-    def answer(self) -> httpx.Response:
+    def waited_and_completed(self, session: Session, learner: str) -> None:
+        """It waited for the first one's lock, then saw its result: both stored, and the
+        certificate issued."""
         self.thread.join(timeout=30)
         [answer] = self.answers
-        return answer
+        assert answer.status_code == 201, answer.text
+        assert self.blocked
+        session.expire_all()
+        learner_id = uuid.UUID(learner)
+        passed = session.exec(
+            select(Completion.course_code).where(
+                Completion.learner_id == learner_id, Completion.passed
+            )
+        ).all()
+        assert sorted(passed) == sorted(CITIZEN_COURSES)
+        programs = session.exec(
+            select(Certificate.program_code).where(Certificate.learner_id == learner_id)
+        ).all()
+        assert programs == ["CHUAN-NGUOI-DAN"]
 
 
 @pytest.fixture
@@ -101,25 +118,6 @@ def _result(
     return body
 
 
-def _outcome(session: Session, learner: str) -> tuple[list[str], list[str]]:
-    session.expire_all()
-    learner_id = uuid.UUID(learner)
-    passed = session.exec(
-        select(Completion.course_code).where(Completion.learner_id == learner_id, Completion.passed)
-    ).all()
-    programs = session.exec(
-        select(Certificate.program_code).where(Certificate.learner_id == learner_id)
-    ).all()
-    return sorted(passed), list(programs)
-
-
-def _wait(until: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 20
-    while not until():
-        assert time.monotonic() < deadline, "the other request neither finished nor waited"
-        time.sleep(0.02)
-
-
 def test_a_result_stored_while_another_is_read_on_the_fast_path(
     client: TestClient,
     session: Session,
@@ -133,11 +131,8 @@ def test_a_result_stored_while_another_is_read_on_the_fast_path(
 
     async def commit_once_the_other_settled(self: direct.Transaction, query: Any) -> Any:
         # This result was read and judged (no certificate yet); the other is sent now.
-        if not other.thread.is_alive() and not other.answers:
-            other.start()
-            deadline = time.monotonic() + 20
+        if other.send_once():
             while not other.settled(database_url):
-                assert time.monotonic() < deadline, "the other request neither finished nor waited"
                 await asyncio.sleep(0.02)
         return await real(self, query)
 
@@ -148,12 +143,7 @@ def test_a_result_stored_while_another_is_read_on_the_fast_path(
         headers=headers,
     )
     assert first.status_code == 201, first.text
-    assert other.answer().status_code == 201, other.answer().text
-    # The other waited for this one's lock, then saw its result.
-    assert other.blocked
-    passed, programs = _outcome(session, learner)
-    assert passed == sorted(CITIZEN_COURSES)
-    assert programs == ["CHUAN-NGUOI-DAN"]
+    other.waited_and_completed(session, learner)
 
 
 @pytest.mark.parametrize("other_in_class", [False, True], ids=["then-fast", "then-session"])
@@ -175,16 +165,12 @@ def test_a_result_stored_while_another_is_read_on_the_session_path(
     def read_then_the_other(session: Session, learner_id: uuid.UUID) -> list[str]:
         # A result with a class goes the session path, which reads the learner's scores here.
         attained = real(session, learner_id)
-        if not other.thread.is_alive() and not other.answers:
-            other.start()
-            _wait(lambda: other.settled(database_url))
+        if other.send_once():
+            while not other.settled(database_url):
+                time.sleep(0.02)
         return attained
 
     monkeypatch.setattr(issuance, "attained_programs", read_then_the_other)
     first = client.post("/api/v1/completions", json=body, headers=headers)
     assert first.status_code == 201, first.text
-    assert other.answer().status_code == 201, other.answer().text
-    assert other.blocked
-    passed, programs = _outcome(session, learner)
-    assert passed == sorted(CITIZEN_COURSES)
-    assert programs == ["CHUAN-NGUOI-DAN"]
+    other.waited_and_completed(session, learner)
