@@ -61,6 +61,18 @@ def actor_read(user_id: int) -> Query:
     return _ACTOR, {"user_id": user_id}
 
 
+def actor_read_with(column: Any) -> Callable[[int, dict[str, Any]], Query]:
+    """The read of the caller's account with one more value (a scalar subquery) in the same
+    row: one statement where two would each cost the server a round of work. Build it once,
+    at import; the last column of each row is that value."""
+    statement = _ACTOR.add_columns(column)
+
+    def read(user_id: int, parameters: dict[str, Any]) -> Query:
+        return statement, {**parameters, "user_id": user_id}
+
+    return read
+
+
 def actor_from(request: Request, rows: Rows) -> Actor:
     """The caller as read by `actor_read`; 401 if the account is gone or disabled."""
     fields: dict[str, Any] = dict(zip(_ACTOR_FIELDS, rows[0], strict=True)) if rows else {}

@@ -79,10 +79,15 @@ _OF_PROVINCE = sa.select(_SUM).where(
 _OF_NATION = sa.select(_SUM)
 
 
+# A unit's version by its level: the sum of its communes' counters and `EVERYTHING`'s, with
+# the unit's code as the parameter `code`.
+VERSION_OF: dict[str, sa.Select[Any]] = {
+    "commune": _OF_COMMUNE,
+    "province": _OF_PROVINCE,
+    "national": _OF_NATION,
+}
+
+
 def version_read(level: str, code: str) -> Query:
-    """The read of a unit's version: the sum of its communes' counters and `EVERYTHING`'s."""
-    if level == "commune":
-        return _OF_COMMUNE, {"code": code}
-    if level == "province":
-        return _OF_PROVINCE, {"code": code}
-    return _OF_NATION, {}
+    """The read of a unit's version (see `VERSION_OF`)."""
+    return VERSION_OF[level], {"code": code} if level != "national" else {}
