@@ -21,6 +21,7 @@ from app.core.security import PersonalIds
 from app.core.text import fold
 from app.stats import totals
 from app.stats.contributions import CertificateFacts, LearnerFacts, contributions, local_date
+from app.stats.models import NATION
 from app.units.models import Commune
 
 CHUNK_COMMUNES = 200
@@ -132,6 +133,7 @@ def load_country(
                     for (metric, day), value in own.items():
                         sums[("commune", commune.code, metric, day)] += value
                         sums[("province", commune.province_code, metric, day)] += value
+                        sums[("national", NATION, metric, day)] += value
             result.learners += _copy(connection, LEARNER_COPY, learner_rows)
             result.completions += _copy(connection, COMPLETION_COPY, completion_rows)
             result.certificates += _copy(connection, CERTIFICATE_COPY, certificate_rows)

@@ -34,3 +34,43 @@ def test_audit_events_cannot_be_changed_or_deleted(empty_database_url: str) -> N
     with engine.connect() as connection:
         assert connection.execute(text("SELECT outcome FROM audit_event")).scalar_one() == "success"
     engine.dispose()
+
+
+def test_the_nations_totals_are_added_up_from_the_provinces_on_upgrade(
+    empty_database_url: str,
+) -> None:
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "0009")
+    engine = make_engine(empty_database_url)
+    rows = [
+        ("province", "01", "reg_adults", "2026-05-01", 3),
+        ("province", "79", "reg_adults", "2026-05-01", 4),
+        ("province", "79", "reg_adults", "2026-06-01", 2),
+        ("province", "01", "cert_adults", "2026-06-01", 1),
+        ("province", "79", "cert_adults", "2026-06-01", -1),  # adds up to nothing
+        ("commune", "00004", "reg_adults", "2026-05-01", 3),
+    ]
+    insert = text(
+        "INSERT INTO stat_total (level, unit_code, metric, effective_on, count) "
+        "VALUES (:level, :unit, :metric, :day, :count)"
+    )
+    with engine.begin() as connection:
+        for level, unit, metric, day, count in rows:
+            connection.execute(
+                insert, {"level": level, "unit": unit, "metric": metric, "day": day, "count": count}
+            )
+    national = text(
+        "SELECT unit_code, metric, effective_on, count FROM stat_total "
+        "WHERE level = 'national' ORDER BY metric, effective_on"
+    )
+
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        found = [(u, m, str(d), c) for u, m, d, c in connection.execute(national)]
+    assert found == [("VN", "reg_adults", "2026-05-01", 7), ("VN", "reg_adults", "2026-06-01", 2)]
+
+    command.downgrade(config, "0009")
+    with engine.connect() as connection:
+        assert connection.execute(national).all() == []
+        assert connection.execute(text("SELECT count(*) FROM stat_total")).scalar_one() == 6
+    engine.dispose()

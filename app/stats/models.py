@@ -40,13 +40,18 @@ class Target(SQLModel, table=True):
     updated_by_id: int | None = Field(default=None, foreign_key="user.id")
 
 
+NATION = "VN"  # the nation's unit code
+
+
 class StatTotal(SQLModel, table=True):
     """How many people start (+) or stop (−) counting in a metric at a unit on a date.
 
     A metric's value at a unit on day D is the sum of its rows with `effective_on` ≤ D.
     Each learner contributes a few rows that depend only on its own records (see
     `app.stats.contributions`), so totals are kept exact in the same transaction as every
-    write and can be rebuilt from the raw records.
+    write and can be rebuilt from the raw records. Every learner counts at its village,
+    commune and province, and at the nation (`national`, `NATION`): the nation's figures are
+    then one unit's rows, not the sum of every province's.
     """
 
     __tablename__ = "stat_total"
@@ -58,7 +63,7 @@ class StatTotal(SQLModel, table=True):
         ),
     )
 
-    level: str = Field(primary_key=True, max_length=8)  # village, commune, province
+    level: str = Field(primary_key=True, max_length=8)  # village, commune, province, national
     unit_code: str = Field(primary_key=True, max_length=12)
     metric: str = Field(primary_key=True, max_length=32)
     effective_on: date = Field(primary_key=True)

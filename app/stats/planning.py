@@ -14,9 +14,9 @@ from app.audit import service as audit
 from app.core.db import utcnow
 from app.core.errors import Invalid, NotFound, invalid_field
 from app.stats.contributions import REG, REG_ADULTS
-from app.stats.models import Baseline, Target
+from app.stats.models import NATION, Baseline, Target
 from app.stats.schemas import BaselineIn, BaselinePublic, Scope, TargetIn
-from app.stats.service import NATION, commune_unit, metric_values
+from app.stats.service import commune_unit, metric_values
 from app.stats.versions import EVERYTHING, raise_versions
 from app.units.models import Commune, Province
 

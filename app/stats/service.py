@@ -5,7 +5,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import bindparam, case, func
@@ -17,7 +17,7 @@ from app.core.direct import Direct, Query, Rows
 from app.core.errors import NotFound
 from app.core.i18n import Language
 from app.stats.indicators import BY_INDICATOR, DEFINITIONS, Definition, Indicator
-from app.stats.models import Baseline, RulesRecount, StatTotal, Target
+from app.stats.models import NATION, Baseline, RulesRecount, StatTotal, Target
 from app.stats.schemas import (
     IndicatorValue,
     RecountPublic,
@@ -30,7 +30,6 @@ from app.stats.schemas import (
 )
 from app.units.models import Commune, Province, Village
 
-NATION = "VN"
 PACE_DAYS = 90
 
 
@@ -134,60 +133,91 @@ def require_visible(actor: Actor, unit: UnitRef, *, action: str) -> None:
     )
 
 
-def _totals_level(unit: UnitRef) -> tuple[str, list[str] | None]:
-    if unit.level == "national":
-        return "province", None
+def _totals_level(unit: UnitRef) -> tuple[str, list[str]]:
     return unit.level, [unit.code]
 
 
-def _metric_statement(units: Literal["all", "one", "some"]) -> sa.Select[str, str, int, Any]:
-    """Each metric's sum per unit on `as_of` and on `past`, built once and run with parameters.
+def _read_metrics() -> tuple[str, ...]:
+    """The running totals that some indicator reads, as numerator or denominator."""
+    names = {d.numerator for d in DEFINITIONS} | {d.registered for d in DEFINITIONS}
+    return tuple(sorted(names))
 
-    One unit has a statement of its own: with no expanding list it is compiled once.
-    """
-    earlier = func.sum(
-        case((col(StatTotal.effective_on) <= bindparam("past"), StatTotal.count), else_=0)
-    )
+
+METRICS = _read_metrics()
+
+
+def _summed(unit_code: Any, metric: Any, *, after: bool) -> Any:
+    """The sum of one unit's metric up to `as_of` (or only after `past`), as a subquery that
+    reads one range of the totals' key: rows dated later, such as the coming birthdays of
+    today's minors, are never read."""
     statement = (
+        sa.select(func.coalesce(func.sum(StatTotal.count), 0))
+        .where(col(StatTotal.level) == bindparam("level"))
+        .where(col(StatTotal.unit_code) == unit_code)
+        .where(col(StatTotal.metric) == metric)
+        .where(col(StatTotal.effective_on) <= bindparam("as_of"))
+    )
+    if after:
+        statement = statement.where(col(StatTotal.effective_on) > bindparam("past"))
+    return statement.scalar_subquery()
+
+
+def _metric_statement() -> sa.Select[str, str, int, int]:
+    """One unit's value of each metric on `as_of`, and what it gained after `past`.
+
+    Each metric is summed over its own range of the key, so rows dated after `as_of` (the
+    coming birthdays of today's minors, who will count as adults then) are never read.
+    """
+    metrics = sa.union_all(
+        *(sa.select(sa.literal_column(f"'{name}'", sa.String).label("metric")) for name in METRICS)
+    ).subquery("metrics")
+    unit = sa.select(bindparam("unit", type_=sa.String).label("code")).subquery("units")
+    return sa.select(
+        unit.c.code,
+        metrics.c.metric,
+        _summed(unit.c.code, metrics.c.metric, after=False),
+        _summed(unit.c.code, metrics.c.metric, after=True),
+    ).select_from(unit.join(metrics, sa.true()))
+
+
+def _breakdown_statement() -> sa.Select[str, str, int, int]:
+    """The same for many units at once (a breakdown), in one pass over their rows."""
+    recent = func.sum(
+        case((col(StatTotal.effective_on) > bindparam("past"), StatTotal.count), else_=0)
+    )
+    return (
         sa.select(
-            col(StatTotal.unit_code), col(StatTotal.metric), func.sum(StatTotal.count), earlier
+            col(StatTotal.unit_code), col(StatTotal.metric), func.sum(StatTotal.count), recent
         )
         .where(col(StatTotal.level) == bindparam("level"))
+        .where(col(StatTotal.unit_code).in_(bindparam("units", expanding=True)))
         .where(col(StatTotal.effective_on) <= bindparam("as_of"))
         .group_by(col(StatTotal.unit_code), col(StatTotal.metric))
     )
-    if units == "one":
-        return statement.where(col(StatTotal.unit_code) == bindparam("unit"))
-    if units == "some":
-        return statement.where(col(StatTotal.unit_code).in_(bindparam("units", expanding=True)))
-    return statement
 
 
-_METRICS_OF_LEVEL = _metric_statement("all")
-_METRICS_OF_UNIT = _metric_statement("one")
-_METRICS_OF_UNITS = _metric_statement("some")
+_METRICS_OF_UNIT = _metric_statement()
+_METRICS_OF_UNITS = _breakdown_statement()
 
 
-def _metrics_read(level: str, units: Sequence[str] | None, as_of: date, past: date) -> Query:
+def _metrics_read(level: str, units: Sequence[str], as_of: date, past: date) -> Query:
     parameters: dict[str, object] = {"level": level, "as_of": as_of, "past": past}
-    statement = _METRICS_OF_LEVEL
-    if units is not None and len(units) == 1:
-        statement, parameters["unit"] = _METRICS_OF_UNIT, units[0]
-    elif units is not None:
-        statement, parameters["units"] = _METRICS_OF_UNITS, list(units)
-    return statement, parameters
+    if len(units) == 1:
+        return _METRICS_OF_UNIT, parameters | {"unit": units[0]}
+    return _METRICS_OF_UNITS, parameters | {"units": list(units)}
 
 
 def _metrics_from(rows: Rows) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
     values: dict[str, tuple[dict[str, int], dict[str, int]]] = defaultdict(lambda: ({}, {}))
-    for unit, metric, now_total, past_total in rows:
-        values[unit][0][metric] = int(now_total or 0)
-        values[unit][1][metric] = int(past_total or 0)
+    for unit, metric, now_total, recent in rows:
+        now = int(now_total or 0)
+        values[unit][0][metric] = now
+        values[unit][1][metric] = now - int(recent or 0)
     return values
 
 
 def metric_values(
-    session: Session, *, level: str, units: Sequence[str] | None, as_of: date, past: date
+    session: Session, *, level: str, units: Sequence[str], as_of: date, past: date
 ) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
     """Per unit: every metric's value on `as_of` and on the earlier day `past`."""
     return _metrics_from(read_columns(session, *_metrics_read(level, units, as_of, past)))

@@ -30,10 +30,9 @@ def timeseries(session: Session, *, unit: UnitRef, start: date, end: date) -> Ti
     statement = (
         select(col(StatTotal.metric), col(StatTotal.effective_on), func.sum(StatTotal.count))
         .where(StatTotal.level == level, col(StatTotal.effective_on) <= end)
+        .where(col(StatTotal.unit_code).in_(units))
         .group_by(col(StatTotal.metric), col(StatTotal.effective_on))
     )
-    if units is not None:
-        statement = statement.where(col(StatTotal.unit_code).in_(units))
     dated: dict[str, list[tuple[date, int]]] = defaultdict(list)
     for metric, day, total in session.exec(statement).all():
         dated[metric].append((day, int(total or 0)))

@@ -24,7 +24,7 @@ from app.stats.contributions import (
     contributions,
     local_date,
 )
-from app.stats.models import RulesRecount, StatTotal
+from app.stats.models import NATION, RulesRecount, StatTotal
 
 DEFAULT_ADULT_AGE = 18
 UnitKey = tuple[str, str]  # (level, unit code)
@@ -174,7 +174,7 @@ def units_of(learner: Learner) -> list[UnitKey]:
 
 
 def _units(commune: str, province: str, village: int | None) -> list[UnitKey]:
-    units = [("commune", commune), ("province", province)]
+    units = [("commune", commune), ("province", province), ("national", NATION)]
     if village is not None:
         units.append(("village", str(village)))
     return units
