@@ -133,10 +133,6 @@ def require_visible(actor: Actor, unit: UnitRef, *, action: str) -> None:
     )
 
 
-def _totals_level(unit: UnitRef) -> tuple[str, list[str]]:
-    return unit.level, [unit.code]
-
-
 def _read_metrics() -> tuple[str, ...]:
     """The running totals that some indicator reads, as numerator or denominator."""
     names = {d.numerator for d in DEFINITIONS} | {d.registered for d in DEFINITIONS}
@@ -470,9 +466,8 @@ def _recount_from(rows: Rows) -> RecountUnderWay | None:
 
 def stats_reads(unit: UnitRef, as_of: date) -> list[Query]:
     """What `stats_from` needs read; on PostgreSQL they go in one round trip."""
-    level, units = _totals_level(unit)
     reads = [
-        _metrics_read(level, units, as_of, as_of - timedelta(days=PACE_DAYS)),
+        _metrics_read(unit.level, [unit.code], as_of, as_of - timedelta(days=PACE_DAYS)),
         _baselines_read(unit, as_of.year),
         _targets_read([unit]),
         (_RECOUNT_UNDER_WAY, {}),

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from app.stats.indicators import DEFINITIONS
 from app.stats.models import StatTotal
 from app.stats.schemas import Series, SeriesPoint, Timeseries
-from app.stats.service import UnitRef, _totals_level, baselines
+from app.stats.service import UnitRef, baselines
 
 
 def month_ends(start: date, end: date) -> list[date]:
@@ -26,11 +26,10 @@ def month_ends(start: date, end: date) -> list[date]:
 
 def timeseries(session: Session, *, unit: UnitRef, start: date, end: date) -> Timeseries:
     """Cumulative values at each month's end, from one query over the unit's dated totals."""
-    level, units = _totals_level(unit)
     statement = (
         select(col(StatTotal.metric), col(StatTotal.effective_on), func.sum(StatTotal.count))
-        .where(StatTotal.level == level, col(StatTotal.effective_on) <= end)
-        .where(col(StatTotal.unit_code).in_(units))
+        .where(StatTotal.level == unit.level, StatTotal.unit_code == unit.code)
+        .where(col(StatTotal.effective_on) <= end)
         .group_by(col(StatTotal.metric), col(StatTotal.effective_on))
     )
     dated: dict[str, list[tuple[date, int]]] = defaultdict(list)
