@@ -15,12 +15,15 @@ from sqlmodel import Session
 
 from app.stats import totals
 from app.stats.contributions import VIETNAM
+from app.stats.models import NATION
 from app.stats.rebuild import compare
 from tests.factories import (
     CITIZEN_COURSES,
     HN,
     HN_CUA_NAM,
     HN_HOAN_KIEM,
+    TQ,
+    TQ_COMMUNE,
     Staff,
     complete,
     learner_payload,
@@ -105,6 +108,41 @@ def test_two_province_batches_over_the_same_communes_in_opposite_orders(
     assert _registered_adults(client, staff, f"/api/v1/stats/provinces/{HN}") == 13
     assert _registered_adults(client, staff, f"/api/v1/stats/communes/{HN_HOAN_KIEM}") == 7
     assert _registered_adults(client, staff, f"/api/v1/stats/communes/{HN_CUA_NAM}") == 6
+    session.expire_all()
+    assert compare(session).agree
+
+
+def test_two_provinces_batches_meet_at_the_nations_rows(
+    client: TestClient, staff: Staff, session: Session, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one write transaction at a time")
+    # Every registration of an adult, in any province, adds to the nation's count of the day
+    # (the first one of the day makes the row): two provinces' phones share no commune and no
+    # province row, only the nation's.
+    first = learner_record(HN_HOAN_KIEM, 29)
+    assert (
+        client.post(SYNC, json={"learners": [first]}, headers=staff["hn_admin"]).status_code == 200
+    )
+    hanoi = [learner_record((HN_HOAN_KIEM, HN_CUA_NAM)[n % 2], 30 + n) for n in range(5)]
+    tuyen_quang = [learner_record(TQ_COMMUNE, 40 + n) for n in range(4)]
+
+    answers = _sent_together(
+        database_url,
+        "SELECT 1 FROM stat_total WHERE level = 'national' AND unit_code = :n FOR UPDATE",
+        {"n": NATION},
+        [
+            partial(client.post, SYNC, json={"learners": batch}, headers=staff[admin])
+            for batch, admin in ((hanoi, "hn_admin"), (tuyen_quang, "tq_admin"))
+        ],
+    )
+
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        assert {r["status"] for r in answer.json()["results"]} == {"created"}
+    assert _registered_adults(client, staff, f"/api/v1/stats/provinces/{HN}") == 6
+    assert _registered_adults(client, staff, f"/api/v1/stats/provinces/{TQ}") == 4
+    assert _registered_adults(client, staff, "/api/v1/stats/national") == 10
     session.expire_all()
     assert compare(session).agree
 
