@@ -61,11 +61,11 @@ def actor_read(user_id: int) -> Query:
     return _ACTOR, {"user_id": user_id}
 
 
-def actor_read_with(column: Any) -> Callable[[int, dict[str, Any]], Query]:
-    """The read of the caller's account with one more value (a scalar subquery) in the same
-    row: one statement where two would each cost the server a round of work. Build it once,
-    at import; the last column of each row is that value."""
-    statement = _ACTOR.add_columns(column)
+def actor_read_with(*columns: Any) -> Callable[[int, dict[str, Any]], Query]:
+    """The read of the caller's account with more values (scalar subqueries) in the same row:
+    one statement where two would each cost the server a round of work. Build it once, at
+    import; the last `len(columns)` columns of each row are those values."""
+    statement = _ACTOR.add_columns(*columns)
 
     def read(user_id: int, parameters: dict[str, Any]) -> Query:
         return statement, {**parameters, "user_id": user_id}

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from fastapi import Request
 from sqlmodel import col
 
-from app.accounts.deps import actor_from, actor_read
+from app.accounts.deps import actor_from, actor_read_with
 from app.catalog import service as catalog
 from app.certificates import issuance
 from app.certificates.models import Certificate
@@ -29,6 +29,10 @@ from app.training import service
 from app.training.schemas import CompletionCreate
 
 ACTION = "completion.create"
+
+# The caller's account, and beside its columns the rule of the result's course and whether
+# its client_id is already stored: one statement.
+_ACCOUNT_COURSE_AND_RESEND = actor_read_with(*service.COURSE_RULE_VALUES, service.CLIENT_ID_TAKEN)
 
 # The learner's place, with the programs of their certificates (revoked ones included), the
 # row locked as `totals.lock_learner` locks it (not the counting rules: no total changes here).
@@ -59,20 +63,21 @@ async def _record(
     transaction: Transaction, request: Request, user_id: int, data: CompletionCreate
 ) -> service.Recorded | None:
     reads = [
-        actor_read(user_id),
+        _ACCOUNT_COURSE_AND_RESEND(
+            user_id, {"code": data.course_code, "client_id": data.client_id}
+        ),
         (_PLACE_AND_HELD, {"learner_id": data.learner_id}),
-        service.course_read(data.course_code),
         service.learner_completions_read(data.learner_id),
         catalog.requirements_read(),
     ]
-    if data.client_id is not None:
-        reads.append(service.client_id_read(data.client_id))
-    account, place, course, stored, requirements, *client_id = await transaction.run(*reads)
-    actor = actor_from(request, account)
+    account, place, stored, requirements = await transaction.run(*reads)
+    actor = actor_from(request, [row[:-3] for row in account])  # 401 when there is no row
+    pass_score, active, resent = account[0][-3:]
     learner = learners.place_from(place, actor=actor, learner_id=data.learner_id, action=ACTION)
-    if client_id and client_id[0]:
+    if resent:
         return None  # a resend: the session path answers with what is stored
-    new = service.candidate(actor, learner, service.course_from(course), data, utcnow())
+    course = service.course_from_values(data.course_code, pass_score, active)
+    new = service.candidate(actor, learner, course, data, utcnow())
     completions = service.learner_completions_from(stored)
     existing = next((c for c in completions if c.course_code == new.course_code), None)
     if existing is None:

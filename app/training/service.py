@@ -108,6 +108,20 @@ def course_from(rows: Rows) -> CourseRule | None:
     return CourseRule(*rows[0]) if rows else None
 
 
+# The course's rule as two values (NULL when there is no such course) of the course given as
+# the parameter `code`, to go beside another read's columns (see `course_from_values`).
+COURSE_RULE_VALUES = tuple(
+    sa.select(column).where(col(Course.code) == bindparam("code")).scalar_subquery()
+    for column in (col(Course.pass_score), col(Course.active))
+)
+
+
+def course_from_values(
+    code: str, pass_score: float | None, active: bool | None
+) -> CourseRule | None:
+    return None if pass_score is None or active is None else CourseRule(code, pass_score, active)
+
+
 def _course_rule(session: Session, code: str) -> CourseRule | None:
     return course_from(read_columns(session, *course_read(code)))
 
@@ -196,14 +210,9 @@ def learner_completions_from(rows: Rows) -> list[StoredCompletion]:
     return [StoredCompletion(*row) for row in rows]
 
 
-_CLIENT_ID_TAKEN = sa.select(col(Completion.id)).where(
-    col(Completion.client_id) == bindparam("client_id")
-)
-
-
-def client_id_read(client_id: uuid.UUID) -> Query:
-    """Whether a completion holds this client_id: a row if one does."""
-    return _CLIENT_ID_TAKEN, {"client_id": client_id}
+# Whether a completion holds the client_id given as the parameter `client_id` (false for
+# none), to go beside another read's columns.
+CLIENT_ID_TAKEN = sa.exists().where(col(Completion.client_id) == bindparam("client_id"))
 
 
 def _for_learner_course(
