@@ -27,7 +27,6 @@ from app.catalog.schemas import (
     RequiredCoursePublic,
 )
 from app.core.db import utcnow
-from app.core.direct import Query, Rows
 from app.core.errors import Conflict, Invalid, NotFound, invalid_field
 from app.core.pagination import paginate
 from app.learners.models import Group
@@ -445,14 +444,19 @@ _REQUIREMENT_ROWS = sa.select(
 ).join(ProgramCourse, col(ProgramCourse.program_code) == col(Program.code), isouter=True)
 
 
-def requirements_read() -> Query:
-    """`requirements` as plain columns, for a read outside any session."""
-    return _REQUIREMENT_ROWS, {}
+_REQUIREMENT_ROW = _REQUIREMENT_ROWS.subquery("requirement")
+
+# Every program's requirement as one value, to go beside another read's columns: a JSON array
+# of `_REQUIREMENT_ROWS`' rows (each of its values a JSON one), read by `requirements_from`.
+REQUIREMENTS_VALUE = sa.select(
+    sa.func.json_agg(sa.func.json_build_array(*_REQUIREMENT_ROW.c), type_=sa.types.NullType())
+).scalar_subquery()
 
 
-def requirements_from(rows: Rows) -> dict[str, Requirement]:
+def requirements_from(rows: Sequence[Sequence[Any]] | None) -> dict[str, Requirement]:
+    """The requirements from `REQUIREMENTS_VALUE`'s rows (None when there is no program)."""
     found: dict[str, Requirement] = {}
-    for code, active, default_for, course_code, pass_score in rows:
+    for code, active, default_for, course_code, pass_score in rows or ():
         requirement = found.setdefault(code, Requirement(active, default_for, {}))
         if course_code is not None:
             requirement.courses[course_code] = pass_score

@@ -12,6 +12,8 @@ issue, a dropped connection) it hands to the session path, having written nothin
 problem it finds it answers as the session path would.
 """
 
+from typing import Any
+
 import psycopg
 import sqlalchemy as sa
 from fastapi import Request
@@ -30,9 +32,11 @@ from app.training.schemas import CompletionCreate
 
 ACTION = "completion.create"
 
-# The caller's account, and beside its columns the rule of the result's course and whether
-# its client_id is already stored: one statement.
-_ACCOUNT_COURSE_AND_RESEND = actor_read_with(*service.COURSE_RULE_VALUES, service.CLIENT_ID_TAKEN)
+# The caller's account, and beside its columns the rule of the result's course, whether its
+# client_id is already stored and every program's requirement: one statement.
+_ACCOUNT_AND_RULES = actor_read_with(
+    *service.COURSE_RULE_VALUES, service.CLIENT_ID_TAKEN, catalog.REQUIREMENTS_VALUE
+)
 
 # The learner's place, with the programs of their certificates (revoked ones included), the
 # row locked as `totals.lock_learner` locks it (not the counting rules: no total changes here).
@@ -63,16 +67,13 @@ async def _record(
     transaction: Transaction, request: Request, user_id: int, data: CompletionCreate
 ) -> service.Recorded | None:
     reads = [
-        _ACCOUNT_COURSE_AND_RESEND(
-            user_id, {"code": data.course_code, "client_id": data.client_id}
-        ),
+        _ACCOUNT_AND_RULES(user_id, {"code": data.course_code, "client_id": data.client_id}),
         (_PLACE_AND_HELD, {"learner_id": data.learner_id}),
         service.learner_completions_read(data.learner_id),
-        catalog.requirements_read(),
     ]
-    account, place, stored, requirements = await transaction.run(*reads)
-    actor = actor_from(request, [row[:-3] for row in account])  # 401 when there is no row
-    pass_score, active, resent = account[0][-3:]
+    account, place, stored = await transaction.run(*reads)
+    actor = actor_from(request, [row[:-4] for row in account])  # 401 when there is no row
+    pass_score, active, resent, requirements = account[0][-4:]
     learner = learners.place_from(place, actor=actor, learner_id=data.learner_id, action=ACTION)
     if resent:
         return None  # a resend: the session path answers with what is stored
@@ -101,7 +102,7 @@ def _issues_a_certificate(
     new: service.StoredCompletion,
     completions: list[service.StoredCompletion],
     held: set[str],
-    requirements: list[tuple[object, ...]],
+    requirements: list[list[Any]] | None,
 ) -> bool:
     """Whether this passed result completes a program the learner holds no certificate of."""
     passed = {c.course_code: c.score for c in completions if c.passed}
