@@ -75,6 +75,29 @@ def _sent_together(
         engine.dispose()
 
 
+def _batches_created_together(
+    client: TestClient,
+    database_url: str,
+    hold: str,
+    params: dict[str, Any],
+    batches: list[tuple[list[dict[str, Any]], dict[str, str]]],
+) -> None:
+    """Send the phones' batches of learners (each with its sender's headers) together while
+    `hold` holds a row they all need; every learner of every batch is created."""
+    answers = _sent_together(
+        database_url,
+        hold,
+        params,
+        [
+            partial(client.post, SYNC, json={"learners": batch}, headers=headers)
+            for batch, headers in batches
+        ],
+    )
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        assert {r["status"] for r in answer.json()["results"]} == {"created"}
+
+
 def test_two_province_batches_over_the_same_communes_in_opposite_orders(
     client: TestClient, staff: Staff, session: Session, database_url: str
 ) -> None:
@@ -92,19 +115,13 @@ def test_two_province_batches_over_the_same_communes_in_opposite_orders(
 
     # Someone else holds the province's rows for a moment, so both batches are under way
     # together when it lets go.
-    answers = _sent_together(
+    _batches_created_together(
+        client,
         database_url,
         "SELECT 1 FROM stat_total WHERE level = 'province' AND unit_code = :p FOR UPDATE",
         {"p": HN},
-        [
-            partial(client.post, SYNC, json={"learners": batch}, headers=staff["hn_admin"])
-            for batch in (one, other)
-        ],
+        [(one, staff["hn_admin"]), (other, staff["hn_admin"])],
     )
-
-    for answer in answers:
-        assert answer.status_code == 200, answer.text
-        assert {r["status"] for r in answer.json()["results"]} == {"created"}
     assert _registered_adults(client, staff, f"/api/v1/stats/provinces/{HN}") == 13
     assert _registered_adults(client, staff, f"/api/v1/stats/communes/{HN_HOAN_KIEM}") == 7
     assert _registered_adults(client, staff, f"/api/v1/stats/communes/{HN_CUA_NAM}") == 6
@@ -127,19 +144,13 @@ def test_two_provinces_batches_meet_at_the_nations_rows(
     hanoi = [learner_record((HN_HOAN_KIEM, HN_CUA_NAM)[n % 2], 30 + n) for n in range(5)]
     tuyen_quang = [learner_record(TQ_COMMUNE, 40 + n) for n in range(4)]
 
-    answers = _sent_together(
+    _batches_created_together(
+        client,
         database_url,
         "SELECT 1 FROM stat_total WHERE level = 'national' AND unit_code = :n FOR UPDATE",
         {"n": NATION},
-        [
-            partial(client.post, SYNC, json={"learners": batch}, headers=staff[admin])
-            for batch, admin in ((hanoi, "hn_admin"), (tuyen_quang, "tq_admin"))
-        ],
+        [(hanoi, staff["hn_admin"]), (tuyen_quang, staff["tq_admin"])],
     )
-
-    for answer in answers:
-        assert answer.status_code == 200, answer.text
-        assert {r["status"] for r in answer.json()["results"]} == {"created"}
     assert _registered_adults(client, staff, f"/api/v1/stats/provinces/{HN}") == 6
     assert _registered_adults(client, staff, f"/api/v1/stats/provinces/{TQ}") == 4
     assert _registered_adults(client, staff, "/api/v1/stats/national") == 10
