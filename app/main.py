@@ -35,6 +35,7 @@ from app.stats.recount import run_worker as run_recounts
 from app.stats.router import router as stats_router
 from app.sync.router import router as sync_router
 from app.training.router import router as training_router
+from app.units import official
 from app.units.router import router as units_router
 from app.vneid.client import VneidClient, make_http_client
 from app.vneid_mock.main import create_mock_app, start_mock
@@ -71,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.credential_signer = CredentialSigner(settings, keys)
         engine = make_engine(settings.database_url)
         app.state.engine = engine
+        with engine.connect() as connection:
+            official.require_loaded_version(connection)
         app.state.direct = direct = Direct(engine)
         await direct.open()
         # Imports are stored in the background; unfinished ones (a crash) are resumed.

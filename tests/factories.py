@@ -17,7 +17,7 @@ PASSWORD = "mat-khau-rat-dai-123"
 # Communes used across tests: two in Hà Nội (01), one in Tuyên Quang (08).
 HN = "01"
 HN_HOAN_KIEM = "00070"
-HN_CUA_NAM = "00073"
+HN_CUA_NAM = "00082"
 TQ = "08"
 TQ_COMMUNE = "02269"  # Xã Thượng Lâm
 

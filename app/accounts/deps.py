@@ -93,14 +93,14 @@ CurrentActor = Annotated[Actor, Depends(get_actor)]
 _T = TypeVar("_T")
 
 
-async def as_caller(request: Request, user_id: int, work: Callable[[Session, Actor], _T]) -> _T:
+async def as_caller[T](request: Request, user_id: int, work: Callable[[Session, Actor], T]) -> T:
     """`work` done as the caller, in the request's session and one worker thread, committed.
 
     For an `async def` route that needs a session only some of the time: `CurrentActor` and
     `SessionDep` would each hand over to a thread for every request.
     """
 
-    def run(session: Session) -> _T:
+    def run(session: Session) -> T:
         return work(session, actor_from(request, read_columns(session, *actor_read(user_id))))
 
     return await in_one_thread(request, run)

@@ -70,9 +70,9 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
 _Ts = TypeVarTuple("_Ts")
 
 
-def read_columns(
-    session: Session, statement: TypedReturnsRows[*_Ts], parameters: dict[str, Any]
-) -> list[tuple[*_Ts]]:
+def read_columns[*Ts](
+    session: Session, statement: TypedReturnsRows[*Ts], parameters: dict[str, Any]
+) -> list[tuple[*Ts]]:
     """The rows of a SELECT of plain columns, run on the session's connection.
 
     For small reads on hot paths, where SQLAlchemy's execution costs several times what the
@@ -86,12 +86,12 @@ def read_columns(
     connection = session.connection()
     direct = direct_form(statement, connection.dialect)
     if direct is None:
-        return [cast(tuple[*_Ts], tuple(row)) for row in connection.execute(statement, parameters)]
+        return [cast(tuple[*Ts], tuple(row)) for row in connection.execute(statement, parameters)]
     cursor = connection.connection.cursor()
     try:
         cursor.execute(direct.compiled.string, direct.values(parameters))
         rows = cursor.fetchall()
-        return cast(list[tuple[*_Ts]], direct.processed(connection.dialect, cursor, rows))
+        return cast(list[tuple[*Ts]], direct.processed(connection.dialect, cursor, rows))
     finally:
         cursor.close()
 
@@ -212,12 +212,12 @@ def request_session(request: Request) -> Session:
 _T = TypeVar("_T")
 
 
-async def in_one_thread(request: Request, work: Callable[[Session], _T]) -> _T:
+async def in_one_thread[T](request: Request, work: Callable[[Session], T]) -> T:
     """`work` in the request's session, then the commit, in one worker thread: for a route
     that does no I/O before it, one hand-over instead of one per dependency and one to commit.
     """
 
-    def run() -> _T:
+    def run() -> T:
         with request_session(request) as session:  # rolls back unless committed
             result = work(session)
             session.commit()

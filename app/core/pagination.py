@@ -4,7 +4,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
@@ -17,7 +17,7 @@ T = TypeVar("T")
 Row = TypeVar("Row")
 
 
-class Page(BaseModel, Generic[T]):
+class Page[T](BaseModel):
     items: list[T]
     next_cursor: str | None = None
 
@@ -44,7 +44,7 @@ def decode_cursor(cursor: str) -> str:
     return key
 
 
-def paginate(
+def paginate[Row](
     session: Session,
     statement: SelectOfScalar[Row],
     *,

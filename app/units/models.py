@@ -37,3 +37,14 @@ class Village(SQLModel, table=True):
     kind: str = Field(default="thon", max_length=20)
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class ReferenceData(SQLModel, table=True):
+    """Which version of an official list (the units) the database was loaded from."""
+
+    __tablename__ = "reference_data"
+
+    name: str = Field(primary_key=True, max_length=40)
+    version: str = Field(max_length=20)
+    data_date: str = Field(max_length=10)
+    loaded_at: datetime = Field(sa_column=utc_column())

@@ -3,8 +3,6 @@
 from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
-from vietnam_provinces import Province as OfficialProvince
-from vietnam_provinces import Ward as OfficialWard
 
 from app.accounts.actor import Actor
 from app.accounts.models import Role
@@ -13,43 +11,47 @@ from app.core.errors import Conflict, NotFound
 from app.core.pagination import paginate
 from app.core.search import name_matches
 from app.core.text import fold, normalize_name
+from app.units import official
 from app.units.models import Commune, Province, Village
 from app.units.schemas import VillageCreate
 
 
-def province_code_of(value: object) -> str:
-    return f"{int(value):02d}"  # type: ignore[call-overload]
-
-
-def commune_code_of(value: object) -> str:
-    return f"{int(value):05d}"  # type: ignore[call-overload]
-
-
 def load_official_units(session: Session) -> tuple[int, int]:
-    """Insert or update the 34 provinces and 3,321 communes; running it again changes nothing."""
+    """Insert or update the 34 provinces and 3,321 communes; running it again changes nothing.
+
+    Records which list the units came from. A database loaded from another list is moved to
+    this one by a migration (`official.recode_communes`), never here: upserting by code would
+    file people under whichever commune now has their old number.
+    """
+    loaded = official.loaded_version(session.connection())
+    installed = official.installed_version()
+    if loaded is not None and loaded != installed:
+        raise RuntimeError(f"the units were loaded from {loaded}; migrate before seeding")
     provinces = {p.code: p for p in session.exec(select(Province)).all()}
-    for official in OfficialProvince.iter_all():
-        code = province_code_of(official.code)
+    for official_province in official.official_provinces():
         values = {
-            "name": official.name,
-            "division_type": str(official.division_type.value),
-            "codename": official.codename,
-            "name_folded": fold(official.name),
+            "name": official_province.name,
+            "division_type": official_province.division_type,
+            "codename": official_province.codename,
+            "name_folded": fold(official_province.name),
         }
-        _upsert(session, provinces.get(code), Province, code, values)
+        _upsert(
+            session, provinces.get(official_province.code), Province, official_province.code, values
+        )
     session.flush()
     communes = {c.code: c for c in session.exec(select(Commune)).all()}
-    for ward in OfficialWard.iter_all():
-        code = commune_code_of(ward.code)
+    for ward in official.official_communes():
         values = {
-            "province_code": province_code_of(ward.province_code),
+            "province_code": ward.province_code,
             "name": ward.name,
-            "division_type": str(ward.division_type.value),
+            "division_type": ward.division_type,
             "codename": ward.codename,
             "name_folded": fold(ward.name),
         }
-        _upsert(session, communes.get(code), Commune, code, values)
+        _upsert(session, communes.get(ward.code), Commune, ward.code, values)
     session.flush()
+    if loaded is None:
+        official.record_version(session.connection(), installed)
     province_count = len(session.exec(select(Province.code)).all())
     commune_count = len(session.exec(select(Commune.code)).all())
     return province_count, commune_count
