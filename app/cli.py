@@ -163,6 +163,7 @@ def rotate_keys(
 @cli.command()
 def deliver() -> None:
     """Deliver every certificate now due to VNeID once (the outbox), then stop."""
+    from app.certificates import issuers
     from app.certificates.credentials import CredentialSigner
     from app.certificates.delivery import Outbox, drain
     from app.vneid.client import VneidClient, make_http_client
@@ -171,12 +172,15 @@ def deliver() -> None:
     engine = make_engine(settings.database_url)
     keys = KeyRing(settings.keys_dir, prefix="hocvuso", create=settings.environment != "production")
 
+    signer = CredentialSigner(settings, keys)
+    signer.trust(issuers.remember(engine, settings.base_url))
+
     async def run() -> Counter[str]:
         async with make_http_client(settings, base_url=settings.vneid_base_url) as http:
             outbox = Outbox(
                 engine=engine,
                 vneid=VneidClient(http, settings),
-                signer=CredentialSigner(settings, keys),
+                signer=signer,
                 personal_ids=PersonalIds(settings),
                 settings=settings,
             )

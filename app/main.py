@@ -15,6 +15,7 @@ from app.accounts import service as accounts
 from app.accounts.router import router as accounts_router
 from app.audit.denials import record_request_denial
 from app.catalog.router import router as catalog_router
+from app.certificates import issuers
 from app.certificates.credentials import CredentialSigner
 from app.certificates.delivery import Outbox, run_worker
 from app.certificates.router import public_router as certificates_public_router
@@ -68,9 +69,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys = KeyRing(
             settings.keys_dir, prefix="hocvuso", create=settings.environment != "production"
         )
-        app.state.credential_signer = CredentialSigner(settings, keys)
+        app.state.credential_signer = signer = CredentialSigner(settings, keys)
         engine = make_engine(settings.database_url)
         app.state.engine = engine
+        # Credentials issued as an earlier public address keep verifying as that address.
+        signer.trust(issuers.remember(engine, settings.base_url))
         app.state.direct = direct = Direct(engine)
         await direct.open()
         # Imports are stored in the background; unfinished ones (a crash) are resumed.

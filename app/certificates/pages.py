@@ -37,7 +37,12 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def _status(valid: bool, revoked: bool) -> str:
+def _status(valid: bool, revoked: bool, erased: bool = False) -> str:
+    if erased:
+        return (
+            '<p class="status revoked">ĐÃ XÓA THEO YÊU CẦU NGƯỜI ĐƯỢC CẤP / '
+            "ERASED AT THE HOLDER'S REQUEST</p>"
+        )
     if revoked:
         return '<p class="status revoked">ĐÃ THU HỒI / REVOKED</p>'
     if valid:
@@ -55,7 +60,7 @@ def verification_page(result: Verification, page_url: str) -> str:
     body = f"""
 <div class="card">
   <h1>Xác minh chứng nhận kỹ năng số<br><small>Certificate verification</small></h1>
-  {_status(result.valid, result.status == "revoked")}
+  {_status(result.valid, result.status == "revoked", result.status == "erased")}
   <dl>
     <dt>Người được cấp / Holder</dt><dd>{escape(result.holder_name)}</dd>
     <dt>Chương trình / Program</dt>

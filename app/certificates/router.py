@@ -108,6 +108,18 @@ async def jwks(request: Request) -> JSONResponse:
     return JSONResponse(keys, headers={"Cache-Control": "public, max-age=300"})
 
 
+@public_router.get("/.well-known/credential-issuers.json", tags=["certificates"])
+async def credential_issuers(request: Request) -> JSONResponse:
+    """Địa chỉ đơn vị cấp / Every address this service has issued credentials as.
+
+    A verifier accepts a credential whose `iss` is listed here and whose signature verifies
+    with `/.well-known/jwks.json`, so certificates issued before a change of domain still verify.
+    """
+    signer = request.app.state.credential_signer
+    body = {"current": signer.base_url, "issuers": sorted(signer.issuers)}
+    return JSONResponse(body, headers={"Cache-Control": "public, max-age=300"})
+
+
 @public_router.get(
     "/certificates/{certificate_id}", response_class=HTMLResponse, tags=["certificates"]
 )

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -41,11 +42,25 @@ class RevokeRequest(BaseModel):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
 
 
+class VerificationStatus(StrEnum):
+    """What a verifier is told; `valid` is true for `valid` alone."""
+
+    valid = "valid"
+    revoked = "revoked"
+    # The holder's identifying data was erased on their request: nothing to vouch for.
+    erased = "erased"
+    # The stored credential does not verify with any key and issuer the service has used.
+    not_verified = "not_verified"
+
+
 class Verification(BaseModel):
     """What anyone may learn about a certificate: minimal disclosure."""
 
     id: uuid.UUID
-    status: str = Field(description="valid or revoked")
+    status: VerificationStatus = Field(
+        description="valid, revoked, erased (the holder's data was erased on request) or "
+        "not_verified (the credential does not verify); `valid` is true only for valid"
+    )
     valid: bool
     signature_valid: bool = Field(description="The stored credential verifies with our keys")
     program_code: str
