@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from app.accounts.deps import oauth2_scheme
 from app.core.db import SessionDep
@@ -17,6 +17,7 @@ LEARNER_ROLE = "learner"
 
 
 def get_signed_in_learner(
+    request: Request,
     session: SessionDep,
     tokens: AccessTokensDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
@@ -38,6 +39,7 @@ def get_signed_in_learner(
     learner = session.get(Learner, learner_id)
     if learner is None or learner.erased_at is not None:
         raise Unauthorized("vneid.learner_only", audit_action="auth.token_rejected")
+    request.state.learner_id = f"learner:{learner.id}"
     return learner
 
 

@@ -19,6 +19,8 @@ NOT_FOUND_PROBLEM = "urn:hocvuso:problem:not-found"
 # VNeID judged the certificate itself and said no: trying again would change nothing. Any
 # other failure (5xx, timeouts, throttling, a wrong URL or credentials being fixed) is retried.
 FINAL_STATUSES = frozenset({400, 409, 422})
+# A readiness probe must answer before the prober gives up.
+READINESS_TIMEOUT = 3.0
 
 
 class VneidUnavailable(DomainError):
@@ -104,6 +106,16 @@ class VneidClient:
         return DeliveryOutcome(
             "retry", error=f"HTTP {response.status_code} {body.get('type', '')}".strip()
         )
+
+    async def unreachable(self) -> str | None:
+        """Why VNeID cannot be reached (an error's name or an HTTP status), or None if it can."""
+        try:
+            response = await self.http.get("/.well-known/jwks.json", timeout=READINESS_TIMEOUT)
+        except httpx.HTTPError as exc:
+            return type(exc).__name__
+        if response.status_code != 200:
+            return f"HTTP {response.status_code}"
+        return None
 
     async def check_identity(self, *, citizen_id: str, full_name: str, birth_date: date) -> bool:
         """Whether VNeID knows this person with this name and birth date."""
