@@ -1,17 +1,26 @@
 """Certificates: read in scope, verify in public, revoke; the keys; the printable pages."""
 
 import uuid
+from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from app.accounts.deps import CurrentActor
-from app.certificates import pages, service
+from app.certificates import pages, redelivery, service
 from app.certificates.deps import SignerDep, certificate_in_scope
 from app.certificates.models import Certificate
-from app.certificates.schemas import CertificatePublic, RevokeRequest, Verification
-from app.core.db import SessionDep, WritesOnRead
+from app.certificates.redelivery import DeliveryState
+from app.certificates.schemas import (
+    CertificatePublic,
+    DeliveryItem,
+    RedeliverAll,
+    Redelivered,
+    RevokeRequest,
+    Verification,
+)
+from app.core.db import SessionDep, WritesOnRead, utcnow
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.learners import service as learners
 
@@ -99,6 +108,81 @@ def revoke_certificate(
     """Thu hồi chứng nhận / Revoke with a reason (commune admins and up, in scope)."""
     revoked = service.revoke(session, actor=actor, certificate=certificate, reason=data.reason)
     return service.to_public(session, revoked, signer)
+
+
+def _stuck_after(request: Request) -> timedelta:
+    return timedelta(minutes=request.app.state.settings.delivery_stuck_minutes)
+
+
+@router.get("/deliveries", response_model=Page[DeliveryItem])
+def list_deliveries(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    state: Annotated[
+        DeliveryState,
+        Query(
+            description="pending, rejected, withdrawing, or stuck (still waiting "
+            "DELIVERY_STUCK_MINUTES after issue or revocation)"
+        ),
+    ] = DeliveryState.rejected,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
+) -> Page[DeliveryItem]:
+    """Chuyển sang VNeID / Deliveries in the caller's scope by state, with VNeID's reasons."""
+    rows, next_cursor = redelivery.list_deliveries(
+        session,
+        actor=actor,
+        state=state,
+        now=utcnow(),
+        stuck_after=_stuck_after(request),
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page(items=[_delivery_item(c) for c in rows], next_cursor=next_cursor)
+
+
+def _delivery_item(certificate: Certificate) -> DeliveryItem:
+    return DeliveryItem(
+        certificate_id=certificate.id,
+        learner_id=certificate.learner_id,
+        program_code=certificate.program_code,
+        commune_code=certificate.commune_code,
+        certificate_status=certificate.status,
+        status=certificate.vneid_status,
+        attempts=certificate.delivery_attempts,
+        last_error=certificate.last_delivery_error,
+        next_attempt_at=certificate.next_delivery_at,
+        issued_at=certificate.issued_at,
+        revoked_at=certificate.revoked_at,
+    )
+
+
+@router.post("/deliveries/redeliver", response_model=Redelivered)
+def redeliver_all(
+    data: RedeliverAll, request: Request, session: SessionDep, actor: CurrentActor
+) -> Redelivered:
+    """Gửi lại tất cả / Send every certificate in a state (in scope) to VNeID again, now."""
+    count = redelivery.redeliver_all(
+        session,
+        actor=actor,
+        state=DeliveryState(data.state),
+        now=utcnow(),
+        stuck_after=_stuck_after(request),
+    )
+    return Redelivered(redelivered=count)
+
+
+@router.post("/certificates/{certificate_id}/redeliver", response_model=CertificatePublic)
+def redeliver_certificate(
+    certificate: Annotated[Certificate, Depends(certificate_in_scope("certificate.redeliver"))],
+    session: SessionDep,
+    actor: CurrentActor,
+    signer: SignerDep,
+) -> CertificatePublic:
+    """Gửi lại / Send one certificate to VNeID again now (after a fix); audited."""
+    sent = redelivery.redeliver(session, actor=actor, certificate=certificate, now=utcnow())
+    return service.to_public(session, sent, signer)
 
 
 @public_router.get("/.well-known/jwks.json", tags=["certificates"])

@@ -3,7 +3,7 @@
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -70,3 +70,33 @@ class Verification(BaseModel):
     revoked_on: date | None
     issuer: str
     kid: str | None
+
+
+class DeliveryItem(BaseModel):
+    """One certificate's delivery to VNeID, as an operator follows it."""
+
+    certificate_id: uuid.UUID
+    learner_id: uuid.UUID
+    program_code: str
+    commune_code: str
+    certificate_status: str
+    status: str = Field(description="pending, delivered, rejected, withdrawing or withdrawn")
+    attempts: int
+    last_error: str | None = Field(description="VNeID's own reason for the last failure")
+    next_attempt_at: datetime | None
+    issued_at: datetime
+    revoked_at: datetime | None
+
+
+class RedeliverAll(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"state": "rejected"}]}
+    )
+
+    state: Literal["pending", "rejected", "stuck"] = Field(
+        description="Send again every certificate in this state, in the caller's scope"
+    )
+
+
+class Redelivered(BaseModel):
+    redelivered: int = Field(description="How many certificates will be sent again now")

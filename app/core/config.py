@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     delivery_batch_size: int = Field(default=50, ge=1, le=1000)
     delivery_retry_base_seconds: float = Field(default=30.0, gt=0)
     delivery_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    # A delivery still waiting this long after it was due is listed as stuck.
+    delivery_stuck_minutes: int = Field(default=60, ge=1)
 
     # The mock VNeID: mounted at /mock-vneid (by default everywhere but production), with its
     # own keys.

@@ -199,6 +199,16 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "Chứng nhận này đã bị thu hồi.",
         "This certificate is already revoked.",
     ),
+    "delivery.not_redeliverable": (
+        "Không thể gửi lại chứng nhận này sang VNeID: {reason}.",
+        "This certificate cannot be sent to VNeID again: {reason}.",
+    ),
+    "delivery.reason.revoked": ("chứng nhận đã bị thu hồi", "it is revoked"),
+    "delivery.reason.erased": (
+        "dữ liệu của người được cấp đã bị xóa theo yêu cầu",
+        "the holder's data was erased on request",
+    ),
+    "delivery.reason.delivered": ("VNeID đã nhận chứng nhận này", "VNeID already holds it"),
     "vneid.unavailable.title": ("VNeID tạm thời không phản hồi", "VNeID is unavailable"),
     "vneid.unavailable.detail": (
         "Không liên lạc được với VNeID; vui lòng thử lại sau.",
