@@ -75,6 +75,18 @@ def verification_page(result: Verification, page_url: str) -> str:
     return _page("Xác minh chứng nhận / Certificate verification", body)
 
 
+def not_found_page() -> str:
+    """What a scan of a wrong or damaged code shows."""
+    body = """
+<div class="card">
+  <h1>Không tìm thấy chứng nhận<br><small>Certificate not found</small></h1>
+  <p class="status revoked">KHÔNG CÓ CHỨNG NHẬN NÀY / NO SUCH CERTIFICATE</p>
+  <p>Mã trên đường dẫn không khớp với chứng nhận nào. Hãy quét lại mã QR hoặc kiểm tra đường
+  dẫn.<br>The address names no certificate: scan the QR code again or check the link.</p>
+</div>"""
+    return _page("Không tìm thấy chứng nhận / Certificate not found", body)
+
+
 def printable_page(certificate: CertificatePublic, page_url: str) -> str:
     """The certificate to print and hand over, with a QR code that leads to verification."""
     revoked = certificate.status == "revoked"

@@ -21,6 +21,7 @@ from app.certificates.schemas import (
     Verification,
 )
 from app.core.db import SessionDep, WritesOnRead, utcnow
+from app.core.errors import NotFound
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.learners import service as learners
 
@@ -208,9 +209,19 @@ async def credential_issuers(request: Request) -> JSONResponse:
     "/certificates/{certificate_id}", response_class=HTMLResponse, tags=["certificates"]
 )
 def certificate_page(
-    certificate_id: CertificateId, session: SessionDep, signer: SignerDep
+    certificate_id: Annotated[str, Path(max_length=100, description="Certificate id")],
+    session: SessionDep,
+    signer: SignerDep,
 ) -> HTMLResponse:
-    """Trang xác minh / The page the QR code opens: the public verification, as HTML."""
-    result = service.verification(session, certificate_id=certificate_id, signer=signer)
-    page_url = f"{signer.base_url}/certificates/{certificate_id}"
+    """Trang xác minh / The page the QR code opens: the public verification, as HTML.
+
+    An id that is malformed or unknown answers an HTML not-found page: whoever scanned a code
+    reads a page, not JSON.
+    """
+    try:
+        parsed = uuid.UUID(certificate_id)
+        result = service.verification(session, certificate_id=parsed, signer=signer)
+    except (ValueError, NotFound):
+        return HTMLResponse(pages.not_found_page(), status_code=404)
+    page_url = f"{signer.base_url}/certificates/{parsed}"
     return HTMLResponse(pages.verification_page(result, page_url))
