@@ -1,6 +1,7 @@
 """The `hocvuso` console script: migrate, seed, serve, create-user, keys, delivery, mock."""
 
 import asyncio
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
@@ -47,16 +48,33 @@ def seed() -> None:
     typer.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
 
 
+def listening_url(host: str, port: int) -> str:
+    """The address this machine reaches the service at, from what it listens on."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - every interface: this machine is one
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    port: Annotated[
+        int,
+        typer.Option(
+            help="Port; PUBLIC_BASE_URL (and, with the mock mounted, VNEID_BASE_URL and "
+            "VNEID_ISSUER) follow it unless set"
+        ),
+    ] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
     prepare: Annotated[bool, typer.Option(help="Migrate and seed before serving")] = True,
 ) -> None:
     """Serve the API with uvicorn (migrating and seeding first, by default)."""
     import uvicorn
 
+    # The workers read their settings on their own: tell them where they listen.
+    os.environ["SERVE_URL"] = listening_url(host, port)
     if prepare:
         migrate()
         seed()
@@ -163,6 +181,7 @@ def rotate_keys(
 @cli.command()
 def deliver() -> None:
     """Deliver every certificate now due to VNeID once (the outbox), then stop."""
+    from app.certificates import issuers
     from app.certificates.credentials import CredentialSigner
     from app.certificates.delivery import Outbox, drain
     from app.vneid.client import VneidClient, make_http_client
@@ -171,12 +190,15 @@ def deliver() -> None:
     engine = make_engine(settings.database_url)
     keys = KeyRing(settings.keys_dir, prefix="hocvuso", create=settings.environment != "production")
 
+    signer = CredentialSigner(settings, keys)
+    signer.trust(issuers.remember(engine, settings.base_url))
+
     async def run() -> Counter[str]:
         async with make_http_client(settings, base_url=settings.vneid_base_url) as http:
             outbox = Outbox(
                 engine=engine,
                 vneid=VneidClient(http, settings),
-                signer=CredentialSigner(settings, keys),
+                signer=signer,
                 personal_ids=PersonalIds(settings),
                 settings=settings,
             )

@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
-from sqlalchemy import text
+from prometheus_client import CollectorRegistry
 from sqlmodel import Session
 
 from app.accounts import service as accounts
 from app.accounts.router import router as accounts_router
 from app.audit.denials import record_request_denial
 from app.catalog.router import router as catalog_router
+from app.certificates import issuers
 from app.certificates.credentials import CredentialSigner
 from app.certificates.delivery import Outbox, run_worker
 from app.certificates.router import public_router as certificates_public_router
@@ -23,6 +23,7 @@ from app.core.config import Settings
 from app.core.db import make_engine
 from app.core.direct import Direct
 from app.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from app.core.observability import ObservabilityMiddleware, RequestMetrics, configure_logging
 from app.core.problems import ErrorShieldMiddleware, install_problem_handlers, too_large_response
 from app.core.security import AccessTokens, Passwords, PersonalIds
 from app.core.signing import KeyRing
@@ -30,6 +31,8 @@ from app.imports.router import router as imports_router
 from app.imports.worker import ImportWorker, collect_less_often
 from app.learners.router import router as learners_router
 from app.me.router import router as me_router
+from app.operations.metrics import DatabaseFigures
+from app.operations.router import router as operations_router
 from app.stats.answers import Answers
 from app.stats.recount import run_worker as run_recounts
 from app.stats.router import router as stats_router
@@ -57,6 +60,21 @@ completions and certificates.
 """
 
 
+def log_addresses(settings: Settings) -> None:
+    """Say where certificates come from and go, so a wrong address shows at start-up."""
+    logger.info(
+        "certificates are issued as %s; their QR codes open %s/certificates/<id>",
+        settings.base_url,
+        settings.base_url,
+    )
+    logger.info(
+        "certificates are delivered to VNeID at %s (%s); VNeID sign-in tokens must come from %s",
+        settings.vneid_base_url,
+        "the mock mounted at /mock-vneid" if settings.mounts_mock_vneid else "external",
+        settings.vneid_issuer,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service; the engine and clients are made when it starts, not here."""
     settings = settings or Settings()
@@ -69,11 +87,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys = KeyRing(
             settings.keys_dir, prefix="hocvuso", create=settings.environment != "production"
         )
-        app.state.credential_signer = CredentialSigner(settings, keys)
+        configure_logging(settings.log_level)
+        app.state.credential_signer = signer = CredentialSigner(settings, keys)
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         with engine.connect() as connection:
             official.require_loaded_version(connection)
+        metrics.registry.register(DatabaseFigures(engine))
+        # Credentials issued as an earlier public address keep verifying as that address.
+        signer.trust(issuers.remember(engine, settings.base_url))
+        log_addresses(settings)
         app.state.direct = direct = Direct(engine)
         await direct.open()
         # Imports are stored in the background; unfinished ones (a crash) are resumed.
@@ -140,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.answers = Answers(settings.stats_answers_kept)
     app.state.personal_ids = PersonalIds(settings)
     app.state.record_denial = record_request_denial
+    app.state.metrics = metrics = RequestMetrics.create(CollectorRegistry())
 
     install_problem_handlers(app)
     app.add_middleware(
@@ -149,6 +173,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         path_limits={API_PREFIX + "/imports": settings.import_max_bytes},
     )
     app.add_middleware(ErrorShieldMiddleware)
+    app.add_middleware(
+        ObservabilityMiddleware,
+        metrics=metrics,
+        sign_in_routes={API_PREFIX + "/auth/token": "staff", API_PREFIX + "/auth/vneid": "learner"},
+    )
     app.add_middleware(RequestIdMiddleware)
 
     # Routes are matched in order, one pattern after another: the busiest come first.
@@ -169,15 +198,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if mock is not None:
         app.mount("/mock-vneid", mock)
 
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> PlainTextResponse:
-        return PlainTextResponse("ok")
-
-    @app.get("/readyz", include_in_schema=False)
-    def readyz() -> PlainTextResponse:
-        with app.state.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return PlainTextResponse("ready")
+    app.include_router(operations_router)
 
     return app
 

@@ -13,7 +13,7 @@ from app.accounts.models import Role, Team, User
 from app.core.db import SessionDep, in_one_thread, read_columns
 from app.core.deps import AccessTokensDep
 from app.core.direct import Query, Rows
-from app.core.errors import NotFound, Unauthorized
+from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.security import TokenError
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -36,7 +36,8 @@ _ACTOR_FIELDS = tuple(str(column.key) for column in _ACTOR.selected_columns)
 async def get_caller(
     tokens: AccessTokensDep, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> int:
-    """The user id a valid token names; 401 for a missing, forged, expired or foreign token.
+    """The user id a valid token names; 401 for a missing, forged, expired or foreign token,
+    403 for a learner's token (signed in, but not staff).
 
     The account itself is not read yet: see `actor_read` and `actor_from`.
     """
@@ -47,6 +48,9 @@ async def get_caller(
     except TokenError:
         raise Unauthorized(audit_action="auth.token_rejected") from None
     subject = str(claims.get("sub", ""))
+    if subject.startswith("learner:"):
+        # A learner is signed in, just not allowed here: staff endpoints are not theirs.
+        raise Forbidden("auth.learner_on_staff", audit_action="auth.learner_on_staff")
     if not subject.startswith("user:") or not subject[5:].isdigit():
         raise Unauthorized(audit_action="auth.token_rejected")
     return int(subject[5:])

@@ -87,6 +87,7 @@ def create_user(
 
     `actor` is None only for accounts made by operators (console, start-up admin).
     """
+    data = _commune_from_team(session, actor=actor, data=data)
     province_code, commune_code = _scope_for_role(session, data)
     if actor is not None:
         if ROLE_RANK[data.role] >= actor.rank:
@@ -120,6 +121,23 @@ def create_user(
         detail={"role": data.role.value},
     )
     return user
+
+
+def _commune_from_team(session: Session, *, actor: Actor | None, data: UserCreate) -> UserCreate:
+    """A team member given a team alone belongs to the team's commune.
+
+    A team the caller cannot see is as unknown as one that does not exist.
+    """
+    if data.role is not Role.team_member or data.commune_code is not None or data.team_id is None:
+        return data
+    if actor is not None and ROLE_RANK[data.role] >= actor.rank:
+        return data  # refused for the role itself, before any team is looked at
+    team = session.get(Team, data.team_id)
+    if team is None or (
+        actor is not None and not actor.covers(team.province_code, team.commune_code)
+    ):
+        raise invalid_field("team_id", "user.team_required")
+    return data.model_copy(update={"commune_code": team.commune_code})
 
 
 def _scope_for_role(session: Session, data: UserCreate) -> tuple[str | None, str | None]:

@@ -3,6 +3,8 @@
 from datetime import UTC, datetime
 from typing import Any
 
+from jose import JWTError, jwt
+
 from app.catalog.models import Program
 from app.certificates.models import Certificate
 from app.core.config import Settings
@@ -33,6 +35,13 @@ class CredentialSigner:
     def __init__(self, settings: Settings, keys: KeyRing) -> None:
         self.base_url = settings.base_url
         self.keys = keys
+        # Every address credentials were issued as (the current one included); filled from
+        # the database when the service starts.
+        self.issuers: frozenset[str] = frozenset({self.base_url})
+
+    def trust(self, issuers: list[str]) -> None:
+        """Accept credentials issued as any of these earlier addresses too."""
+        self.issuers = frozenset({self.base_url, *issuers})
 
     def verify_url(self, certificate: Certificate) -> str:
         return f"{self.base_url}/api/v1/certificates/{certificate.id}/verify"
@@ -94,8 +103,10 @@ class CredentialSigner:
     def revocation_notice(self, certificate: Certificate) -> str:
         """A signed notice that the certificate is revoked: its credential id, when and why."""
         assert certificate.revoked_at is not None
+        # Said by the same issuer as the credential, which is how VNeID knows it.
+        issuer = unverified_issuer(certificate.credential) if certificate.credential else None
         claims = {
-            "iss": self.base_url,
+            "iss": issuer if issuer in self.issuers else self.base_url,
             "sub": credential_id(certificate),
             "iat": int(datetime.now(UTC).timestamp()),
             "revoked_at": _timestamp(certificate.revoked_at),
@@ -105,8 +116,24 @@ class CredentialSigner:
         return token
 
     def verify(self, token: str) -> dict[str, Any]:
-        """The claims of a credential this tracker signed; TokenError for anything else."""
-        return verify_credential(token, self.keys.public_keys(), issuer=self.base_url)
+        """The claims of a credential this tracker signed, as whichever address it was then.
+
+        The credential is checked against its own issuer, which must be one the service has
+        used; TokenError for anything else.
+        """
+        issuer = unverified_issuer(token)
+        if issuer not in self.issuers:
+            raise TokenError("unknown issuer")
+        return verify_credential(token, self.keys.public_keys(), issuer=issuer)
+
+
+def unverified_issuer(token: str) -> str | None:
+    """The `iss` a token claims, before anything is checked (to choose what to check it by)."""
+    try:
+        issuer = jwt.get_unverified_claims(token).get("iss")
+    except JWTError:
+        return None
+    return issuer if isinstance(issuer, str) else None
 
 
 def verify_credential(

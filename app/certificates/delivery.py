@@ -161,6 +161,16 @@ def record_outcome(
             )
             certificate.last_delivery_error = (outcome.error or "unavailable")[:300]
             session.add(certificate)
+        if outcome.kind in ("rejected", "retry"):
+            # Once per failed attempt, here where it is recorded, naming the certificate.
+            logger.warning(
+                "VNeID %s of certificate %s %s (attempt %d): %s",
+                "withdrawal" if parcel.withdraw else "delivery",
+                certificate.id,
+                "refused for good" if outcome.kind == "rejected" else "failed, will retry",
+                certificate.delivery_attempts,
+                outcome.error,
+            )
         audit.record(
             session,
             actor_id=ACTOR,

@@ -56,3 +56,16 @@ class Certificate(SQLModel, table=True):
     delivery_attempts: int = 0
     next_delivery_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     last_delivery_error: str | None = Field(default=None, max_length=300)
+
+
+class CredentialIssuer(SQLModel, table=True):
+    """Every address the service has issued credentials as, kept so they verify for ever.
+
+    A credential names its issuer (`iss`, the public address when it was signed); a new domain
+    adds a row here instead of making every earlier credential fail.
+    """
+
+    __tablename__ = "credential_issuer"
+
+    url: str = Field(primary_key=True, max_length=300)
+    first_used_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

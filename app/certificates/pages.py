@@ -37,7 +37,12 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def _status(valid: bool, revoked: bool) -> str:
+def _status(valid: bool, revoked: bool, erased: bool = False) -> str:
+    if erased:
+        return (
+            '<p class="status revoked">ĐÃ XÓA THEO YÊU CẦU NGƯỜI ĐƯỢC CẤP / '
+            "ERASED AT THE HOLDER'S REQUEST</p>"
+        )
     if revoked:
         return '<p class="status revoked">ĐÃ THU HỒI / REVOKED</p>'
     if valid:
@@ -55,7 +60,7 @@ def verification_page(result: Verification, page_url: str) -> str:
     body = f"""
 <div class="card">
   <h1>Xác minh chứng nhận kỹ năng số<br><small>Certificate verification</small></h1>
-  {_status(result.valid, result.status == "revoked")}
+  {_status(result.valid, result.status == "revoked", result.status == "erased")}
   <dl>
     <dt>Người được cấp / Holder</dt><dd>{escape(result.holder_name)}</dd>
     <dt>Chương trình / Program</dt>
@@ -68,6 +73,18 @@ def verification_page(result: Verification, page_url: str) -> str:
   <p class="small">Mã chứng nhận / Certificate id: {result.id}</p>
 </div>"""
     return _page("Xác minh chứng nhận / Certificate verification", body)
+
+
+def not_found_page() -> str:
+    """What a scan of a wrong or damaged code shows."""
+    body = """
+<div class="card">
+  <h1>Không tìm thấy chứng nhận<br><small>Certificate not found</small></h1>
+  <p class="status revoked">KHÔNG CÓ CHỨNG NHẬN NÀY / NO SUCH CERTIFICATE</p>
+  <p>Mã trên đường dẫn không khớp với chứng nhận nào. Hãy quét lại mã QR hoặc kiểm tra đường
+  dẫn.<br>The address names no certificate: scan the QR code again or check the link.</p>
+</div>"""
+    return _page("Không tìm thấy chứng nhận / Certificate not found", body)
 
 
 def printable_page(certificate: CertificatePublic, page_url: str) -> str:

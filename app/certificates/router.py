@@ -1,17 +1,27 @@
 """Certificates: read in scope, verify in public, revoke; the keys; the printable pages."""
 
 import uuid
+from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from app.accounts.deps import CurrentActor
-from app.certificates import pages, service
+from app.certificates import pages, redelivery, service
 from app.certificates.deps import SignerDep, certificate_in_scope
 from app.certificates.models import Certificate
-from app.certificates.schemas import CertificatePublic, RevokeRequest, Verification
-from app.core.db import SessionDep, WritesOnRead
+from app.certificates.redelivery import DeliveryState
+from app.certificates.schemas import (
+    CertificatePublic,
+    DeliveryItem,
+    RedeliverAll,
+    Redelivered,
+    RevokeRequest,
+    Verification,
+)
+from app.core.db import SessionDep, WritesOnRead, utcnow
+from app.core.errors import NotFound
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.learners import service as learners
 
@@ -101,6 +111,81 @@ def revoke_certificate(
     return service.to_public(session, revoked, signer)
 
 
+def _stuck_after(request: Request) -> timedelta:
+    return timedelta(minutes=request.app.state.settings.delivery_stuck_minutes)
+
+
+@router.get("/deliveries", response_model=Page[DeliveryItem])
+def list_deliveries(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    state: Annotated[
+        DeliveryState,
+        Query(
+            description="pending, rejected, withdrawing, or stuck (still waiting "
+            "DELIVERY_STUCK_MINUTES after issue or revocation)"
+        ),
+    ] = DeliveryState.rejected,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
+) -> Page[DeliveryItem]:
+    """Chuyển sang VNeID / Deliveries in the caller's scope by state, with VNeID's reasons."""
+    rows, next_cursor = redelivery.list_deliveries(
+        session,
+        actor=actor,
+        state=state,
+        now=utcnow(),
+        stuck_after=_stuck_after(request),
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page(items=[_delivery_item(c) for c in rows], next_cursor=next_cursor)
+
+
+def _delivery_item(certificate: Certificate) -> DeliveryItem:
+    return DeliveryItem(
+        certificate_id=certificate.id,
+        learner_id=certificate.learner_id,
+        program_code=certificate.program_code,
+        commune_code=certificate.commune_code,
+        certificate_status=certificate.status,
+        status=certificate.vneid_status,
+        attempts=certificate.delivery_attempts,
+        last_error=certificate.last_delivery_error,
+        next_attempt_at=certificate.next_delivery_at,
+        issued_at=certificate.issued_at,
+        revoked_at=certificate.revoked_at,
+    )
+
+
+@router.post("/deliveries/redeliver", response_model=Redelivered)
+def redeliver_all(
+    data: RedeliverAll, request: Request, session: SessionDep, actor: CurrentActor
+) -> Redelivered:
+    """Gửi lại tất cả / Send every certificate in a state (in scope) to VNeID again, now."""
+    count = redelivery.redeliver_all(
+        session,
+        actor=actor,
+        state=DeliveryState(data.state),
+        now=utcnow(),
+        stuck_after=_stuck_after(request),
+    )
+    return Redelivered(redelivered=count)
+
+
+@router.post("/certificates/{certificate_id}/redeliver", response_model=CertificatePublic)
+def redeliver_certificate(
+    certificate: Annotated[Certificate, Depends(certificate_in_scope("certificate.redeliver"))],
+    session: SessionDep,
+    actor: CurrentActor,
+    signer: SignerDep,
+) -> CertificatePublic:
+    """Gửi lại / Send one certificate to VNeID again now (after a fix); audited."""
+    sent = redelivery.redeliver(session, actor=actor, certificate=certificate, now=utcnow())
+    return service.to_public(session, sent, signer)
+
+
 @public_router.get("/.well-known/jwks.json", tags=["certificates"])
 async def jwks(request: Request) -> JSONResponse:
     """Khóa công khai / The keys that verify certificates: the current one and retired ones."""
@@ -108,13 +193,35 @@ async def jwks(request: Request) -> JSONResponse:
     return JSONResponse(keys, headers={"Cache-Control": "public, max-age=300"})
 
 
+@public_router.get("/.well-known/credential-issuers.json", tags=["certificates"])
+async def credential_issuers(request: Request) -> JSONResponse:
+    """Địa chỉ đơn vị cấp / Every address this service has issued credentials as.
+
+    A verifier accepts a credential whose `iss` is listed here and whose signature verifies
+    with `/.well-known/jwks.json`, so certificates issued before a change of domain still verify.
+    """
+    signer = request.app.state.credential_signer
+    body = {"current": signer.base_url, "issuers": sorted(signer.issuers)}
+    return JSONResponse(body, headers={"Cache-Control": "public, max-age=300"})
+
+
 @public_router.get(
     "/certificates/{certificate_id}", response_class=HTMLResponse, tags=["certificates"]
 )
 def certificate_page(
-    certificate_id: CertificateId, session: SessionDep, signer: SignerDep
+    certificate_id: Annotated[str, Path(max_length=100, description="Certificate id")],
+    session: SessionDep,
+    signer: SignerDep,
 ) -> HTMLResponse:
-    """Trang xác minh / The page the QR code opens: the public verification, as HTML."""
-    result = service.verification(session, certificate_id=certificate_id, signer=signer)
-    page_url = f"{signer.base_url}/certificates/{certificate_id}"
+    """Trang xác minh / The page the QR code opens: the public verification, as HTML.
+
+    An id that is malformed or unknown answers an HTML not-found page: whoever scanned a code
+    reads a page, not JSON.
+    """
+    try:
+        parsed = uuid.UUID(certificate_id)
+        result = service.verification(session, certificate_id=parsed, signer=signer)
+    except (ValueError, NotFound):
+        return HTMLResponse(pages.not_found_page(), status_code=404)
+    page_url = f"{signer.base_url}/certificates/{parsed}"
     return HTMLResponse(pages.verification_page(result, page_url))

@@ -12,7 +12,12 @@ from app.audit import service as audit
 from app.catalog.models import Program
 from app.certificates.credentials import CredentialSigner, mask_name
 from app.certificates.models import Certificate, CertificateStatus, DeliveryStatus
-from app.certificates.schemas import CertificatePublic, DeliveryPublic, Verification
+from app.certificates.schemas import (
+    CertificatePublic,
+    DeliveryPublic,
+    Verification,
+    VerificationStatus,
+)
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import paginate
@@ -157,23 +162,34 @@ def verification(
     if certificate is None:
         raise NotFound("what.certificate")
     signature_valid = False
+    issuer = signer.base_url
     if certificate.credential:
         try:
             claims = signer.verify(certificate.credential)
             signature_valid = claims.get("jti") == f"urn:uuid:{certificate.id}"
+            issuer = str(claims["iss"])
         except TokenError:
             signature_valid = False
-    revoked = certificate.status == CertificateStatus.revoked.value
+    learner = session.get(Learner, certificate.learner_id)
+    if learner is not None and learner.erased_at is not None:
+        # The holder asked to be forgotten: nothing is left to show, nor to vouch for.
+        status = VerificationStatus.erased
+    elif certificate.status == CertificateStatus.revoked.value:
+        status = VerificationStatus.revoked
+    elif signature_valid:
+        status = VerificationStatus.valid
+    else:
+        status = VerificationStatus.not_verified
     return Verification(
         id=certificate.id,
-        status=certificate.status,
-        valid=not revoked and signature_valid,
+        status=status,
+        valid=status == VerificationStatus.valid,
         signature_valid=signature_valid,
         program_code=certificate.program_code,
         program_title=program_title(session, certificate.program_code),
         issued_on=local_date(certificate.issued_at),
         holder_name=mask_name(certificate.holder_name),
         revoked_on=local_date(certificate.revoked_at) if certificate.revoked_at else None,
-        issuer=signer.base_url,
+        issuer=issuer,
         kid=certificate.kid,
     )

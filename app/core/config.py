@@ -42,11 +42,20 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = Field(default=64 * 1024, ge=8)
 
     log_level: str = "INFO"
+    # /metrics answers only `Authorization: Bearer <token>` when set (else anyone who reaches it).
+    metrics_token: SecretStr | None = None
+    # Several worker processes: a directory they share makes /metrics add up every worker's
+    # HTTP figures (prometheus-client's multiprocess mode; empty it before starting).
+    prometheus_multiproc_dir: str | None = None
 
     # Certificates: the tracker's public address (the credentials' issuer, verification links)
     # and the directory of PEM signing keys (created in development when empty).
     public_base_url: str = "http://127.0.0.1:8000"
     keys_dir: Path = Path("./keys")
+    # Where the service listens, as `hocvuso serve` sets it from --host and --port: the
+    # addresses left unset (PUBLIC_BASE_URL; VNEID_BASE_URL and VNEID_ISSUER when the mock is
+    # mounted) follow it, instead of pointing at a port nobody listens on.
+    serve_url: str | None = None
 
     # VNeID: where the tracker delivers certificates and checks identities (the mounted mock by
     # default), the issuer and audience of its sign-in tokens, and the delivery outbox.
@@ -69,6 +78,8 @@ class Settings(BaseSettings):
     delivery_batch_size: int = Field(default=50, ge=1, le=1000)
     delivery_retry_base_seconds: float = Field(default=30.0, gt=0)
     delivery_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    # A delivery still waiting this long after it was due is listed as stuck.
+    delivery_stuck_minutes: int = Field(default=60, ge=1)
 
     # The mock VNeID: mounted at /mock-vneid (by default everywhere but production), with its
     # own keys.
@@ -90,6 +101,24 @@ class Settings(BaseSettings):
     import_lease_seconds: int = Field(default=60, ge=1)
     # How often an idle worker looks for imports (uploads wake it at once).
     import_poll_seconds: float = Field(default=2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _derive_unset_addresses(self) -> Self:
+        given = self.model_fields_set
+        derived: dict[str, str] = {}
+        if self.serve_url and "public_base_url" not in given:
+            derived["public_base_url"] = self.serve_url.rstrip("/")
+        # The mounted mock is reached where the service listens (or at its public address).
+        listening = self.serve_url or (self.public_base_url if "public_base_url" in given else None)
+        if listening and self.mounts_mock_vneid:
+            mock = listening.rstrip("/") + "/mock-vneid"
+            for name in ("vneid_base_url", "vneid_issuer"):
+                if name not in given:
+                    derived[name] = mock
+        for name, value in derived.items():
+            # The model is frozen once built; this is still part of building it.
+            object.__setattr__(self, name, value)
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Self:

@@ -199,6 +199,20 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "Chứng nhận này đã bị thu hồi.",
         "This certificate is already revoked.",
     ),
+    "auth.learner_on_staff": (
+        "Tài khoản người học không được dùng chức năng dành cho cán bộ.",
+        "A learner's sign-in does not open staff endpoints.",
+    ),
+    "delivery.not_redeliverable": (
+        "Không thể gửi lại chứng nhận này sang VNeID: {reason}.",
+        "This certificate cannot be sent to VNeID again: {reason}.",
+    ),
+    "delivery.reason.revoked": ("chứng nhận đã bị thu hồi", "it is revoked"),
+    "delivery.reason.erased": (
+        "dữ liệu của người được cấp đã bị xóa theo yêu cầu",
+        "the holder's data was erased on request",
+    ),
+    "delivery.reason.delivered": ("VNeID đã nhận chứng nhận này", "VNeID already holds it"),
     "vneid.unavailable.title": ("VNeID tạm thời không phản hồi", "VNeID is unavailable"),
     "vneid.unavailable.detail": (
         "Không liên lạc được với VNeID; vui lòng thử lại sau.",
@@ -262,6 +276,16 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "import.encoding": (
         "Tệp CSV phải dùng mã UTF-8 (trong Excel: Lưu thành CSV UTF-8).",
         "CSV files must be UTF-8 (in Excel: Save as CSV UTF-8).",
+    ),
+    "import.not_csv_or_xlsx": (
+        "Tệp không phải CSV hay XLSX. Chỉ nhận tệp CSV (UTF-8) hoặc sổ làm việc Excel .xlsx; "
+        "tệp .xls, PDF, Word hay ảnh cần lưu lại thành .xlsx hoặc CSV UTF-8.",
+        "The file is neither CSV nor XLSX. Only CSV (UTF-8) files or .xlsx Excel workbooks are "
+        "accepted; save a .xls, PDF, Word file or image again as .xlsx or CSV UTF-8.",
+    ),
+    "import.bad_date": (
+        "Ngày không hợp lệ: ghi theo dạng dd/mm/yyyy (ví dụ 12/04/1985) hoặc yyyy-mm-dd.",
+        "Invalid date: write it as dd/mm/yyyy (e.g. 12/04/1985) or yyyy-mm-dd.",
     ),
     "import.empty": (
         "Tệp trống hoặc không có dòng tiêu đề.",

@@ -34,3 +34,8 @@ def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
     from sqlalchemy import Column
 
     return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+def in_utc(value: datetime) -> datetime:
+    """An input time as every answer gives times back: aware, in UTC (naive is taken as UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

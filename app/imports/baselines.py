@@ -11,9 +11,8 @@ from app.audit import service as audit
 from app.core.db import utcnow
 from app.core.errors import DomainError, invalid_field
 from app.imports import columns
-from app.imports.context import ChunkOutcome, ImportContext, SourceRow, commune_code
+from app.imports.context import ChunkOutcome, ImportContext, SourceRow, commune_code, row_problem
 from app.stats.models import Baseline
-from app.sync import problems
 from app.units.models import Commune
 
 COUNTS = ("adults", "officials", "pupils", "workers")
@@ -90,7 +89,7 @@ def store_chunk(session: Session, ctx: ImportContext, rows: list[SourceRow]) -> 
         try:
             data = BaselineRow.model_validate(payload(row, ctx.default_commune_code))
         except ValidationError as exc:
-            outcome.reject(row, problems.from_validation(exc))
+            outcome.reject(row, row_problem(exc))
             continue
         try:
             with session.begin_nested():

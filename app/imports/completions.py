@@ -15,10 +15,9 @@ from sqlmodel import Session, col, select
 
 from app.core.errors import DomainError, NotFound
 from app.imports import columns
-from app.imports.context import ChunkOutcome, ImportContext, SourceRow
+from app.imports.context import ChunkOutcome, ImportContext, SourceRow, row_problem
 from app.learners.models import Learner
 from app.stats import totals
-from app.sync import problems
 from app.training import service as training
 from app.training.schemas import CompletionCreate
 
@@ -60,7 +59,7 @@ def _store_row(
         learner_id = _learner_of(row, ctx, by_digest)
         data = CompletionCreate.model_validate(payload(row, learner_id))
     except ValidationError as exc:
-        outcome.reject(row, problems.from_validation(exc))
+        outcome.reject(row, row_problem(exc))
         return
     except DomainError as exc:
         outcome.reject(row, exc)

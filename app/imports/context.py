@@ -5,6 +5,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
+from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -22,6 +23,30 @@ from app.units.models import Commune, Village
 # to give it up (every 5 ms), and the thread storing the previous chunk waits that long after
 # each answer from the database. Checking gives the lock up every few rows instead.
 YIELD_EVERY = 16
+
+
+# Pydantic's date errors say YYYY-MM-DD; a file's dates are usually dd/mm/yyyy, so a row's
+# reason names both.
+_DATE_ERRORS = frozenset(
+    {
+        "date_parsing",
+        "date_from_datetime_parsing",
+        "date_from_datetime_inexact",
+        "date_type",
+        "datetime_parsing",
+        "datetime_from_date_parsing",
+        "datetime_type",
+    }
+)
+
+
+def row_problem(error: ValidationError) -> problems.ProblemData:
+    """A row that failed its schema, its date errors naming the formats a file may use."""
+    problem = problems.from_validation(error)
+    for field_error in problem.get("errors", []):
+        if field_error.get("type") in _DATE_ERRORS:
+            field_error["type"] = "import.bad_date"
+    return problem
 
 
 def yield_interpreter() -> None:

@@ -37,6 +37,7 @@ from app.imports.context import (
     ImportContext,
     SourceRow,
     commune_code,
+    row_problem,
     yield_interpreter,
 )
 from app.imports.readers import Cell
@@ -45,7 +46,6 @@ from app.learners.schemas import LearnerCreate
 from app.learners.service import group_problems, person_problems
 from app.stats import totals
 from app.stats.contributions import adult_since, local_date
-from app.sync import problems
 from app.training.schemas import MIDDAY
 
 DEFAULT_CONSENT_PURPOSE = "Theo dõi kết quả học kỹ năng số"
@@ -232,7 +232,7 @@ def _check(ctx: ImportContext, row: SourceRow, outcome: ChunkOutcome) -> Checked
     try:
         data = LearnerCreate.model_validate(body)
     except ValidationError as exc:
-        outcome.reject(row, problems.from_validation(exc))
+        outcome.reject(row, row_problem(exc))
         return None
     province = ctx.province_of(data.commune_code)
     if province is None:

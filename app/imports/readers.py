@@ -46,10 +46,26 @@ class Sheet:
     rows: Iterator[tuple[int, list[Cell]]]
 
 
+# Files people upload by mistake: PDF, old Excel and Word (.xls, .doc), images, archives.
+_NOT_SHEETS = (b"%PDF", b"\xd0\xcf\x11\xe0", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b")
+
+
 def detect_format(path: Path) -> str:
-    """`xlsx` for a zip container (what XLSX is), else `csv`."""
+    """`xlsx` for an Excel workbook, `csv` for text; FileProblem for anything else."""
     with path.open("rb") as stream:
-        return "xlsx" if stream.read(4) == XLSX_MAGIC else "csv"
+        head = stream.read(4096)
+    if head.startswith(XLSX_MAGIC):
+        # A .docx or .zip is a zip container too: only a workbook has xl/workbook.xml.
+        try:
+            with zipfile.ZipFile(path) as archive:
+                if "xl/workbook.xml" in archive.namelist():
+                    return "xlsx"
+        except zipfile.BadZipFile:
+            pass
+        raise FileProblem("import.not_csv_or_xlsx")
+    if head.startswith(_NOT_SHEETS) or b"\x00" in head:
+        raise FileProblem("import.not_csv_or_xlsx")
+    return "csv"
 
 
 @contextmanager

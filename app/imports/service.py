@@ -65,10 +65,11 @@ def create_import(
     settings.imports_dir.mkdir(parents=True, exist_ok=True)
     partial = settings.imports_dir / f"{import_id}.part"
     size, digest = _spool(upload, partial, settings.import_max_bytes)
-    file_format = detect_format(partial)
-    path = partial.with_suffix("." + file_format)
-    partial.rename(path)
+    path = partial
     try:
+        file_format = detect_format(partial)
+        path = partial.with_suffix("." + file_format)
+        partial.rename(path)
         with open_sheet(path, file_format) as sheet:
             header = sheet.header
             columns.layout_for(kind, header)

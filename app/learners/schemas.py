@@ -14,6 +14,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from app.core.types import in_utc
 from app.learners.citizen_id import shape_ok
 from app.learners.models import Group, OfficialLevel, Sex
 
@@ -39,7 +40,11 @@ class Consent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
-    given_at: datetime
+    given_at: Annotated[
+        datetime,
+        AfterValidator(in_utc),
+        Field(description="ISO 8601; without a zone, UTC. Answered in UTC, as every time is"),
+    ]
 
 
 _GROUP_ORDER = {group: position for position, group in enumerate(Group)}

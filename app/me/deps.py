@@ -3,12 +3,12 @@
 import uuid
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from app.accounts.deps import oauth2_scheme
 from app.core.db import SessionDep
 from app.core.deps import AccessTokensDep
-from app.core.errors import Unauthorized
+from app.core.errors import Forbidden, Unauthorized
 from app.core.security import TokenError
 from app.learners.models import Learner
 
@@ -17,11 +17,12 @@ LEARNER_ROLE = "learner"
 
 
 def get_signed_in_learner(
+    request: Request,
     session: SessionDep,
     tokens: AccessTokensDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Learner:
-    """The learner the token was issued to; staff tokens and anything else answer 401."""
+    """The learner the token was issued to; a staff token answers 403, anything else 401."""
     if not token:
         raise Unauthorized("vneid.learner_only", audit_action="auth.missing_token")
     try:
@@ -29,6 +30,9 @@ def get_signed_in_learner(
     except TokenError:
         raise Unauthorized("vneid.learner_only", audit_action="auth.token_rejected") from None
     subject = str(claims.get("sub", ""))
+    if subject.startswith("user:"):
+        # Staff are signed in, just not as a learner.
+        raise Forbidden("vneid.learner_only", audit_action="auth.staff_on_learner")
     if not subject.startswith(LEARNER_SUBJECT) or claims.get("role") != LEARNER_ROLE:
         raise Unauthorized("vneid.learner_only", audit_action="auth.token_rejected")
     try:
@@ -38,6 +42,7 @@ def get_signed_in_learner(
     learner = session.get(Learner, learner_id)
     if learner is None or learner.erased_at is not None:
         raise Unauthorized("vneid.learner_only", audit_action="auth.token_rejected")
+    request.state.learner_id = f"learner:{learner.id}"
     return learner
 
 

@@ -6,13 +6,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, and_, col, or_, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import Role
 from app.audit import service as audit
 from app.core.db import utcnow
 from app.core.errors import Invalid, NotFound, invalid_field
+from app.core.pagination import paginate
 from app.stats.contributions import REG, REG_ADULTS
 from app.stats.models import NATION, Baseline, Target
 from app.stats.schemas import BaselineIn, BaselinePublic, Scope, TargetIn
@@ -237,31 +238,43 @@ def _scope_key(session: Session, actor: Actor, scope: Scope) -> tuple[str, str]:
 
 
 def list_targets(
-    session: Session, *, actor: Actor, level: str | None, code: str | None
-) -> Sequence[Target]:
+    session: Session,
+    *,
+    actor: Actor,
+    level: str | None,
+    code: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[Sequence[Target], str | None]:
     """Targets the caller can see: national ones, and those of units in scope."""
-    statement = select(Target).order_by(
-        col(Target.level), col(Target.scope_code), col(Target.indicator)
+    visible = [col(Target.level) == "national"]
+    if actor.role in (Role.national_admin, Role.province_admin):
+        visible.append(
+            and_(
+                col(Target.level) == "province",
+                actor.scope_clause(col(Target.scope_code), None),
+            )
+        )
+    communes_in_scope = select(Commune.code).where(
+        actor.scope_clause(col(Commune.province_code), col(Commune.code))
     )
+    visible.append(
+        and_(col(Target.level) == "commune", col(Target.scope_code).in_(communes_in_scope))
+    )
+    statement = select(Target).where(or_(*visible))
     if level is not None:
         statement = statement.where(Target.level == level)
     if code is not None:
         statement = statement.where(Target.scope_code == code)
-    visible = []
-    for target in session.exec(statement).all():
-        if target.level == "national":
-            visible.append(target)
-        elif target.level == "province" and actor.role in (
-            Role.national_admin,
-            Role.province_admin,
-        ):
-            if actor.covers(target.scope_code, None):
-                visible.append(target)
-        elif target.level == "commune":
-            commune = session.get(Commune, target.scope_code)
-            if commune is not None and actor.covers(commune.province_code, commune.code):
-                visible.append(target)
-    return visible
+    return paginate(
+        session,
+        statement,
+        key_column=col(Target.id),
+        key_of=lambda target: target.id,
+        cursor=cursor,
+        limit=limit,
+        parse_key=int,
+    )
 
 
 def seed_targets(session: Session, seed_dir: Path) -> dict[str, int]:

@@ -10,6 +10,7 @@ from app.accounts.actor import Actor
 from app.accounts.deps import Caller, CurrentActor, actor_from, actor_read, actor_read_with
 from app.core.db import SessionDep
 from app.core.direct import direct_of
+from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.problems import language_of
 from app.stats import export, planning, service
 from app.stats.answers import Answers
@@ -337,16 +338,20 @@ def put_province_baselines(
     )
 
 
-@router.get("/targets", response_model=list[TargetPublic], tags=["targets"])
+@router.get("/targets", response_model=Page[TargetPublic], tags=["targets"])
 def list_targets(
     session: SessionDep,
     actor: CurrentActor,
     level: Annotated[Literal["national", "province", "commune"] | None, Query()] = None,
     code: Annotated[str | None, Query(pattern=r"^(\d{2}|\d{5})$")] = None,
-) -> list[TargetPublic]:
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
+) -> Page[TargetPublic]:
     """Các mục tiêu / Targets: national ones and those of units in your scope."""
-    targets = planning.list_targets(session, actor=actor, level=level, code=code)
-    return [service.target_public(t) for t in targets]
+    targets, next_cursor = planning.list_targets(
+        session, actor=actor, level=level, code=code, cursor=cursor, limit=limit
+    )
+    return Page(items=[service.target_public(t) for t in targets], next_cursor=next_cursor)
 
 
 @router.put("/targets", response_model=TargetPublic, tags=["targets"])

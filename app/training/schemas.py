@@ -48,7 +48,9 @@ def _date_only(value: object) -> object:
 
 
 def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=VIETNAM) if value.tzinfo is None else value
+    # Kept in UTC from the start, so the answer to a write shows it as every read does.
+    aware = value.replace(tzinfo=VIETNAM) if value.tzinfo is None else value
+    return aware.astimezone(UTC)
 
 
 CompletedAt = Annotated[

@@ -22,10 +22,18 @@ ProvinceCodePath = Annotated[str, Path(pattern=r"^\d{2}$", examples=["01"])]
 CommuneCodePath = Annotated[str, Path(pattern=r"^\d{5}$", examples=["00070"])]
 
 
-@router.get("/provinces", response_model=list[ProvincePublic])
-def list_provinces(session: SessionDep, _actor: CurrentActor) -> list[ProvincePublic]:
-    """34 tỉnh, thành phố / The 34 provinces and centrally-run cities."""
-    return [ProvincePublic.model_validate(p) for p in service.list_provinces(session)]
+@router.get("/provinces", response_model=Page[ProvincePublic])
+def list_provinces(
+    session: SessionDep,
+    _actor: CurrentActor,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
+) -> Page[ProvincePublic]:
+    """34 tỉnh, thành phố / The 34 provinces and centrally-run cities (one page by default)."""
+    provinces, next_cursor = service.list_provinces(session, cursor=cursor, limit=limit)
+    return Page(
+        items=[ProvincePublic.model_validate(p) for p in provinces], next_cursor=next_cursor
+    )
 
 
 @router.get("/provinces/{code}/communes", response_model=Page[CommunePublic])

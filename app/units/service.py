@@ -7,8 +7,8 @@ from sqlmodel import Session, col, select
 from app.accounts.actor import Actor
 from app.accounts.models import Role
 from app.audit import service as audit
-from app.core.errors import Conflict, NotFound
-from app.core.pagination import paginate
+from app.core.errors import Conflict, Invalid, NotFound
+from app.core.pagination import decode_cursor, encode_cursor, paginate
 from app.core.search import name_matches
 from app.core.text import fold, normalize_name
 from app.units import official
@@ -72,9 +72,18 @@ def _upsert(
             setattr(existing, name, value)
 
 
-def list_provinces(session: Session) -> Sequence[Province]:
-    """All provinces, by code."""
-    return session.exec(select(Province).order_by(col(Province.code))).all()
+def list_provinces(
+    session: Session, *, cursor: str | None, limit: int
+) -> tuple[Sequence[Province], str | None]:
+    """The provinces, by code."""
+    return paginate(
+        session,
+        select(Province),
+        key_column=col(Province.code),
+        key_of=lambda p: p.code,
+        cursor=cursor,
+        limit=limit,
+    )
 
 
 def get_province(session: Session, code: str) -> Province:
@@ -99,11 +108,20 @@ def search_communes(
     cursor: str | None,
     limit: int,
 ) -> tuple[Sequence[Commune], str | None]:
-    """Communes whose name contains the words of `query`, ignoring accents and case."""
+    """Communes whose name contains the words of `query`, ignoring accents and case.
+
+    With a query, the best matches come first: the name itself, then the words as a phrase,
+    then every word whole, then the name starting with them; the rest by code.
+    """
     statement = select(Commune)
     if province_code:
         statement = statement.where(Commune.province_code == province_code)
+    words = fold(query or "").split()
     statement = statement.where(*name_matches(col(Commune.name_folded), query))
+    if words:
+        # At most the 3,321 communes match: ranking them here costs little.
+        ranked = sorted(session.exec(statement).all(), key=lambda c: (_rank(c, words), c.code))
+        return _page_of(ranked, cursor=cursor, limit=limit)
     return paginate(
         session,
         statement,
@@ -112,6 +130,42 @@ def search_communes(
         cursor=cursor,
         limit=limit,
     )
+
+
+def _rank(commune: Commune, words: list[str]) -> int:
+    """0 for the best match of the query's words to the commune's name, up to 4."""
+    name = commune.name_folded.split()
+    # "Xã", "Phường", "Đặc khu" say what the unit is, not what it is called.
+    kind = fold(commune.division_type).split()
+    if name[: len(kind)] == kind:
+        name = name[len(kind) :]
+    phrase, bare = " ".join(words), " ".join(name)
+    if bare == phrase:
+        return 0
+    if f" {phrase} " in f" {bare} ":
+        return 1
+    if all(word in name for word in words):
+        return 2
+    if bare.startswith(phrase):
+        return 3
+    return 4
+
+
+def _page_of(
+    ranked: Sequence[Commune], *, cursor: str | None, limit: int
+) -> tuple[Sequence[Commune], str | None]:
+    """One page of an ordered list; the cursor is the position of the next page."""
+    start = 0
+    if cursor is not None:
+        try:
+            start = int(decode_cursor(cursor))
+        except ValueError as exc:
+            raise Invalid("bad_cursor.detail") from exc
+        if start < 0:
+            raise Invalid("bad_cursor.detail")
+    page = ranked[start : start + limit]
+    more = start + limit < len(ranked)
+    return page, encode_cursor(str(start + limit)) if more else None
 
 
 def list_villages(session: Session, commune_code: str) -> Sequence[Village]:

@@ -1,6 +1,7 @@
 """The tracker's side of VNeID: one httpx client at a configurable base URL."""
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -19,6 +20,9 @@ NOT_FOUND_PROBLEM = "urn:hocvuso:problem:not-found"
 # VNeID judged the certificate itself and said no: trying again would change nothing. Any
 # other failure (5xx, timeouts, throttling, a wrong URL or credentials being fixed) is retried.
 FINAL_STATUSES = frozenset({400, 409, 422})
+_TWELVE_DIGITS = re.compile(r"(?<!\d)\d{12}(?!\d)")
+# A readiness probe must answer before the prober gives up.
+READINESS_TIMEOUT = 3.0
 
 
 class VneidUnavailable(DomainError):
@@ -80,7 +84,7 @@ class VneidClient:
             receipt = body.get("receipt_id")
             if receipt:
                 return DeliveryOutcome("delivered", receipt_id=str(receipt), duplicate=True)
-        error = f"HTTP {response.status_code} {body.get('type', '')}".strip()
+        error = refusal_reason(response.status_code, body)
         if response.status_code in FINAL_STATUSES:
             return DeliveryOutcome("rejected", error=error)
         return DeliveryOutcome("retry", error=error)
@@ -101,9 +105,17 @@ class VneidClient:
             return DeliveryOutcome("withdrawn")
         if response.status_code == 404 and body.get("type") == NOT_FOUND_PROBLEM:
             return DeliveryOutcome("withdrawn", error="not held by VNeID")
-        return DeliveryOutcome(
-            "retry", error=f"HTTP {response.status_code} {body.get('type', '')}".strip()
-        )
+        return DeliveryOutcome("retry", error=refusal_reason(response.status_code, body))
+
+    async def unreachable(self) -> str | None:
+        """Why VNeID cannot be reached (an error's name or an HTTP status), or None if it can."""
+        try:
+            response = await self.http.get("/.well-known/jwks.json", timeout=READINESS_TIMEOUT)
+        except httpx.HTTPError as exc:
+            return type(exc).__name__
+        if response.status_code != 200:
+            return f"HTTP {response.status_code}"
+        return None
 
     async def check_identity(self, *, citizen_id: str, full_name: str, birth_date: date) -> bool:
         """Whether VNeID knows this person with this name and birth date."""
@@ -137,6 +149,21 @@ class VneidClient:
             require=("exp", "iat", "iss", "aud", "sub"),
         )
         return claims
+
+
+def refusal_reason(status: int, body: dict[str, Any]) -> str:
+    """What VNeID said, in its own words: status, problem type, then its detail and fields.
+
+    Anything shaped like an ID number is masked: the reason is shown to staff and logged.
+    """
+    words = [str(body.get(key)) for key in ("detail", "title") if body.get(key)][:1]
+    for error in body.get("errors") or []:
+        if isinstance(error, dict) and error.get("msg"):
+            words.append(str(error["msg"]))
+    reason = f"HTTP {status} {body.get('type', '')}".strip()
+    if words:
+        reason += ": " + "; ".join(words)
+    return _TWELVE_DIGITS.sub("************", reason)
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

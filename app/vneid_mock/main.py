@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from app.core.config import Settings
 from app.core.db import make_engine
-from app.core.jwks import JwksCache
+from app.core.jwks import IssuerList, JwksCache
 from app.core.problems import install_problem_handlers
 from app.core.signing import KeyRing
 from app.vneid.client import make_http_client
@@ -35,6 +35,12 @@ def start_mock(app: FastAPI, *, engine: Engine, tracker_http: httpx.AsyncClient)
     app.state.tracker_jwks = JwksCache(
         tracker_http,
         "/.well-known/jwks.json",
+        min_refresh_seconds=settings.jwks_min_refresh_seconds,
+    )
+    # The tracker may have issued credentials as earlier addresses: it lists them all.
+    app.state.tracker_issuers = IssuerList(
+        tracker_http,
+        "/.well-known/credential-issuers.json",
         min_refresh_seconds=settings.jwks_min_refresh_seconds,
     )
 

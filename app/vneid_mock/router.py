@@ -9,7 +9,11 @@ from fastapi import APIRouter, Depends, Form, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from app.certificates.credentials import verify_credential, verify_revocation
+from app.certificates.credentials import (
+    unverified_issuer,
+    verify_credential,
+    verify_revocation,
+)
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Invalid, NotFound, Unauthorized
 from app.core.jwks import JwksUnavailable
@@ -104,16 +108,27 @@ def token(
 async def _verified(
     request: Request, token: str, verify: Callable[..., dict[str, Any]] = verify_credential
 ) -> dict[str, Any]:
-    """Check a credential (or a revocation notice) against the tracker's keys, over HTTP."""
+    """Check a credential (or a revocation notice) against the tracker's keys, over HTTP.
+
+    Its issuer is its own: the tracker's address now, or one the tracker lists as its earlier
+    address.
+    """
     state = request.app.state
+    issuer = unverified_issuer(token)
     try:
         keys = await state.tracker_jwks.keys_for(unverified_kid(token))
+        trusted = issuer == state.settings.base_url or (
+            issuer is not None and await state.tracker_issuers.includes(issuer)
+        )
     except JwksUnavailable as exc:
         raise TrackerKeysUnavailable("vneid.unavailable.detail") from exc
     except TokenError as exc:
         raise Invalid("vneid.bad_credential") from exc
+    if not trusted:
+        raise Invalid("vneid.bad_credential")
+    assert issuer is not None
     try:
-        return verify(token, keys, issuer=state.settings.base_url)
+        return verify(token, keys, issuer=issuer)
     except TokenError as exc:
         raise Invalid("vneid.bad_credential") from exc
 

@@ -74,6 +74,34 @@ def test_team_member_needs_a_team_of_the_same_commune(client: TestClient, staff:
         assert response.json()["errors"][0]["loc"] == ["body", "team_id"]
 
 
+def test_a_team_member_can_be_created_with_a_team_alone(client: TestClient, staff: Staff) -> None:
+    team = client.post("/api/v1/teams", json={"name": "Tổ thôn Tây"}, headers=staff["hk_admin"])
+    team_id = team.json()["id"]
+    other_team = client.post(
+        "/api/v1/teams", json={"name": "Tổ Thượng Lâm"}, headers=staff["tq_commune_admin"]
+    ).json()["id"]
+    for creator, username in (("hk_admin", "to_tay_1"), ("hn_admin", "to_tay_2")):
+        member = client.post(
+            "/api/v1/users",
+            json=_user("team_member", username, team_id=team_id),
+            headers=staff[creator],
+        )
+        assert member.status_code == 201, member.text
+        assert member.json()["commune_code"] == HN_HOAN_KIEM
+        assert member.json()["province_code"] == "01"
+        assert member.json()["team_id"] == team_id
+        login(client, username, "mot-mat-khau-dai")
+    # A team outside the caller's scope is as unknown as one that does not exist.
+    for missing in (other_team, 999_999):
+        refused = client.post(
+            "/api/v1/users",
+            json=_user("team_member", f"to_x_{missing}", team_id=missing),
+            headers=staff["hk_admin"],
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["loc"] == ["body", "team_id"]
+
+
 def test_role_scope_fields_are_checked(client: TestClient, staff: Staff) -> None:
     cases = [
         _user("province_admin", "pa_no_code"),

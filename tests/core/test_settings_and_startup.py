@@ -58,7 +58,13 @@ def test_admin_from_environment_is_created_once(settings: Settings) -> None:
 
 def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").text == "ok"
-    assert client.get("/readyz").text == "ready"
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert ready.json()["vneid"] == {
+        "ok": True,
+        "url": "http://127.0.0.1:8000/mock-vneid",
+        "error": None,
+    }
     assert client.get("/healthz").headers["x-request-id"]
 
 

@@ -99,6 +99,9 @@ def test_a_commune_file_in_vietnamese_with_bom_and_semicolons(
     rejected = {r["row"]: r for r in body["rejected"]}
     assert sorted(rejected) == [17, 18, 19]
     assert rejected[17]["reason"].startswith("Ngày sinh:")
+    # The file's own date format is named, not only the API's.
+    assert "dd/mm/yyyy" in rejected[17]["reason"]
+    assert rejected[17]["problem"]["errors"][0]["type"] == "import.bad_date"
     assert rejected[18]["problem"]["errors"][0]["type"] == "citizen_id.shape"
     assert rejected[19]["problem"]["status"] == 404
     # JSON answers never carry a full ID number: masked like the API's learners.

@@ -399,3 +399,20 @@ def test_concurrent_registrations_store_each_person_once(
     assert statuses[:12] == [201] * 12
     assert sorted(statuses[12:]) == [201] + [409] * 5
     assert _count(session) == 13
+
+
+@pytest.mark.parametrize(
+    "sent", ["2026-03-01T09:00:00+07:00", "2026-03-01T02:00:00Z", "2026-03-01T02:00:00"]
+)
+def test_consent_time_comes_back_in_utc_on_create_and_read(
+    client: TestClient, staff: Staff, sent: str
+) -> None:
+    payload = learner_payload(
+        HN_HOAN_KIEM, consent={"purpose": "Theo dõi kết quả học", "given_at": sent}
+    )
+    created = client.post("/api/v1/learners", json=payload, headers=staff["hk_member"])
+    assert created.status_code == 201, created.text
+    read = client.get(f"/api/v1/learners/{created.json()['id']}", headers=staff["hk_member"])
+    assert created.json()["consent"] == read.json()["consent"]
+    assert read.json()["consent"]["given_at"] == "2026-03-01T02:00:00Z"
+    assert created.json()["created_at"] == read.json()["created_at"]

@@ -14,7 +14,14 @@ from app.core.config import Settings
 from app.core.signing import KeyRing
 from app.main import create_app
 from tests.certificates.helpers import PASSCODE, certify, enrol_citizen, register
-from tests.factories import CITIZEN_COURSES, CITIZEN_PROGRAM, Staff, complete, learner_payload
+from tests.factories import (
+    CITIZEN_COURSES,
+    CITIZEN_PROGRAM,
+    HN_HOAN_KIEM,
+    Staff,
+    complete,
+    learner_payload,
+)
 
 
 def _id_token(client: TestClient, citizen_id: str) -> str:
@@ -83,25 +90,31 @@ def test_a_learner_sees_only_their_own_records(
     assert client.get("/api/v1/me/progress", headers=headers).json()["learner_id"] == me["id"]
     other_print = f"/api/v1/me/certificates/{others_certificate['id']}/print"
     assert client.get(other_print, headers=headers).status_code == 404
-    # Staff endpoints refuse a learner's token, whatever they would show.
+    # Staff endpoints refuse a learner's token, whatever they would show: signed in, but
+    # not allowed (403).
     for path in (
         "/api/v1/auth/me",
         "/api/v1/learners",
         f"/api/v1/learners/{me['id']}",
         f"/api/v1/learners/{other['id']}/certificates",
         f"/api/v1/certificates/{others_certificate['id']}",
+        "/api/v1/stats/national",
+        f"/api/v1/stats/communes/{HN_HOAN_KIEM}",
+        "/api/v1/deliveries",
     ):
-        assert client.get(path, headers=headers).status_code == 401, path
+        refused = client.get(path, headers=headers | {"Accept-Language": "en"})
+        assert refused.status_code == 403, path
+        assert refused.json()["detail"] == "A learner's sign-in does not open staff endpoints."
     revoke = client.post(
         f"/api/v1/certificates/{others_certificate['id']}/revoke",
         json={"reason": "không phải của tôi"},
         headers=headers,
     )
-    assert revoke.status_code == 401
-    # And learner endpoints refuse staff tokens.
+    assert revoke.status_code == 403
+    # And learner endpoints refuse staff tokens the same way.
     for path in ("/api/v1/me/progress", "/api/v1/me/certificates"):
         refused = client.get(path, headers=staff["national"])
-        assert refused.status_code == 401
+        assert refused.status_code == 403
         assert refused.headers["content-type"].startswith("application/problem+json")
     assert client.get("/api/v1/me/progress").status_code == 401
 

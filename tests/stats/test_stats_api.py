@@ -110,7 +110,25 @@ def test_the_most_specific_target_applies(client: TestClient, staff: Staff) -> N
     assert applied(HN_CUA_NAM, "cn_admin") == (0.85, "province")
     assert applied(TQ_COMMUNE, "tq_member") == (0.8, "national")
     listed = client.get("/api/v1/targets", headers=staff["cn_admin"]).json()
-    assert {(t["scope"]["level"], t["scope"]["code"]) for t in listed} == {("national", None)}
+    assert listed["next_cursor"] is None
+    assert {(t["scope"]["level"], t["scope"]["code"]) for t in listed["items"]} == {
+        ("national", None)
+    }
+    # Each caller sees the targets of its own scope, a page at a time.
+    seen: list[tuple[str, str, str | None]] = []
+    cursor = None
+    for _ in range(20):  # bounded
+        params: dict[str, str | int] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = client.get("/api/v1/targets", params=params, headers=staff["hn_admin"]).json()
+        seen += [(t["indicator"], t["scope"]["level"], t["scope"]["code"]) for t in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert ("adults_certified", "province", "01") in seen
+    assert ("adults_certified", "commune", HN_HOAN_KIEM) in seen
+    assert ("adults_certified", "national", None) in seen and len(seen) == len(set(seen))
+    mine = client.get("/api/v1/targets", headers=staff["tq_admin"]).json()["items"]
+    assert {t["scope"]["level"] for t in mine} == {"national"}
 
 
 def test_count_targets_and_bad_targets(client: TestClient, staff: Staff) -> None:

@@ -461,3 +461,29 @@ def test_tq_member_cannot_see_or_write_hanoi(client: TestClient, staff: Staff) -
     )
     assert ok.status_code == 201
     problem(client.get(f"/api/v1/learners/{learner}/completions", headers=staff["hk_member"]), 404)
+
+
+@pytest.mark.parametrize(
+    ("sent", "instant"),
+    [
+        ("2026-03-14T09:30:00+07:00", "2026-03-14T02:30:00Z"),
+        ("2026-03-14T09:30:00", "2026-03-14T02:30:00Z"),  # no zone: Vietnam time
+        ("2026-03-14T02:30:00Z", "2026-03-14T02:30:00Z"),
+    ],
+)
+def test_times_come_back_in_utc_on_create_and_read_alike(
+    client: TestClient, staff: Staff, sent: str, instant: str
+) -> None:
+    learner_id = register(client, staff, "hk_member", HN_HOAN_KIEM, 1)
+    # On PostgreSQL the answer comes from the fast path, the read from a session.
+    created = client.post(
+        "/api/v1/completions",
+        json=completion(learner_id, 90, completed_at=sent),
+        headers=staff["hk_member"],
+    )
+    assert created.status_code == 201, created.text
+    listed = client.get(f"/api/v1/learners/{learner_id}/completions", headers=staff["hk_member"])
+    (read,) = listed.json()["items"]
+    assert created.json()["completed_at"] == read["completed_at"] == instant
+    assert created.json()["created_at"] == read["created_at"]
+    assert created.json()["created_at"].endswith("Z")

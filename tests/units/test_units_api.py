@@ -6,7 +6,8 @@ from tests.factories import HN_HOAN_KIEM, TQ_COMMUNE, Staff
 def test_lists_the_34_provinces_with_zero_padded_codes(client: TestClient, staff: Staff) -> None:
     response = client.get("/api/v1/provinces", headers=staff["hk_member"])
     assert response.status_code == 200
-    provinces = response.json()
+    assert response.json()["next_cursor"] is None
+    provinces = response.json()["items"]
     assert len(provinces) == 34
     hanoi = next(p for p in provinces if p["code"] == "01")
     assert hanoi["name"] == "Thành phố Hà Nội"
@@ -14,7 +15,7 @@ def test_lists_the_34_provinces_with_zero_padded_codes(client: TestClient, staff
 
 
 def test_province_communes_cover_all_3321_communes(client: TestClient, staff: Staff) -> None:
-    provinces = client.get("/api/v1/provinces", headers=staff["national"]).json()
+    provinces = client.get("/api/v1/provinces", headers=staff["national"]).json()["items"]
     total = 0
     for province in provinces:
         page = client.get(
@@ -34,6 +35,52 @@ def test_commune_search_ignores_accents_and_d(client: TestClient, staff: Staff) 
     assert all("Giang" in n for n in names)
     by_d = client.get("/api/v1/communes", params={"q": "dong da"}, headers=staff["hk_member"])
     assert "Phường Đống Đa" in [c["name"] for c in by_d.json()["items"]]
+
+
+def test_provinces_page_like_every_list(client: TestClient, staff: Staff) -> None:
+    codes: list[str] = []
+    cursor = None
+    for _ in range(10):  # bounded: 34 provinces, 10 a page
+        params: dict[str, str | int] = {"limit": 10} | ({"cursor": cursor} if cursor else {})
+        page = client.get("/api/v1/provinces", params=params, headers=staff["national"]).json()
+        assert set(page) == {"items", "next_cursor"}
+        codes += [p["code"] for p in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(codes) == 34 and codes == sorted(set(codes))
+
+
+def _search(client: TestClient, staff: Staff, q: str, **params: object) -> list[str]:
+    found = client.get("/api/v1/communes", params={"q": q, **params}, headers=staff["hk_member"])
+    assert found.status_code == 200, found.text
+    return [c["name"] for c in found.json()["items"]]
+
+
+def test_commune_search_ranks_whole_words_and_prefixes_first(
+    client: TestClient, staff: Staff
+) -> None:
+    # By code alone, Xã Nậm Hàng (03434) would come first.
+    ha_nam = _search(client, staff, "ha nam")
+    assert ha_nam[:2] == ["Xã Hà Nam", "Phường Hà Nam"]
+    assert ha_nam.index("Xã Nậm Hàng") > 1
+    assert _search(client, staff, "phu ly")[0] == "Phường Phủ Lý"
+    assert _search(client, staff, "Hà Nam")[:2] == ["Xã Hà Nam", "Phường Hà Nam"]
+    # A name starting with the words comes before one merely containing word beginnings.
+    dong = _search(client, staff, "dong da")
+    assert dong[0] == "Phường Đống Đa"
+    # Ranked pages still cover every match once.
+    everything = _search(client, staff, "nam", limit=500)
+    seen: list[str] = []
+    cursor = None
+    for _ in range(50):
+        params = {"q": "nam", "limit": 40} | ({"cursor": cursor} if cursor else {})
+        page = client.get("/api/v1/communes", params=params, headers=staff["hk_member"]).json()
+        seen += [c["name"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == everything and len(seen) > 40
 
 
 def test_commune_search_pages_with_opaque_cursor(client: TestClient, staff: Staff) -> None:
