@@ -10,7 +10,12 @@ from app.accounts.deps import CurrentActor
 from app.certificates import pages, service
 from app.certificates.deps import SignerDep, certificate_in_scope
 from app.certificates.models import Certificate
-from app.certificates.schemas import CertificatePublic, RevokeRequest, Verification
+from app.certificates.schemas import (
+    CertificatePublic,
+    ReinstateRequest,
+    RevokeRequest,
+    Verification,
+)
 from app.core.db import SessionDep, WritesOnRead
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.learners import service as learners
@@ -99,6 +104,22 @@ def revoke_certificate(
     """Thu hồi chứng nhận / Revoke with a reason (commune admins and up, in scope)."""
     revoked = service.revoke(session, actor=actor, certificate=certificate, reason=data.reason)
     return service.to_public(session, revoked, signer)
+
+
+@router.post("/certificates/{certificate_id}/reinstate", response_model=CertificatePublic)
+def reinstate_certificate(
+    data: ReinstateRequest,
+    certificate: Annotated[Certificate, Depends(certificate_in_scope("certificate.reinstate"))],
+    session: SessionDep,
+    actor: CurrentActor,
+    signer: SignerDep,
+) -> CertificatePublic:
+    """Khôi phục chứng nhận thu hồi nhầm / Reinstate a certificate revoked by mistake, with a
+    `reason` (commune admins and up, in scope); VNeID is sent it again."""
+    reinstated = service.reinstate(
+        session, actor=actor, certificate=certificate, reason=data.reason
+    )
+    return service.to_public(session, reinstated, signer)
 
 
 @public_router.get("/.well-known/jwks.json", tags=["certificates"])
