@@ -38,7 +38,7 @@ COMPLETION_COPY = (
 CERTIFICATE_COPY = (
     "COPY certificate (id, learner_id, province_code, commune_code, program_code,"
     " issued_at, holder_name, status, revoked_at, revoked_reason, vneid_status,"
-    " vneid_delivered_at, delivery_attempts) FROM STDIN"
+    " vneid_delivered_at, delivery_attempts, attained_at) FROM STDIN"
 )
 CAMPAIGN_START = date(2025, 4, 1)
 CAMPAIGN_DAYS = 580
@@ -123,7 +123,8 @@ def load_country(
                     )
                     learner_rows.append(row)
                     completion_rows.extend(done)
-                    certificate_rows.extend(certs)
+                    # Attained when issued: the generated results come before the issue.
+                    certificate_rows.extend((*c, c[5]) for c in certs)
                     own = contributions(
                         facts,
                         [_certificate_facts(c) for c in certs],
@@ -206,7 +207,7 @@ def _certificate_facts(row: tuple[object, ...]) -> CertificateFacts:
     assert isinstance(issued, datetime)
     return CertificateFacts(
         program_code=str(row[4]),
-        issued_on=local_date(issued),
+        attained_on=local_date(issued),
         revoked_on=local_date(revoked) if isinstance(revoked, datetime) else None,
         delivered_on=local_date(delivered) if isinstance(delivered, datetime) else None,
     )

@@ -200,7 +200,7 @@ WITH people AS (
            bool_or(c.program_code = ANY(%(pupil)s)) AS pupil,
            bool_or(c.program_code = ANY(%(worker)s)) AS worker
     FROM certificate c JOIN people p ON p.id = c.learner_id
-    WHERE c.issued_at < %(end)s AND (c.status <> 'revoked' OR c.revoked_at >= %(end)s)
+    WHERE c.attained_at < %(end)s AND (c.status <> 'revoked' OR c.revoked_at >= %(end)s)
     GROUP BY c.learner_id
 )
 SELECT

@@ -1,5 +1,6 @@
 import pytest
 from alembic import command
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -7,6 +8,9 @@ from sqlmodel import Session
 from app.audit import service as audit
 from app.core.db import make_engine
 from app.core.migrate import alembic_config
+from app.stats.rebuild import compare, rebuild
+from tests.certificates.helpers import certify, register
+from tests.factories import CITIZEN_COURSES, HN_HOAN_KIEM, Staff, complete
 
 
 def test_migrations_build_exactly_the_models_schema_and_go_down_again(
@@ -74,3 +78,54 @@ def test_the_nations_totals_are_added_up_from_the_provinces_on_upgrade(
         assert connection.execute(national).all() == []
         assert connection.execute(text("SELECT count(*) FROM stat_total")).scalar_one() == 6
     engine.dispose()
+
+
+def test_existing_certificates_are_dated_by_their_results_on_upgrade(
+    client: TestClient, staff: Staff, session: Session, database_url: str
+) -> None:
+    headers = staff["hk_member"]
+    first = register(client, staff, 1)["id"]
+    for course in CITIZEN_COURSES:  # done in May, recorded today
+        complete(client, headers, first, course, completed_at="2026-05-10T09:00:00+07:00")
+    second = register(client, staff, 2)["id"]
+    certificate = certify(client, staff, second)
+    revoked = client.post(
+        f"/api/v1/certificates/{certificate['id']}/revoke",
+        json={"reason": "Gian lận"},
+        headers=staff["hk_admin"],
+    )
+    assert revoked.status_code == 200
+    complete(client, headers, second, CITIZEN_COURSES[0], 95, "2026-06-01T09:00:00+07:00")
+    assert (
+        len(client.get(f"/api/v1/learners/{second}/certificates", headers=headers).json()["items"])
+        == 2
+    )  # a new certificate after the revocation
+
+    # As the service stood before: every certificate counted from its issue.
+    session.execute(text("UPDATE certificate SET attained_at = issued_at"))
+    session.info["adult_age"] = 18
+    rebuild(session)
+    session.commit()
+    assert certified_in_may(client, staff) == 0
+    session.close()
+
+    config = alembic_config(database_url)
+    command.downgrade(config, "0010")  # the revoked one of the two goes, the totals follow
+    command.upgrade(config, "head")
+    session.expire_all()
+    assert compare(session).agree
+    [dated] = client.get(f"/api/v1/learners/{first}/certificates", headers=headers).json()["items"]
+    assert dated["attained_at"].startswith("2026-05-10T02:00:00")
+    assert dated["issued_at"][:10] != "2026-05-10"
+    assert certified_in_may(client, staff) == 1
+
+
+def certified_in_may(client: TestClient, staff: Staff) -> int:
+    body = client.get(
+        f"/api/v1/stats/communes/{HN_HOAN_KIEM}",
+        params={"as_of": "2026-05-31"},
+        headers=staff["hk_admin"],
+    ).json()
+    return int(
+        next(i for i in body["indicators"] if i["indicator"] == "adults_certified")["numerator"]
+    )

@@ -90,7 +90,9 @@ class CredentialSigner:
             "iss": self.base_url,
             "sub": f"urn:uuid:{certificate.learner_id}",
             "jti": credential_id(certificate),
-            "iat": int(issued.timestamp()),
+            # Signed again on reinstatement: VNeID takes a credential signed after its
+            # revocation as the issuer's word that it holds again.
+            "iat": int((certificate.reinstated_at or issued).timestamp()),
             "nbf": int(issued.timestamp()),
         }
 

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
@@ -29,8 +29,16 @@ class DeliveryStatus(StrEnum):
 
 class Certificate(SQLModel, table=True):
     __table_args__ = (
-        # Once per learner and program, whatever the order or repetition of completions.
-        UniqueConstraint("learner_id", "program_code"),
+        # One valid certificate per learner and program, whatever the order or repetition of
+        # completions; after a revocation, meeting the standard again issues a new one.
+        Index(
+            "uq_certificate_valid_learner_program",
+            "learner_id",
+            "program_code",
+            unique=True,
+            sqlite_where=text("status = 'valid'"),
+            postgresql_where=text("status = 'valid'"),
+        ),
         Index("ix_certificate_delivery_due", "vneid_status", "next_delivery_at"),
     )
 
@@ -39,13 +47,18 @@ class Certificate(SQLModel, table=True):
     province_code: str = Field(foreign_key="province.code", max_length=2)
     commune_code: str = Field(foreign_key="commune.code", max_length=5, index=True)
     program_code: str = Field(foreign_key="program.code", max_length=32)
+    # When it was recorded; `attained_at` is when the person met the standard (the latest
+    # completion of its required results), which dates it in every indicator.
     issued_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    attained_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     # The name as written on the credential when it was issued.
     holder_name: str = Field(max_length=120)
     status: str = Field(default=CertificateStatus.valid.value, max_length=10)
     revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     revoked_reason: str | None = Field(default=None, max_length=500)
     revoked_by_id: int | None = Field(default=None, foreign_key="user.id")
+    # The last time a revocation made by mistake was undone.
+    reinstated_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     # The signed credential (compact JWS) and the id of the key that signed it.
     credential: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     kid: str | None = Field(default=None, max_length=64)

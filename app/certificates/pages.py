@@ -65,6 +65,7 @@ def verification_page(result: Verification, page_url: str) -> str:
     <dt>Người được cấp / Holder</dt><dd>{escape(result.holder_name)}</dd>
     <dt>Chương trình / Program</dt>
     <dd>{escape(result.program_title)} ({escape(result.program_code)})</dd>
+    <dt>Ngày đạt chuẩn / Attained on</dt><dd>{result.attained_on.isoformat()}</dd>
     <dt>Ngày cấp / Issued on</dt><dd>{result.issued_on.isoformat()}</dd>
     {revoked_row}
     <dt>Đơn vị cấp / Issuer</dt><dd>{escape(result.issuer)}</dd>
@@ -98,6 +99,7 @@ def printable_page(certificate: CertificatePublic, page_url: str) -> str:
   <h2>{escape(certificate.holder_name)}</h2>
   <p>đã đạt / has attained</p>
   <h3>{escape(certificate.program_title)}</h3>
+  <p>ngày đạt chuẩn / attained on {local_date(certificate.attained_at).isoformat()}</p>
   <p>Phong trào “Bình dân học vụ số” — ngày cấp / issued on
      {local_date(certificate.issued_at).isoformat()}</p>
   {_status(not revoked, revoked) if revoked else ""}

@@ -17,6 +17,7 @@ from app.certificates.schemas import (
     DeliveryItem,
     RedeliverAll,
     Redelivered,
+    ReinstateRequest,
     RevokeRequest,
     Verification,
 )
@@ -184,6 +185,22 @@ def redeliver_certificate(
     """Gửi lại / Send one certificate to VNeID again now (after a fix); audited."""
     sent = redelivery.redeliver(session, actor=actor, certificate=certificate, now=utcnow())
     return service.to_public(session, sent, signer)
+
+
+@router.post("/certificates/{certificate_id}/reinstate", response_model=CertificatePublic)
+def reinstate_certificate(
+    data: ReinstateRequest,
+    certificate: Annotated[Certificate, Depends(certificate_in_scope("certificate.reinstate"))],
+    session: SessionDep,
+    actor: CurrentActor,
+    signer: SignerDep,
+) -> CertificatePublic:
+    """Khôi phục chứng nhận thu hồi nhầm / Reinstate a certificate revoked by mistake, with a
+    `reason` (commune admins and up, in scope); VNeID is sent it again."""
+    reinstated = service.reinstate(
+        session, actor=actor, certificate=certificate, reason=data.reason
+    )
+    return service.to_public(session, reinstated, signer)
 
 
 @public_router.get("/.well-known/jwks.json", tags=["certificates"])

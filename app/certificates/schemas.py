@@ -23,10 +23,14 @@ class CertificatePublic(BaseModel):
     program_code: str
     program_title: str
     holder_name: str
-    issued_at: datetime
+    issued_at: datetime = Field(description="When it was recorded")
+    attained_at: datetime = Field(
+        description="When its holder met the standard: the last required course's completion"
+    )
     status: str = Field(description="valid or revoked")
     revoked_at: datetime | None
     revoked_reason: str | None
+    reinstated_at: datetime | None = Field(description="When a mistaken revocation was undone")
     credential: str | None = Field(description="The signed credential (compact JWS, ES256)")
     kid: str | None
     verify_url: str
@@ -53,6 +57,15 @@ class VerificationStatus(StrEnum):
     not_verified = "not_verified"
 
 
+class ReinstateRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "Thu hồi nhầm chứng nhận của người khác"}]},
+    )
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+
+
 class Verification(BaseModel):
     """What anyone may learn about a certificate: minimal disclosure."""
 
@@ -66,6 +79,7 @@ class Verification(BaseModel):
     program_code: str
     program_title: str
     issued_on: date
+    attained_on: date = Field(description="The day its holder met the standard")
     holder_name: str = Field(description='Partly shown: "N***** V** An"')
     revoked_on: date | None
     issuer: str

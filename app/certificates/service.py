@@ -10,6 +10,7 @@ from app.accounts.actor import Actor
 from app.accounts.models import Role
 from app.audit import service as audit
 from app.catalog.models import Program
+from app.certificates import issuance
 from app.certificates.credentials import CredentialSigner, mask_name
 from app.certificates.models import Certificate, CertificateStatus, DeliveryStatus
 from app.certificates.schemas import (
@@ -43,9 +44,11 @@ def to_public(
         program_title=program_title(session, certificate.program_code),
         holder_name=certificate.holder_name,
         issued_at=certificate.issued_at,
+        attained_at=certificate.attained_at,
         status=certificate.status,
         revoked_at=certificate.revoked_at,
         revoked_reason=certificate.revoked_reason,
+        reinstated_at=certificate.reinstated_at,
         credential=certificate.credential,
         kid=certificate.kid,
         verify_url=signer.verify_url(certificate),
@@ -124,21 +127,7 @@ def revoke(
     learner = session.get(Learner, certificate.learner_id)
     assert learner is not None
     with totals.tracking(session, learner):
-        certificate.status = CertificateStatus.revoked.value
-        certificate.revoked_at = now or utcnow()
-        certificate.revoked_reason = reason
-        certificate.revoked_by_id = actor.user_id
-        if certificate.vneid_status == DeliveryStatus.delivered.value or (
-            certificate.vneid_status == DeliveryStatus.pending.value
-            and certificate.delivery_attempts > 0
-        ):
-            # VNeID holds it (or may: an attempt was made), so it must show it as revoked.
-            certificate.vneid_status = DeliveryStatus.withdrawing.value
-            certificate.next_delivery_at = certificate.revoked_at
-        elif certificate.vneid_status == DeliveryStatus.pending.value:
-            # Never sent: VNeID never needs to hear of it.
-            certificate.vneid_status = DeliveryStatus.withdrawn.value
-            certificate.next_delivery_at = None
+        issuance.mark_revoked(certificate, at=now or utcnow(), reason=reason, by_id=actor.user_id)
         session.add(certificate)
     audit.record(
         session,
@@ -149,7 +138,83 @@ def revoke(
         target_id=certificate.id,
         province_code=certificate.province_code,
         commune_code=certificate.commune_code,
-        detail={"program": certificate.program_code},
+        detail={"program": certificate.program_code, "reason": reason},
+    )
+    return certificate
+
+
+def reinstate(
+    session: Session,
+    *,
+    actor: Actor,
+    certificate: Certificate,
+    reason: str,
+    now: datetime | None = None,
+) -> Certificate:
+    """Undo a revocation made by mistake (commune admins and up): the certificate counts again
+    from its attainment, as if never revoked, and VNeID is told again through the outbox.
+
+    Refused while the learner holds another valid certificate of the program, or while their
+    results no longer meet it (correct the results instead).
+    """
+    actor.require(
+        Role.national_admin,
+        Role.province_admin,
+        Role.commune_admin,
+        action="certificate.reinstate",
+    )
+    if certificate.status != CertificateStatus.revoked.value:
+        raise Conflict("certificate.not_revoked")
+    learner = session.get(Learner, certificate.learner_id)
+    assert learner is not None
+    if learner.erased_at is not None:
+        raise Conflict("certificate.holder_erased")
+    totals.lock_learner(session, learner.id)
+    if certificate.program_code not in issuance.attained_programs(session, learner.id):
+        raise Conflict("certificate.not_attained")
+    other = session.exec(
+        select(Certificate.id).where(
+            Certificate.learner_id == learner.id,
+            Certificate.program_code == certificate.program_code,
+            Certificate.status == CertificateStatus.valid.value,
+        )
+    ).first()
+    if other is not None:
+        raise Conflict("certificate.superseded")
+    moment = now or utcnow()
+    previous = {
+        "revoked_at": certificate.revoked_at.isoformat() if certificate.revoked_at else None,
+        "revoked_reason": certificate.revoked_reason,
+    }
+    with totals.tracking(session, learner):
+        certificate.status = CertificateStatus.valid.value
+        certificate.revoked_at = None
+        certificate.revoked_reason = None
+        certificate.revoked_by_id = None
+        certificate.reinstated_at = moment
+        # Delivered again: VNeID shows it as revoked, or never held it.
+        certificate.vneid_status = DeliveryStatus.pending.value
+        certificate.vneid_delivered_at = None
+        certificate.vneid_receipt_id = None
+        certificate.delivery_attempts = 0
+        certificate.next_delivery_at = moment
+        certificate.last_delivery_error = None
+        signer = issuance.signer_of(session)
+        if signer is not None:
+            issuance.sign(session, certificate, signer)
+        else:
+            certificate.credential = None  # the outbox signs it
+        session.add(certificate)
+    audit.record(
+        session,
+        actor_id=actor.audit_id,
+        actor_role=actor.role,
+        action="certificate.reinstate",
+        target_type="certificate",
+        target_id=certificate.id,
+        province_code=certificate.province_code,
+        commune_code=certificate.commune_code,
+        detail={"program": certificate.program_code, "reason": reason} | previous,
     )
     return certificate
 
@@ -188,6 +253,7 @@ def verification(
         program_code=certificate.program_code,
         program_title=program_title(session, certificate.program_code),
         issued_on=local_date(certificate.issued_at),
+        attained_on=local_date(certificate.attained_at),
         holder_name=mask_name(certificate.holder_name),
         revoked_on=local_date(certificate.revoked_at) if certificate.revoked_at else None,
         issuer=issuer,

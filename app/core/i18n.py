@@ -213,6 +213,26 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "the holder's data was erased on request",
     ),
     "delivery.reason.delivered": ("VNeID đã nhận chứng nhận này", "VNeID already holds it"),
+    "certificate.not_revoked": (
+        "Chứng nhận này không bị thu hồi.",
+        "This certificate is not revoked.",
+    ),
+    "certificate.holder_erased": (
+        "Dữ liệu định danh của người giữ chứng nhận đã bị xóa; không thể khôi phục chứng nhận.",
+        "The holder's identifying data was erased; the certificate cannot be reinstated.",
+    ),
+    "certificate.not_attained": (
+        "Kết quả học hiện tại không còn đạt chuẩn của chương trình; hãy sửa kết quả học trước.",
+        "The learner's results no longer meet the program's standard; correct the results first.",
+    ),
+    "certificate.superseded": (
+        "Người học đã có một chứng nhận còn hiệu lực của chương trình này.",
+        "The learner already holds a valid certificate of this program.",
+    ),
+    "completion.correction_empty": (
+        "Cần sửa điểm hoặc thời điểm hoàn thành.",
+        "Give a new score or completion time.",
+    ),
     "vneid.unavailable.title": ("VNeID tạm thời không phản hồi", "VNeID is unavailable"),
     "vneid.unavailable.detail": (
         "Không liên lạc được với VNeID; vui lòng thử lại sau.",

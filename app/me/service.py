@@ -54,9 +54,12 @@ def progress(session: Session, *, learner: Learner) -> Progress:
     links: dict[str, list[ProgramCourse]] = defaultdict(list)
     for link in session.exec(select(ProgramCourse).order_by(col(ProgramCourse.course_code))):
         links[link.program_code].append(link)
+    # A program's valid certificate, else its latest (one revoked may have been followed by
+    # a new one).
+    certificates = session.exec(select(Certificate).where(Certificate.learner_id == learner.id))
     held = {
         c.program_code: c
-        for c in session.exec(select(Certificate).where(Certificate.learner_id == learner.id))
+        for c in sorted(certificates, key=lambda c: (c.status == "valid", c.issued_at))
     }
     groups = {g.value for g in learner.groups}
     programs = []

@@ -1,9 +1,10 @@
 """What one learner adds to the running totals: a pure function of that learner's records.
 
 A person starts counting in a metric on the day every condition holds (registered, adult,
-holding a valid certificate, …) and stops on the day one ceases (a revocation). Because aging
-into adulthood is just another start date, the value of any metric on any day is a prefix sum
-over dated rows, for every unit, with no scan of learners.
+holding a valid certificate, …) and stops on the day one ceases (a revocation). A certificate
+counts from the day its standard was met, and its holder as registered from then too when
+entered later. Because aging into adulthood is just another start date, the value of any
+metric on any day is a prefix sum over dated rows, for every unit, with no scan of learners.
 """
 
 from collections import Counter
@@ -50,7 +51,8 @@ class LearnerFacts:
 @dataclass(frozen=True)
 class CertificateFacts:
     program_code: str
-    issued_on: date
+    # The day its holder met the standard, which may be before it was recorded.
+    attained_on: date
     revoked_on: date | None
     delivered_on: date | None
 
@@ -68,12 +70,15 @@ def contributions(
     """
     rows: Counter[Key] = Counter()
     certificates = list(certificates)
-    adult_on = max(adult_since(learner.birth_date, adult_age), learner.registered_on)
+    # Someone who met a standard before being entered was a learner from that day: a late
+    # entry counts in the months the work was done, as registered and as certified.
+    registered_on = min([learner.registered_on, *(c.attained_on for c in certificates)])
+    adult_on = max(adult_since(learner.birth_date, adult_age), registered_on)
     rows[(REG_ADULTS, adult_on)] += 1
 
     citizen_programs = satisfying.get("citizen", frozenset())
     held = [c for c in certificates if c.program_code in citizen_programs]
-    _add_intervals(rows, CERT_ADULTS, [(c.issued_on, c.revoked_on) for c in held], adult_on)
+    _add_intervals(rows, CERT_ADULTS, [(c.attained_on, c.revoked_on) for c in held], adult_on)
     delivered = [(c.delivered_on, c.revoked_on) for c in held if c.delivered_on is not None]
     _add_intervals(rows, VNEID_ADULTS, delivered, adult_on)
 
@@ -86,13 +91,13 @@ def contributions(
             metrics.append(registered_metric + LEVEL_SUFFIX[learner.official_level])
             done_metrics.append(DONE[group] + LEVEL_SUFFIX[learner.official_level])
         for metric in metrics:
-            rows[(metric, learner.registered_on)] += 1
+            rows[(metric, registered_on)] += 1
         programs = satisfying.get(group, frozenset())
         intervals = [
-            (c.issued_on, c.revoked_on) for c in certificates if c.program_code in programs
+            (c.attained_on, c.revoked_on) for c in certificates if c.program_code in programs
         ]
         for metric in done_metrics:
-            _add_intervals(rows, metric, intervals, learner.registered_on)
+            _add_intervals(rows, metric, intervals, registered_on)
     return Counter({key: value for key, value in rows.items() if value})
 
 

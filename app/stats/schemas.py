@@ -114,8 +114,14 @@ class IndicatorValue(BaseModel):
     denominator_source: Literal["baseline", "registered"]
     rate: float | None
     target: TargetPublic | None
-    gap: int | None = Field(description="How many more people are needed to reach the target")
-    on_track: bool | None
+    gap: int | None = Field(
+        description="How many more people are needed to reach the target (for a rate, 0 with "
+        "no one to count)"
+    )
+    on_track: bool | None = Field(
+        description="Whether the projection reaches the target; null without a target, or for a "
+        "rate with no one to count"
+    )
     projected_rate: float | None = Field(
         description="The rate expected at the target's deadline at the pace of the last 90 days"
     )

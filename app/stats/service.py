@@ -433,7 +433,9 @@ def evaluate(
         if target.kind == "rate":
             needed = math.ceil(target.value * denominator - 1e-9)
             gap = max(0, needed - numerator)
-            on_track = projected_rate is not None and projected_rate >= target.value - 1e-12
+            # With no one to count, no one is missing and nothing can be off track.
+            if projected_rate is not None:
+                on_track = projected_rate >= target.value - 1e-12
         else:
             gap = max(0, math.ceil(target.value) - numerator)
             on_track = projected_count >= target.value

@@ -204,7 +204,7 @@ def _learner_facts(
 def certificate_facts(certificate: Certificate) -> CertificateFacts:
     return _certificate_facts(
         certificate.program_code,
-        certificate.issued_at,
+        certificate.attained_at,
         certificate.status,
         certificate.revoked_at,
         certificate.vneid_delivered_at,
@@ -213,7 +213,7 @@ def certificate_facts(certificate: Certificate) -> CertificateFacts:
 
 def _certificate_facts(
     program_code: str,
-    issued_at: datetime,
+    attained_at: datetime,
     status: str,
     revoked_at: datetime | None,
     delivered_at: datetime | None,
@@ -221,7 +221,7 @@ def _certificate_facts(
     revoked = status == CertificateStatus.revoked.value
     return CertificateFacts(
         program_code=program_code,
-        issued_on=local_date(issued_at),
+        attained_on=local_date(attained_at),
         revoked_on=local_date(revoked_at) if revoked and revoked_at is not None else None,
         delivered_on=local_date(delivered_at) if delivered_at else None,
     )
@@ -297,6 +297,24 @@ def certificates_changed(
     apply(session, _difference(new, old))
 
 
+def facts_changed(
+    session: Session,
+    learner: Learner,
+    *,
+    before: Sequence[CertificateFacts],
+    after: Sequence[CertificateFacts],
+) -> None:
+    """As `certificates_changed`, for certificates changed in place: the caller took their
+    facts before it changed them."""
+    satisfying = rules_for(session, learner.id)
+    age = adult_age(session)
+    facts = learner_facts(learner)
+    units = units_of(learner)
+    old = spread(contributions(facts, before, satisfying=satisfying, adult_age=age), units)
+    new = spread(contributions(facts, after, satisfying=satisfying, adult_age=age), units)
+    apply(session, _difference(new, old))
+
+
 RECOUNT_BATCH = 2_000  # people recounted in one transaction, while writes wait
 
 _COUNTED_LEARNERS = sa.select(
@@ -312,7 +330,7 @@ _COUNTED_LEARNERS = sa.select(
 _COUNTED_CERTIFICATES = sa.select(
     col(Certificate.learner_id),
     col(Certificate.program_code),
-    col(Certificate.issued_at),
+    col(Certificate.attained_at),
     col(Certificate.status),
     col(Certificate.revoked_at),
     col(Certificate.vneid_delivered_at),

@@ -12,6 +12,7 @@ issue, a dropped connection) it hands to the session path, having written nothin
 problem it finds it answers as the session path would.
 """
 
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -22,7 +23,7 @@ from sqlmodel import col
 from app.accounts.deps import actor_from, actor_read_with
 from app.catalog import service as catalog
 from app.certificates import issuance
-from app.certificates.models import Certificate
+from app.certificates.models import Certificate, CertificateStatus
 from app.core.db import utcnow
 from app.core.direct import Direct, Transaction
 from app.learners import service as learners
@@ -38,11 +39,19 @@ _ACCOUNT_AND_RULES = actor_read_with(
     *service.COURSE_RULE_VALUES, service.CLIENT_ID_TAKEN, catalog.REQUIREMENTS_VALUE
 )
 
-# The learner's place, with the programs of their certificates (revoked ones included), the
-# row locked as `totals.lock_learner` locks it (not the counting rules: no total changes here).
+# The learner's place, with their valid certificates' programs and attainment times (a JSON
+# object, NULL when none), the row locked as `totals.lock_learner` locks it (not the counting
+# rules: no total changes here).
 _PLACE_AND_HELD = learners.PLACE.add_columns(
-    sa.select(sa.func.array_agg(col(Certificate.program_code)))
-    .where(col(Certificate.learner_id) == col(Learner.id))
+    sa.select(
+        sa.func.json_object_agg(
+            col(Certificate.program_code), col(Certificate.attained_at), type_=sa.JSON
+        )
+    )
+    .where(
+        col(Certificate.learner_id) == col(Learner.id),
+        col(Certificate.status) == CertificateStatus.valid.value,
+    )
     .scalar_subquery()
 ).with_for_update(of=Learner.__table__)  # type: ignore[attr-defined]
 
@@ -90,22 +99,32 @@ async def _record(
             return service.Recorded(existing, "unchanged")
         recorded = service.Recorded(better, "updated")
         write = service.merge_write(actor, better)
-    held = set(place[0][-1] or ())
-    if new.passed and _issues_a_certificate(new, completions, held, requirements):
+    held: dict[str, str] = place[0][-1] or {}
+    if new.passed and _changes_certificates(new, completions, held, requirements):
         return None
     if not await transaction.commit(write):
         return None  # stored or bettered meanwhile: not under the lock, but the session path copes
     return recorded
 
 
-def _issues_a_certificate(
+def _changes_certificates(
     new: service.StoredCompletion,
     completions: list[service.StoredCompletion],
-    held: set[str],
+    held: dict[str, str],
     requirements: list[list[Any]] | None,
 ) -> bool:
-    """Whether this passed result completes a program the learner holds no certificate of."""
+    """Whether this passed result may change the learner's certificates: it completes a
+    program they hold no valid certificate of, or it dates one they hold earlier (a result
+    entered late). The session path works out what exactly."""
     passed = {c.course_code: c.score for c in completions if c.passed}
     passed[new.course_code] = new.score
-    attained = issuance.attained_from(passed, catalog.requirements_from(requirements))
-    return bool(set(attained) - held)
+    programs = catalog.requirements_from(requirements)
+    attained = issuance.attained_from(passed, programs)
+    if set(attained) - held.keys():
+        return True
+    return any(
+        new.course_code in programs[code].courses
+        and new.completed_at < datetime.fromisoformat(attained_at)
+        for code, attained_at in held.items()
+        if code in programs
+    )

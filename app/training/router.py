@@ -22,8 +22,10 @@ from app.training.schemas import (
     AttendanceResult,
     ClassCreate,
     ClassPublic,
+    CompletionCorrection,
     CompletionCreate,
     CompletionPublic,
+    CompletionWithdrawal,
 )
 
 router = APIRouter(tags=["training"])
@@ -97,6 +99,48 @@ def list_completions(
         session, actor=actor, learner=learner, cursor=cursor, limit=limit
     )
     return Page(items=[_public(c) for c in completions], next_cursor=next_cursor)
+
+
+def completion_in_scope(action: str):  # type: ignore[no-untyped-def]
+    def load(
+        completion_id: Annotated[uuid.UUID, Path(description="Completion id")],
+        session: SessionDep,
+        actor: CurrentActor,
+    ) -> Completion:
+        return service.get_completion_in_scope(
+            session, actor=actor, completion_id=completion_id, action=action
+        )
+
+    return load
+
+
+@router.patch("/completions/{completion_id}", response_model=CompletionPublic)
+def correct_completion(
+    data: CompletionCorrection,
+    completion: Annotated[Completion, Depends(completion_in_scope("completion.correct"))],
+    session: SessionDep,
+    actor: CurrentActor,
+) -> CompletionPublic:
+    """Sửa kết quả nhập sai / Correct a result entered wrongly, with a `reason` (commune admins
+    and up, in scope): certificates follow, revoked if no longer earned, issued if now earned."""
+    corrected = service.correct_completion(session, actor=actor, completion=completion, data=data)
+    return _public(corrected)
+
+
+@router.post("/completions/{completion_id}/withdraw", response_model=CompletionPublic)
+def withdraw_completion(
+    data: CompletionWithdrawal,
+    completion: Annotated[Completion, Depends(completion_in_scope("completion.withdraw"))],
+    session: SessionDep,
+    actor: CurrentActor,
+) -> CompletionPublic:
+    """Rút kết quả nhập sai / Withdraw a result entered wrongly, with a `reason` (commune
+    admins and up, in scope); answers the withdrawn result. A certificate it alone earned is
+    revoked."""
+    withdrawn = service.withdraw_completion(
+        session, actor=actor, completion=completion, reason=data.reason
+    )
+    return _public(withdrawn)
 
 
 @router.post("/classes", response_model=ClassPublic, status_code=status.HTTP_201_CREATED)

@@ -69,6 +69,33 @@ Score = Annotated[float, Field(ge=0, le=100, description="Điểm 0–100 / Scor
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 
 
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+
+
+class CompletionCorrection(BaseModel):
+    """A result entered wrongly, set right: its score, its completion time, or both."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"score": 65, "reason": "Nhập nhầm điểm 95 thay vì 65"}],
+        },
+    )
+
+    score: Score | None = None
+    completed_at: CompletedAt | None = None
+    reason: Reason
+
+
+class CompletionWithdrawal(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "Ghi kết quả cho nhầm người học"}]},
+    )
+
+    reason: Reason
+
+
 class CompletionCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from app.accounts.actor import Actor
-from app.accounts.models import Team
+from app.accounts.models import Role, Team
 from app.audit import service as audit
 from app.catalog.models import Course
 from app.certificates.issuance import issue_attained
@@ -34,6 +34,7 @@ from app.training.models import Completion, Method, TrainingClass
 from app.training.schemas import (
     AttendanceCreate,
     ClassCreate,
+    CompletionCorrection,
     CompletionCreate,
     moment_of_day,
     vietnam_today,
@@ -419,6 +420,144 @@ def improved(existing: StoredCompletion, new: StoredCompletion) -> StoredComplet
     ):
         return None
     return replace(existing, **{key: getattr(new, key) for key in _MERGED_COLUMNS})
+
+
+CORRECTORS = (Role.national_admin, Role.province_admin, Role.commune_admin)
+
+
+def get_completion_in_scope(
+    session: Session, *, actor: Actor, completion_id: uuid.UUID, action: str
+) -> Completion:
+    """The completion if it lies in the caller's scope; else 404."""
+    completion = session.get(Completion, completion_id)
+    if completion is None:
+        raise NotFound("what.completion")
+    actor.require_in_scope(
+        completion.province_code,
+        completion.commune_code,
+        what="what.completion",
+        action=action,
+        target=completion_id,
+    )
+    return completion
+
+
+def _locked(session: Session, completion: Completion) -> Completion:
+    """The completion read again under its learner's lock (404 if it went meanwhile)."""
+    totals.lock_learner(session, completion.learner_id)
+    current = session.get(Completion, completion.id, populate_existing=True)
+    if current is None:
+        raise NotFound("what.completion")
+    return current
+
+
+def _values(completion: Completion) -> dict[str, Any]:
+    return {
+        "score": completion.score,
+        "passed": completion.passed,
+        "completed_at": completion.completed_at.isoformat(),
+    }
+
+
+def _correction_event(
+    session: Session, actor: Actor, action: str, completion: Completion, detail: dict[str, Any]
+) -> None:
+    audit.record(
+        session,
+        actor_id=actor.audit_id,
+        actor_role=actor.role,
+        action=action,
+        target_type="completion",
+        target_id=completion.id,
+        province_code=completion.province_code,
+        commune_code=completion.commune_code,
+        detail={"learner_id": str(completion.learner_id), "course_code": completion.course_code}
+        | detail,
+    )
+
+
+def correct_completion(
+    session: Session,
+    *,
+    actor: Actor,
+    completion: Completion,
+    data: CompletionCorrection,
+    now: datetime | None = None,
+) -> Completion:
+    """Set a wrongly entered result right (commune admins and up, with a reason, audited).
+
+    Unlike a new result, a correction replaces the stored one even if it is worse. What the
+    result earned follows: a certificate it no longer earns is revoked with the reason, one
+    still earned is dated by the results as they now stand, and one it now earns is issued.
+    """
+    actor.require(*CORRECTORS, action="completion.correct")
+    if data.score is None and data.completed_at is None:
+        raise invalid_field("score", "completion.correction_empty")
+    now = now or utcnow()
+    completion = _locked(session, completion)
+    course = _course_rule(session, completion.course_code)
+    assert course is not None
+    if data.completed_at is not None and data.completed_at > now + CLOCK_SKEW:
+        raise invalid_field("completed_at", "completion.future")
+    before = _values(completion)
+    if data.score is not None:
+        completion.score = data.score
+        completion.passed = data.score >= course.pass_score
+    if data.completed_at is not None:
+        completion.completed_at = data.completed_at.astimezone(UTC)
+    completion.updated_at = now
+    session.add(completion)
+    session.flush()
+    _correction_event(
+        session,
+        actor,
+        "completion.correct",
+        completion,
+        {"reason": data.reason, "before": before, "after": _values(completion)},
+    )
+    issue_attained(
+        session,
+        learner_id=completion.learner_id,
+        actor_id=actor.audit_id,
+        actor_role=actor.role,
+        now=now,
+        correction=data.reason,
+        revoked_by_id=actor.user_id,
+    )
+    return completion
+
+
+def withdraw_completion(
+    session: Session,
+    *,
+    actor: Actor,
+    completion: Completion,
+    reason: str,
+    now: datetime | None = None,
+) -> Completion:
+    """Withdraw a result entered wrongly (commune admins and up, with a reason): the row goes,
+    its values stay in the audit trail, and a certificate it alone earned is revoked."""
+    actor.require(*CORRECTORS, action="completion.withdraw")
+    completion = _locked(session, completion)
+    _correction_event(
+        session,
+        actor,
+        "completion.withdraw",
+        completion,
+        {"reason": reason, "before": _values(completion)},
+    )
+    session.delete(completion)
+    session.flush()
+    issue_attained(
+        session,
+        learner_id=completion.learner_id,
+        actor_id=actor.audit_id,
+        actor_role=actor.role,
+        now=now,
+        correction=reason,
+        revoked_by_id=actor.user_id,
+    )
+    return completion
 
 
 def list_completions(

@@ -122,6 +122,13 @@ def receive(
     credential_id = str(claims["jti"])
     earlier = _by_credential(session, credential_id)
     if earlier is not None:
+        if _reinstates(earlier, claims):
+            earlier.revoked_at = None
+            earlier.revoked_reason = None
+            earlier.credential = credential
+            session.add(earlier)
+            session.flush()
+            return earlier
         raise DuplicateCertification(earlier)
     citizen = find_citizen(session, index=index, citizen_id=citizen_id)
     subject = claims["credentialSubject"]
@@ -152,6 +159,17 @@ def receive(
             raise
         raise DuplicateCertification(earlier) from None
     return record
+
+
+def _reinstates(record: VneidCertification, claims: dict[str, Any]) -> bool:
+    """A revoked credential sent again by its issuer, signed after the revocation: the issuer
+    reinstated it (an old copy, signed before, cannot undo the revocation)."""
+    if record.revoked_at is None or record.issuer != claims["iss"]:
+        return False
+    revoked_at = record.revoked_at
+    if revoked_at.tzinfo is None:
+        revoked_at = revoked_at.replace(tzinfo=UTC)
+    return int(claims["iat"]) > revoked_at.timestamp()
 
 
 def revoke(session: Session, *, claims: dict[str, Any]) -> VneidCertification:

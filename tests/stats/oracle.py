@@ -58,12 +58,18 @@ def load(session: Session) -> Raw:
 
 
 def _valid(certificate: Certificate, day: date, delivered: bool = False) -> bool:
-    start = certificate.vneid_delivered_at if delivered else certificate.issued_at
+    start = certificate.vneid_delivered_at if delivered else certificate.attained_at
     if start is None or vn_day(start) > day:
         return False
     if certificate.status == "revoked" and certificate.revoked_at is not None:
         return vn_day(certificate.revoked_at) > day
     return True
+
+
+def _known_by(raw: Raw, learner: Learner, day: date) -> bool:
+    """Entered by that day, or entered later for a standard met by then."""
+    met = [vn_day(c.attained_at) for c in raw.certificates[learner.id]]
+    return min([vn_day(learner.created_at), *met]) <= day
 
 
 def _in_unit(raw: Raw, learner: Learner, level: str, code: str) -> bool:
@@ -87,9 +93,7 @@ GROUP_OF = {
 
 def indicators(raw: Raw, level: str, code: str, day: date) -> dict[str, tuple[int, int, str]]:
     """indicator -> (numerator, denominator, denominator source) at a unit on a day."""
-    people = [
-        x for x in raw.learners if _in_unit(raw, x, level, code) and vn_day(x.created_at) <= day
-    ]
+    people = [x for x in raw.learners if _in_unit(raw, x, level, code) and _known_by(raw, x, day)]
     adults = [x for x in people if age_on(x.birth_date, day) >= 18]
     citizen = raw.standards["citizen"]
 

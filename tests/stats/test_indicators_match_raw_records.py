@@ -11,6 +11,8 @@ from sqlmodel import Session, select
 
 from app.catalog.models import ProgramCourse
 from app.certificates.models import Certificate
+from app.stats.rebuild import compare
+from app.training.models import Completion
 from app.units.models import Commune
 from app.vneid_mock.service import CitizenIndex, add_citizen
 from tests.certificates.helpers import deliver
@@ -139,6 +141,64 @@ class Field:
                     "method": "class",
                 },
             )
+
+    def study_late(self, today: datetime) -> None:
+        """Results entered today for work done weeks or months ago: they date what they earn
+        in the past months they belong to."""
+        learner_id = self.rng.choice(list(self.learners))
+        program = self.rng.choice(sorted(self.programs))
+        days_ago = self.rng.choice([3, 20, 45, 95])
+        for course in self.programs[program]:
+            when = today - timedelta(days=days_ago + self.rng.randrange(0, 10))
+            self.call(
+                "POST",
+                "/api/v1/completions",
+                MEMBERS[self.learners[learner_id]],
+                json={
+                    "learner_id": learner_id,
+                    "course_code": course,
+                    "score": self.rng.choice([78, 85, 95]),
+                    "completed_at": when.isoformat(),
+                    "method": "home_visit",
+                },
+            )
+
+    def correct(self) -> None:
+        """An admin sets a stored result right, or withdraws it."""
+        completions = self.session.exec(select(Completion)).all()
+        if not completions:
+            return
+        completion = self.rng.choice(list(completions))
+        admin = ADMINS[completion.commune_code]
+        if self.rng.random() < 0.4:
+            self.call(
+                "POST",
+                f"/api/v1/completions/{completion.id}/withdraw",
+                admin,
+                json={"reason": "Ghi nhầm người học"},
+            )
+            return
+        body: dict[str, Any] = {"reason": "Nhập sai kết quả"}
+        if self.rng.random() < 0.6:
+            body["score"] = self.rng.choice([40, 72, 90])
+        else:
+            moved = completion.completed_at - timedelta(days=self.rng.choice([-2, 5, 40]))
+            body["completed_at"] = min(moved, datetime.now(UTC)).isoformat()
+        self.call("PATCH", f"/api/v1/completions/{completion.id}", admin, json=body)
+
+    def reinstate(self) -> None:
+        """An admin undoes a revocation, where the results still meet the standard."""
+        for certificate in self.session.exec(
+            select(Certificate).where(Certificate.status == "revoked")
+        ).all():
+            response = self.client.post(
+                f"/api/v1/certificates/{certificate.id}/reinstate",
+                headers=self.staff[ADMINS[certificate.commune_code]],
+                json={"reason": "Thu hồi nhầm"},
+            )
+            assert response.status_code in (200, 409), response.text
+            if response.status_code == 200:
+                return
 
     def edit_program(self, code: str, courses: list[str]) -> None:
         """A national admin changes a program's courses (which may change who counts)."""
@@ -273,9 +333,16 @@ def test_every_indicator_matches_the_raw_records(
             field.change()
             if step % 2 == 1:
                 field.erase()
+            field.study_late(moment)
+            field.correct()
             if step >= 2:
                 field.deliver()
                 field.revoke()
+            if step >= 3:
+                field.reinstate()
+            session.expire_all()
+            session.info["adult_age"] = 18
+            assert compare(session).agree, step
     staff.sign_in_again()
     compared = sum(_check(client, staff, session, day) for day in CHECK_DAYS)
     assert compared > 100
@@ -288,14 +355,17 @@ def test_every_indicator_matches_the_raw_records(
     groups = ("officials_trained", "pupils_equipped", "workers_trained")
     assert sum(numerators[name] for name in groups) > 0
     assert numerators["adults_vneid_confirmed"] > 0
-    statuses = {c.status for c in session.exec(select(Certificate)).all()}
-    assert statuses == {"valid", "revoked"}
+    certificates = session.exec(select(Certificate)).all()
+    assert {c.status for c in certificates} == {"valid", "revoked"}
+    # Late entries dated certificates before they were recorded, corrections revoked some,
+    # and revocations made by mistake were undone.
+    assert any(oracle.vn_day(c.attained_at) < oracle.vn_day(c.issued_at) for c in certificates)
+    assert any(c.revoked_reason in ("Ghi nhầm người học", "Nhập sai kết quả") for c in certificates)
+    assert any(c.reinstated_at is not None for c in certificates)
     tq = client.get(
         f"/api/v1/stats/provinces/{TQ}", params={"as_of": "2026-06-01"}, headers=staff["national"]
     ).json()["indicators"]
     assert {i["denominator_source"] for i in tq} == {"baseline", "registered"}
     # The totals also agree row by row with a rebuild from the raw records.
-    from app.stats.rebuild import compare
-
     session.info["adult_age"] = 18
     assert compare(session).agree
