@@ -295,6 +295,34 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "Lượt nhập dừng vì lỗi hệ thống; các dòng đã lưu vẫn còn. Hãy tải lên lại tệp.",
         "The import stopped on a system error; stored rows are kept. Upload the file again.",
     ),
+    "import.malformed_xml": (
+        "Không đọc được tệp XLSX: nội dung XML bị hỏng, bị cắt cụt hoặc chứa khai báo thực thể.",
+        "The XLSX file cannot be read: its XML is damaged, cut short or declares entities.",
+    ),
+    "import.too_many_parts": (
+        "Tệp XLSX có quá nhiều phần bên trong để là một danh sách.",
+        "The XLSX file holds too many parts to be a list.",
+    ),
+    "import.inflated_too_large": (
+        "Tệp XLSX khi giải nén vượt quá kích thước cho phép.",
+        "The XLSX file inflates beyond the allowed size.",
+    ),
+    "import.inflation_ratio": (
+        "Tệp XLSX có phần nén với tỉ lệ bất thường (nghi là bom nén).",
+        "The XLSX file has a part compressed at an abnormal ratio (a suspected zip bomb).",
+    ),
+    "import.too_many_rows": (
+        "Tệp có nhiều dòng hơn mức một tệp được phép; hãy chia thành nhiều tệp. "
+        "Các dòng đã lưu được giữ.",
+        "The file holds more rows than a file may; split it into several files. "
+        "Stored rows are kept.",
+    ),
+    "import.too_many_rejected": (
+        "Lượt nhập dừng vì có quá nhiều dòng bị từ chối; hãy sửa tệp theo các lý do và "
+        "tải lên lại (các dòng đã lưu không bị trùng).",
+        "The import stopped: too many rows were refused. Correct the file by the reasons "
+        "and upload it again (stored rows stay single).",
+    ),
     "import.row_column": ("Dòng", "Row"),
     "import.reason_column": ("Lý do", "Reason"),
     "import.yes": ("Bắt buộc", "Required"),
