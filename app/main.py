@@ -23,6 +23,7 @@ from app.core.config import Settings
 from app.core.db import make_engine
 from app.core.direct import Direct
 from app.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from app.core.openapi import install_openapi
 from app.core.problems import ErrorShieldMiddleware, install_problem_handlers, too_large_response
 from app.core.security import AccessTokens, Passwords, PersonalIds
 from app.core.signing import KeyRing
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.record_denial = record_request_denial
 
     install_problem_handlers(app)
+    install_openapi(app)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,

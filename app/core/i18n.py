@@ -40,6 +40,14 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "Nội dung yêu cầu vượt quá {limit} byte.",
         "The request body exceeds {limit} bytes.",
     ),
+    "too_large.part_detail": (
+        "Một phần của biểu mẫu gửi lên vượt quá kích thước cho phép.",
+        "A part of the submitted form exceeds the allowed size.",
+    ),
+    "body.unreadable": (
+        "Không đọc được nội dung yêu cầu: phải là JSON mã UTF-8 hoặc biểu mẫu hợp lệ.",
+        "The request body cannot be read: it must be UTF-8 JSON or a well-formed form.",
+    ),
     "method.title": ("Phương thức không được hỗ trợ", "Method not allowed"),
     "http.title": ("Lỗi yêu cầu", "Request error"),
     "internal.title": ("Lỗi hệ thống", "Internal server error"),

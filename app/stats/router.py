@@ -11,6 +11,7 @@ from app.accounts.deps import Caller, CurrentActor, actor_from, actor_read, acto
 from app.core.db import SessionDep
 from app.core.direct import direct_of
 from app.core.problems import language_of
+from app.core.spreadsheets import XLSX_MEDIA_TYPE
 from app.stats import export, planning, service
 from app.stats.answers import Answers
 from app.stats.contributions import VIETNAM
@@ -266,13 +267,21 @@ def _report(
         body, media = export.to_csv(stats, children, day), "text/csv; charset=utf-8"
     else:
         body = export.to_xlsx(stats, children, day)
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        media = XLSX_MEDIA_TYPE
     return Response(
         body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
 
 
-REPORT: dict[int | str, dict[str, Any]] = {200: {"description": "Báo cáo / Report file"}}
+REPORT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Báo cáo / Report file",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
 
 
 @router.get("/stats/national/export.{fmt}", tags=["stats"], responses=REPORT)
