@@ -48,6 +48,23 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "Không đọc được nội dung yêu cầu: phải là JSON mã UTF-8 hoặc biểu mẫu hợp lệ.",
         "The request body cannot be read: it must be UTF-8 JSON or a well-formed form.",
     ),
+    "text.nul": (
+        "Văn bản không được chứa ký tự NUL.",
+        "Text cannot contain a NUL character.",
+    ),
+    "int.range": (
+        "Số phải nằm trong khoảng {low} đến {high}.",
+        "The number must lie between {low} and {high}.",
+    ),
+    "date.range": (
+        "Ngày phải nằm trong khoảng {first} đến {last}.",
+        "The date must lie between {first} and {last}.",
+    ),
+    "datetime.future": ("Thời điểm không được ở tương lai.", "The time cannot be in the future."),
+    "completion.before_birth": (
+        "Ngày hoàn thành không được trước ngày sinh của người học.",
+        "The completion cannot be dated before the learner's birth.",
+    ),
     "method.title": ("Phương thức không được hỗ trợ", "Method not allowed"),
     "http.title": ("Lỗi yêu cầu", "Request error"),
     "internal.title": ("Lỗi hệ thống", "Internal server error"),

@@ -153,9 +153,11 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _part_too_large(exc: BaseException) -> bool:
+def _part_too_large(exc: StarletteHTTPException) -> bool:
+    # Starlette turns python-multipart's refusal into a 400 carrying its message.
     cause = exc.__cause__
-    return isinstance(cause, MultiPartException) and "maximum size" in str(cause.message)
+    message = cause.message if isinstance(cause, MultiPartException) else str(exc.detail)
+    return "maximum size" in message
 
 
 _RETRY_ON_POSTGRESQL = (
@@ -253,6 +255,24 @@ async def too_large_response(scope: Scope, receive: Receive, send: Send, limit: 
         slug="payload-too-large",
         title=translate("too_large.title", lang),
         detail=translate("too_large.detail", lang, limit=limit),
+    )
+    await response(scope, receive, send)
+
+
+async def nul_refused_response(
+    scope: Scope, receive: Receive, send: Send, locations: list[list[str]]
+) -> None:
+    """The 422 answer for a NUL character in the path, the query or a form field."""
+    request = Request(scope, receive)
+    lang = language_of(request)
+    errors = [{"loc": loc, "type": "text.nul"} for loc in locations]
+    response = problem_response(
+        request,
+        status=422,
+        slug="validation",
+        title=translate("validation.title", lang),
+        detail=translate("validation.detail", lang),
+        errors=_render_errors(errors, lang),
     )
     await response(scope, receive, send)
 

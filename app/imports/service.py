@@ -115,7 +115,7 @@ def _queue(
     job = ImportJob(
         id=import_id,
         kind=kind.value,
-        file_name=Path(file_name).name[:200] or "upload",
+        file_name=Path(file_name.replace("\x00", "")).name[:200] or "upload",
         file_format=file_format,
         file_bytes=size,
         file_sha256=digest,

@@ -1,7 +1,7 @@
 """Request and response shapes for learners."""
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import (
@@ -14,6 +14,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from app.core.bounds import Day, InputModel, PastMoment
 from app.learners.citizen_id import shape_ok
 from app.learners.models import Group, OfficialLevel, Sex
 
@@ -35,11 +36,11 @@ Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(\+84
 Agency = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
 
 
-class Consent(BaseModel):
+class Consent(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
-    given_at: datetime
+    given_at: PastMoment
 
 
 _GROUP_ORDER = {group: position for position, group in enumerate(Group)}
@@ -49,7 +50,7 @@ def _unique_groups(groups: list[Group]) -> list[Group]:
     return sorted(set(groups), key=_GROUP_ORDER.__getitem__)
 
 
-class LearnerCreate(BaseModel):
+class LearnerCreate(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -73,7 +74,7 @@ class LearnerCreate(BaseModel):
 
     citizen_id: CitizenId
     full_name: FullName
-    birth_date: date
+    birth_date: Day
     sex: Sex
     commune_code: Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
     village_id: int | None = None
@@ -89,7 +90,7 @@ class LearnerCreate(BaseModel):
     )
 
 
-class LearnerUpdate(BaseModel):
+class LearnerUpdate(InputModel):
     """Fields to change; those left out stay as they are."""
 
     model_config = ConfigDict(
@@ -107,7 +108,7 @@ class LearnerUpdate(BaseModel):
 
     citizen_id: CitizenId | None = None
     full_name: FullName | None = None
-    birth_date: date | None = None
+    birth_date: Day | None = None
     sex: Sex | None = None
     village_id: int | None = None
     groups: Annotated[list[Group], AfterValidator(_unique_groups)] | None = Field(
@@ -126,7 +127,7 @@ class LearnerUpdate(BaseModel):
         return value
 
 
-class LearnerLookup(BaseModel):
+class LearnerLookup(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     citizen_id: CitizenId
@@ -141,7 +142,7 @@ class LearnerPublic(BaseModel):
     id: uuid.UUID
     citizen_id_masked: str | None
     full_name: str
-    birth_date: date
+    birth_date: Day
     sex: Sex
     commune_code: str
     province_code: str

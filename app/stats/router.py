@@ -8,6 +8,7 @@ from fastapi.responses import Response
 
 from app.accounts.actor import Actor
 from app.accounts.deps import Caller, CurrentActor, actor_from, actor_read, actor_read_with
+from app.core.bounds import Day
 from app.core.db import SessionDep
 from app.core.direct import direct_of
 from app.core.problems import language_of
@@ -38,7 +39,7 @@ ProvinceCode = Annotated[str, Path(pattern=r"^\d{2}$", examples=["01"])]
 CommuneCode = Annotated[str, Path(pattern=r"^\d{5}$", examples=["00070"])]
 Year = Annotated[int, Path(ge=2000, le=2100, examples=[2026])]
 AsOf = Annotated[
-    date | None,
+    Day | None,
     Query(description="Ngày tính số liệu / Reporting date (ISO 8601); today by default"),
 ]
 SortBy = Annotated[Indicator, Query(description="Chỉ tiêu để xếp hạng / Indicator to rank by")]
@@ -212,8 +213,8 @@ def _timeseries(
     return build_timeseries(session, unit=unit, start=start, end=end)
 
 
-TimeFrom = Annotated[date | None, Query(alias="from", description="First month (ISO date)")]
-TimeTo = Annotated[date | None, Query(alias="to", description="Last day (ISO date)")]
+TimeFrom = Annotated[Day | None, Query(alias="from", description="First month (ISO date)")]
+TimeTo = Annotated[Day | None, Query(alias="to", description="Last day (ISO date)")]
 
 
 @router.get("/stats/national/timeseries", response_model=Timeseries, tags=["stats"])

@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from app.catalog.schemas import Code
+from app.core.bounds import Day, InputModel, within_days
 from app.training.models import Method
 
 # Vietnam keeps UTC+07:00 all year. Dates and times given without a zone are taken as local.
@@ -54,6 +55,7 @@ def _aware(value: datetime) -> datetime:
 CompletedAt = Annotated[
     datetime,
     BeforeValidator(_date_only),
+    AfterValidator(within_days),
     AfterValidator(_aware),
     Field(
         description=(
@@ -67,7 +69,7 @@ Score = Annotated[float, Field(ge=0, le=100, description="Điểm 0–100 / Scor
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 
 
-class CompletionCreate(BaseModel):
+class CompletionCreate(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -112,7 +114,7 @@ class CompletionPublic(BaseModel):
     updated_at: datetime
 
 
-class ClassCreate(BaseModel):
+class ClassCreate(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -132,7 +134,7 @@ class ClassCreate(BaseModel):
         default=None, description="Mặc định: xã/phường của bạn / Default: your own commune"
     )
     village_id: int | None = None
-    held_on: date
+    held_on: Day
     team_id: int | None = Field(
         default=None, description="Mặc định: tổ của bạn / Default: your own team"
     )
@@ -154,7 +156,7 @@ class ClassPublic(BaseModel):
     created_at: datetime
 
 
-class AttendanceRecord(BaseModel):
+class AttendanceRecord(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     learner_id: uuid.UUID
@@ -164,7 +166,7 @@ class AttendanceRecord(BaseModel):
 MAX_ATTENDANCE = 500
 
 
-class AttendanceCreate(BaseModel):
+class AttendanceCreate(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
