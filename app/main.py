@@ -22,9 +22,15 @@ from app.certificates.router import router as certificates_router
 from app.core.config import Settings
 from app.core.db import make_engine
 from app.core.direct import Direct
-from app.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from app.core.middleware import BodySizeLimitMiddleware, NulGuardMiddleware, RequestIdMiddleware
 from app.core.observability import ObservabilityMiddleware, RequestMetrics, configure_logging
-from app.core.problems import ErrorShieldMiddleware, install_problem_handlers, too_large_response
+from app.core.openapi import install_openapi
+from app.core.problems import (
+    ErrorShieldMiddleware,
+    install_problem_handlers,
+    nul_refused_response,
+    too_large_response,
+)
 from app.core.security import AccessTokens, Passwords, PersonalIds
 from app.core.signing import KeyRing
 from app.imports.router import router as imports_router
@@ -166,6 +172,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics = RequestMetrics.create(CollectorRegistry())
 
     install_problem_handlers(app)
+    install_openapi(app)
+    app.add_middleware(NulGuardMiddleware, on_refused=nul_refused_response)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,

@@ -3,13 +3,14 @@
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Select, bindparam, select
 from sqlmodel import Session, col
 
 from app.accounts.actor import Actor
 from app.accounts.models import Role, Team, User
+from app.core.bounds import id_path
 from app.core.db import SessionDep, in_one_thread, read_columns
 from app.core.deps import AccessTokensDep
 from app.core.direct import Query, Rows
@@ -111,7 +112,7 @@ async def as_caller[T](request: Request, user_id: int, work: Callable[[Session, 
 
 
 def get_team_in_scope(
-    team_id: Annotated[int, Path(description="Team id")], session: SessionDep, actor: CurrentActor
+    team_id: Annotated[int, id_path("Team id")], session: SessionDep, actor: CurrentActor
 ) -> Team:
     """The team, if it lies inside the caller's scope."""
     team = session.get(Team, team_id)

@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.accounts.models import Role
+from app.core.bounds import InputModel
 
 Username = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-zA-Z0-9_.\-]{3,64}$")
@@ -34,7 +35,7 @@ class Me(BaseModel):
     )
 
 
-class UserCreate(BaseModel):
+class UserCreate(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -73,7 +74,7 @@ class UserPublic(BaseModel):
     created_at: datetime
 
 
-class TeamCreate(BaseModel):
+class TeamCreate(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

@@ -14,6 +14,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from app.core.bounds import InputModel
 from app.learners.models import Group
 
 
@@ -60,7 +61,7 @@ def _not_null(value: object) -> object:
     return value
 
 
-class CourseCreate(BaseModel):
+class CourseCreate(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -88,7 +89,7 @@ class CourseCreate(BaseModel):
     active: bool = True
 
 
-class CourseUpdate(BaseModel):
+class CourseUpdate(InputModel):
     """Fields to change; those left out stay as they are."""
 
     model_config = ConfigDict(
@@ -124,7 +125,7 @@ class CoursePublic(BaseModel):
     updated_at: datetime
 
 
-class RequiredCourse(BaseModel):
+class RequiredCourse(InputModel):
     """A course a program requires, and the score that counts as passing it there."""
 
     model_config = ConfigDict(extra="forbid")
@@ -135,7 +136,7 @@ class RequiredCourse(BaseModel):
     )
 
 
-class ProgramCreate(BaseModel):
+class ProgramCreate(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -160,7 +161,7 @@ class ProgramCreate(BaseModel):
     courses: list[RequiredCourse] = Field(max_length=100)
 
 
-class ProgramUpdate(BaseModel):
+class ProgramUpdate(InputModel):
     """Fields to change; `courses`, when sent, replaces the whole list."""
 
     model_config = ConfigDict(

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.core.bounds import InputModel
+
 
 class DeliveryPublic(BaseModel):
     status: str = Field(description="pending, delivered or rejected")
@@ -37,7 +39,7 @@ class CertificatePublic(BaseModel):
     vneid: DeliveryPublic
 
 
-class RevokeRequest(BaseModel):
+class RevokeRequest(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"reason": "Kết quả học được ghi nhầm người"}]},

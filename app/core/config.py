@@ -101,6 +101,15 @@ class Settings(BaseSettings):
     import_lease_seconds: int = Field(default=60, ge=1)
     # How often an idle worker looks for imports (uploads wake it at once).
     import_poll_seconds: float = Field(default=2.0, gt=0)
+    # Hostile files: rows a file may hold (the biggest real list is a province's), rejected
+    # rows after which an import stops, and what an XLSX may inflate to before it is parsed.
+    import_max_rows: int = Field(default=2_000_000, ge=1)
+    import_max_rejected_rows: int = Field(default=20_000, ge=1)
+    import_max_inflated_bytes: int = Field(default=2 * 1024**3, ge=1024 * 1024)
+    # The shared-strings table is the one part of an XLSX read whole into memory.
+    import_max_shared_strings_bytes: int = Field(default=256 * 1024**2, ge=1024 * 1024)
+    import_max_inflation_ratio: int = Field(default=100, ge=10)
+    import_max_parts: int = Field(default=1000, ge=10)
 
     @model_validator(mode="after")
     def _derive_unset_addresses(self) -> Self:

@@ -40,6 +40,31 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "Nội dung yêu cầu vượt quá {limit} byte.",
         "The request body exceeds {limit} bytes.",
     ),
+    "too_large.part_detail": (
+        "Một phần của biểu mẫu gửi lên vượt quá kích thước cho phép.",
+        "A part of the submitted form exceeds the allowed size.",
+    ),
+    "body.unreadable": (
+        "Không đọc được nội dung yêu cầu: phải là JSON mã UTF-8 hoặc biểu mẫu hợp lệ.",
+        "The request body cannot be read: it must be UTF-8 JSON or a well-formed form.",
+    ),
+    "text.nul": (
+        "Văn bản không được chứa ký tự NUL.",
+        "Text cannot contain a NUL character.",
+    ),
+    "int.range": (
+        "Số phải nằm trong khoảng {low} đến {high}.",
+        "The number must lie between {low} and {high}.",
+    ),
+    "date.range": (
+        "Ngày phải nằm trong khoảng {first} đến {last}.",
+        "The date must lie between {first} and {last}.",
+    ),
+    "datetime.future": ("Thời điểm không được ở tương lai.", "The time cannot be in the future."),
+    "completion.before_birth": (
+        "Ngày hoàn thành không được trước ngày sinh của người học.",
+        "The completion cannot be dated before the learner's birth.",
+    ),
     "method.title": ("Phương thức không được hỗ trợ", "Method not allowed"),
     "http.title": ("Lỗi yêu cầu", "Request error"),
     "internal.title": ("Lỗi hệ thống", "Internal server error"),
@@ -338,6 +363,34 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "import.internal": (
         "Lượt nhập dừng vì lỗi hệ thống; các dòng đã lưu vẫn còn. Hãy tải lên lại tệp.",
         "The import stopped on a system error; stored rows are kept. Upload the file again.",
+    ),
+    "import.malformed_xml": (
+        "Không đọc được tệp XLSX: nội dung XML bị hỏng, bị cắt cụt hoặc chứa khai báo thực thể.",
+        "The XLSX file cannot be read: its XML is damaged, cut short or declares entities.",
+    ),
+    "import.too_many_parts": (
+        "Tệp XLSX có quá nhiều phần bên trong để là một danh sách.",
+        "The XLSX file holds too many parts to be a list.",
+    ),
+    "import.inflated_too_large": (
+        "Tệp XLSX khi giải nén vượt quá kích thước cho phép.",
+        "The XLSX file inflates beyond the allowed size.",
+    ),
+    "import.inflation_ratio": (
+        "Tệp XLSX có phần nén với tỉ lệ bất thường (nghi là bom nén).",
+        "The XLSX file has a part compressed at an abnormal ratio (a suspected zip bomb).",
+    ),
+    "import.too_many_rows": (
+        "Tệp có nhiều dòng hơn mức một tệp được phép; hãy chia thành nhiều tệp. "
+        "Các dòng đã lưu được giữ.",
+        "The file holds more rows than a file may; split it into several files. "
+        "Stored rows are kept.",
+    ),
+    "import.too_many_rejected": (
+        "Lượt nhập dừng vì có quá nhiều dòng bị từ chối; hãy sửa tệp theo các lý do và "
+        "tải lên lại (các dòng đã lưu không bị trùng).",
+        "The import stopped: too many rows were refused. Correct the file by the reasons "
+        "and upload it again (stored rows stay single).",
     ),
     "import.row_column": ("Dòng", "Row"),
     "import.reason_column": ("Lý do", "Reason"),

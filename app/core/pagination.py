@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 from sqlmodel.sql.expression import SelectOfScalar
 
+from app.core.bounds import MAX_INT, MIN_INT, has_nul
 from app.core.errors import Invalid
 
 T = TypeVar("T")
@@ -39,7 +40,7 @@ def decode_cursor(cursor: str) -> str:
         key = data["k"]
     except (binascii.Error, ValueError, KeyError, TypeError) as exc:
         raise Invalid("bad_cursor.detail") from exc
-    if not isinstance(key, str):
+    if not isinstance(key, str) or has_nul(key):
         raise Invalid("bad_cursor.detail")
     return key
 
@@ -60,6 +61,8 @@ def paginate[Row](
             after = parse_key(decode_cursor(cursor))
         except ValueError as exc:
             raise Invalid("bad_cursor.detail") from exc
+        if isinstance(after, int) and not MIN_INT <= after <= MAX_INT:
+            raise Invalid("bad_cursor.detail")
         statement = statement.where(key_column > after)
     rows = session.exec(statement.order_by(key_column).limit(limit + 1)).all()
     if len(rows) > limit:

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.context import request_id_var
@@ -123,6 +124,19 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
         slug, title = "payload-too-large", translate("too_large.title", lang)
         limit = getattr(exc, "limit", None) or request.app.state.settings.max_body_bytes
         detail = translate("too_large.detail", lang, limit=limit)
+    elif exc.status_code == 400:
+        # FastAPI's answer to a body it could not parse (a broken multipart body, JSON that is
+        # not UTF-8): the document promises 413 for a part over the size limit, else 422.
+        cause = exc.__cause__
+        if isinstance(cause, StarletteHTTPException) and cause.status_code == 413:
+            return await http_error_handler(request, cause)
+        if _part_too_large(exc):
+            slug, title, status = "payload-too-large", translate("too_large.title", lang), 413
+            detail = translate("too_large.part_detail", lang)
+        else:
+            slug, title, status = "validation", translate("validation.title", lang), 422
+            detail = translate("body.unreadable", lang)
+        return problem_response(request, status=status, slug=slug, title=title, detail=detail)
     elif exc.status_code == 401:
         slug, title = "unauthorized", translate("unauthorized.title", lang)
         detail = translate("unauthorized.detail", lang)
@@ -137,6 +151,13 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
         detail=detail,
         headers=dict(exc.headers or {}),
     )
+
+
+def _part_too_large(exc: StarletteHTTPException) -> bool:
+    # Starlette turns python-multipart's refusal into a 400 carrying its message.
+    cause = exc.__cause__
+    message = cause.message if isinstance(cause, MultiPartException) else str(exc.detail)
+    return "maximum size" in message
 
 
 _RETRY_ON_POSTGRESQL = (
@@ -234,6 +255,24 @@ async def too_large_response(scope: Scope, receive: Receive, send: Send, limit: 
         slug="payload-too-large",
         title=translate("too_large.title", lang),
         detail=translate("too_large.detail", lang, limit=limit),
+    )
+    await response(scope, receive, send)
+
+
+async def nul_refused_response(
+    scope: Scope, receive: Receive, send: Send, locations: list[list[str]]
+) -> None:
+    """The 422 answer for a NUL character in the path, the query or a form field."""
+    request = Request(scope, receive)
+    lang = language_of(request)
+    errors = [{"loc": loc, "type": "text.nul"} for loc in locations]
+    response = problem_response(
+        request,
+        status=422,
+        slug="validation",
+        title=translate("validation.title", lang),
+        detail=translate("validation.detail", lang),
+        errors=_render_errors(errors, lang),
     )
     await response(scope, receive, send)
 

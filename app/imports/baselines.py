@@ -2,12 +2,13 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import ConfigDict, Field, StringConstraints, ValidationError
 from sqlmodel import Session
 
 from app.accounts.actor import Actor
 from app.accounts.models import Role
 from app.audit import service as audit
+from app.core.bounds import InputModel
 from app.core.db import utcnow
 from app.core.errors import DomainError, invalid_field
 from app.imports import columns
@@ -19,7 +20,7 @@ COUNTS = ("adults", "officials", "pupils", "workers")
 Count = Annotated[int, Field(ge=0, le=10_000_000)]
 
 
-class BaselineRow(BaseModel):
+class BaselineRow(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     commune_code: Annotated[str, StringConstraints(pattern=r"^\d{5}$")]

@@ -1,14 +1,17 @@
 """Reading uploaded CSV and XLSX files row by row, never holding a whole file in memory.
 
 CSV: UTF-8 with or without a byte-order mark (Excel writes one), `;` or `,` between cells
-(Excel in a Vietnamese locale writes `;`). XLSX: the first sheet, read in openpyxl's streaming
-(read-only) mode; date cells arrive as real dates.
+(Excel in a Vietnamese locale writes `;`). XLSX: the first sheet, streamed part by part with
+openpyxl's parsers (and defusedxml: no DTD, no entities); date cells arrive as real dates.
+Every file is hostile until read: an XLSX's declared part sizes are checked before anything
+is inflated, and a file holds at most `FileLimits.max_rows` rows.
 """
 
 import csv
 import io
 import itertools
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,9 +19,17 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from openpyxl import load_workbook
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError, iterparse
+from openpyxl.cell.text import Text
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.reader.strings import read_string_table
+from openpyxl.styles.stylesheet import apply_stylesheet
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet._reader import WorkSheetParser
+from openpyxl.xml.constants import SHEET_MAIN_NS
 
+from app.core.config import Settings
 from app.core.spreadsheets import restore
 
 # One cell as read: text from CSV; text, numbers or dates from XLSX.
@@ -28,6 +39,7 @@ FIRST_DATA_ROW = 2
 XLSX_MAGIC = b"PK\x03\x04"
 # csv's default field limit is 128 KiB; no cell of ours comes close to this.
 csv.field_size_limit(64 * 1024)
+STRING_TAG = f"{{{SHEET_MAIN_NS}}}si"
 
 
 class FileProblem(Exception):
@@ -37,6 +49,27 @@ class FileProblem(Exception):
         super().__init__(key)
         self.key = key
         self.params = params
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """What a file may hold before reading it costs more than any real list needs."""
+
+    max_rows: int = 2_000_000
+    max_inflated_bytes: int = 2 * 1024**3
+    max_shared_strings_bytes: int = 256 * 1024**2
+    max_inflation_ratio: int = 100
+    max_parts: int = 1000
+
+    @classmethod
+    def of(cls, settings: Settings) -> "FileLimits":
+        return cls(
+            max_rows=settings.import_max_rows,
+            max_inflated_bytes=settings.import_max_inflated_bytes,
+            max_shared_strings_bytes=settings.import_max_shared_strings_bytes,
+            max_inflation_ratio=settings.import_max_inflation_ratio,
+            max_parts=settings.import_max_parts,
+        )
 
 
 @dataclass
@@ -69,18 +102,21 @@ def detect_format(path: Path) -> str:
 
 
 @contextmanager
-def open_sheet(path: Path, file_format: str) -> Iterator[Sheet]:
-    """The file's header and a stream of its rows."""
+def open_sheet(
+    path: Path, file_format: str, limits: FileLimits | None = None, *, header_only: bool = False
+) -> Iterator[Sheet]:
+    """The file's header and a stream of its rows (none with `header_only`)."""
+    limits = limits or FileLimits()
     if file_format == "xlsx":
-        with _open_xlsx(path) as sheet:
+        with _open_xlsx(path, limits, header_only=header_only) as sheet:
             yield sheet
     else:
-        with _open_csv(path) as sheet:
+        with _open_csv(path, limits.max_rows) as sheet:
             yield sheet
 
 
 @contextmanager
-def _open_csv(path: Path) -> Iterator[Sheet]:
+def _open_csv(path: Path, max_rows: int) -> Iterator[Sheet]:
     with path.open("rb") as raw:
         # utf-8-sig drops a leading byte-order mark when there is one.
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
@@ -93,10 +129,10 @@ def _open_csv(path: Path) -> Iterator[Sheet]:
         delimiter = ";" if first.count(";") > first.count(",") else ","
         reader = csv.reader(itertools.chain([first], text), delimiter=delimiter)
         header = [restore(h.strip()) for h in next(reader)]
-        yield Sheet(header=header, rows=_csv_rows(reader))
+        yield Sheet(header=header, rows=_csv_rows(reader, max_rows))
 
 
-def _csv_rows(reader: Any) -> Iterator[tuple[int, list[Cell]]]:
+def _csv_rows(reader: Any, max_rows: int) -> Iterator[tuple[int, list[Cell]]]:
     number = FIRST_DATA_ROW - 1
     while True:
         try:
@@ -108,6 +144,8 @@ def _csv_rows(reader: Any) -> Iterator[tuple[int, list[Cell]]]:
         except csv.Error:
             raise FileProblem("import.unreadable") from None
         number += 1
+        if number - 1 > max_rows:
+            raise FileProblem("import.too_many_rows", limit=str(max_rows))
         stripped = [value.strip() for value in row]
         # Only a cell the service neutralized (a leading ') needs restoring.
         cells: list[Cell] = [
@@ -118,42 +156,217 @@ def _csv_rows(reader: Any) -> Iterator[tuple[int, list[Cell]]]:
 
 
 @contextmanager
-def _open_xlsx(path: Path) -> Iterator[Sheet]:
+def _open_xlsx(path: Path, limits: FileLimits, *, header_only: bool) -> Iterator[Sheet]:
+    with _xlsx_problems():
+        check_archive(path, limits)
+        book = _Workbook(path, limits)
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError):
-        raise FileProblem("import.unreadable") from None
-    try:
-        if not workbook.worksheets:
-            raise FileProblem("import.empty")
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
-        try:
+        with _xlsx_problems():
+            # The header names cells of the shared-strings table by index: in the request, only
+            # the strings up to the highest index it names are read, never the whole table.
+            strings = _LazyStrings(book) if header_only else book.shared_strings()
+            rows = book.rows(strings)
             first = next(rows, None)
-        except (zipfile.BadZipFile, KeyError, ValueError):
-            raise FileProblem("import.unreadable") from None
-        if first is None or all(v is None for v in first):
+            if first is None:
+                raise FileProblem("import.empty")
+            header_number, header_cells = first
+            if isinstance(strings, _LazyStrings):
+                strings.resolve()
+            values = _values(header_cells, None, strings)
+        if all(v is None for v in values):
             raise FileProblem("import.empty")
-        header = [restore(str(v).strip()) if v is not None else "" for v in first]
+        header = [restore(str(v).strip()) if v is not None else "" for v in values]
         while header and not header[-1]:
             header.pop()
-        yield Sheet(header=header, rows=_xlsx_rows(rows, len(header)))
+        data: Iterator[tuple[int, list[Cell]]] = (
+            iter(())
+            if header_only
+            else _xlsx_rows(rows, len(header), header_number, strings, limits.max_rows)
+        )
+        yield Sheet(header=header, rows=data)
     finally:
-        workbook.close()
+        book.close()
 
 
-def _xlsx_rows(rows: Iterator[tuple[Any, ...]], width: int) -> Iterator[tuple[int, list[Cell]]]:
-    number = FIRST_DATA_ROW - 1
-    while True:
+# Parts smaller than this may inflate as much as they like: small parts of real files (styles,
+# a short sheet of repeated cells) compress far beyond any ratio a bomb needs.
+RATIO_FLOOR_BYTES = 16 * 1024 * 1024
+SHARED_STRINGS_TYPE = (
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+)
+
+
+def check_archive(path: Path, limits: FileLimits) -> None:
+    """Refuse an XLSX whose parts would inflate beyond the limits, before any is inflated.
+
+    zipfile stops reading a part at its declared size (and fails its checksum past it), so the
+    sizes the archive declares bound what parsing can inflate.
+    """
+    with zipfile.ZipFile(path) as archive:
+        parts = archive.infolist()
+    if len(parts) > limits.max_parts:
+        raise FileProblem("import.too_many_parts", limit=str(limits.max_parts))
+    if sum(part.file_size for part in parts) > limits.max_inflated_bytes:
+        raise FileProblem("import.inflated_too_large", limit=_mib(limits.max_inflated_bytes))
+    for part in parts:
+        ratio = part.file_size / max(part.compress_size, 1)
+        if part.file_size > RATIO_FLOOR_BYTES and ratio > limits.max_inflation_ratio:
+            raise FileProblem("import.inflation_ratio", limit=str(limits.max_inflation_ratio))
+
+
+def _mib(size: int) -> str:
+    return str(size // (1024 * 1024))
+
+
+class _Workbook:
+    """An XLSX opened part by part with openpyxl's own parsers.
+
+    openpyxl's read-only workbook reads the whole shared-strings table up front, scans every
+    sheet without a `<dimension>` to size it, and yields an empty row for every missing row
+    number (so `r="1e15"` costs 10^15 rows). Parsing the parts ourselves skips all three.
+    """
+
+    def __init__(self, path: Path, limits: FileLimits) -> None:
+        self.reader = ExcelReader(str(path), read_only=True, data_only=True)
         try:
-            values = next(rows)
-        except StopIteration:
-            return
-        except (zipfile.BadZipFile, KeyError, ValueError):
-            raise FileProblem("import.unreadable") from None
-        number += 1
-        cells = [_xlsx_cell(v) for v in values[:width]]
-        if any(cell is not None for cell in cells):
-            yield number, cells
+            self.reader.read_manifest()
+            package: Any = self.reader.package
+            strings_part = package.find(SHARED_STRINGS_TYPE)
+            self.strings_path = strings_part.PartName[1:] if strings_part is not None else None
+            if self.strings_path is not None:
+                size = self.reader.archive.getinfo(self.strings_path).file_size
+                if size > limits.max_shared_strings_bytes:
+                    raise FileProblem(
+                        "import.inflated_too_large", limit=_mib(limits.max_shared_strings_bytes)
+                    )
+            self.reader.read_workbook()
+            apply_stylesheet(self.reader.archive, self.reader.wb)
+            self.sheet_path = self._first_worksheet()
+        except BaseException:
+            self.close()
+            raise
+
+    def _first_worksheet(self) -> str:
+        for _sheet, rel in self.reader.parser.find_sheets():
+            if rel.target in self.reader.valid_files and "chartsheet" not in rel.Type:
+                return str(rel.target)
+        raise FileProblem("import.empty")
+
+    def shared_strings(self) -> list[str]:
+        if self.strings_path is None:
+            return []
+        with self.reader.archive.open(self.strings_path) as source:
+            return list(read_string_table(source))
+
+    def strings_up_to(self, last: int) -> list[str]:
+        """The shared strings numbered 0 to `last`, read no further."""
+        found: list[str] = []
+        if self.strings_path is None:
+            return found
+        with self.reader.archive.open(self.strings_path) as source:
+            for _, node in iterparse(source):
+                if node.tag == STRING_TAG:
+                    text = Text.from_tree(node)
+                    found.append(text.content.replace("x005F_", "") if text else "")
+                    node.clear()
+                    if len(found) > last:
+                        break
+        return found
+
+    def rows(self, strings: Any) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        """(row number, parsed cells) for each row the sheet holds, gaps skipped."""
+        wb: Any = self.reader.wb
+        with self.reader.archive.open(self.sheet_path) as source:
+            parser = WorkSheetParser(
+                source,
+                strings,
+                data_only=True,
+                epoch=wb.epoch,
+                date_formats=wb._date_formats,
+                timedelta_formats=wb._timedelta_formats,
+            )
+            yield from parser.parse()
+
+    def close(self) -> None:
+        self.reader.archive.close()
+
+
+class _LazyStrings:
+    """Stands in for the shared-strings table while the header row is parsed."""
+
+    def __init__(self, book: _Workbook) -> None:
+        self.book = book
+        self.wanted: list[int] = []
+        self.table: list[str] = []
+
+    def __getitem__(self, index: int) -> "_StringRef":
+        self.wanted.append(index)
+        return _StringRef(index)
+
+    def resolve(self) -> None:
+        if self.wanted:
+            self.table = self.book.strings_up_to(max(self.wanted))
+
+
+@dataclass(frozen=True)
+class _StringRef:
+    index: int
+
+
+def _values(cells: list[dict[str, Any]], width: int | None, strings: Any) -> list[Any]:
+    """A row's values by column (1-based columns; those past `width` dropped)."""
+    last = max((cell["column"] for cell in cells), default=0)
+    size = last if width is None else width
+    values: list[Any] = [None] * size
+    for cell in cells:
+        column = cell["column"]
+        if 1 <= column <= size:
+            value = cell["value"]
+            if isinstance(value, _StringRef):
+                value = strings.table[value.index]
+            values[column - 1] = value
+    return values
+
+
+def _xlsx_rows(
+    rows: Iterator[tuple[int, list[dict[str, Any]]]],
+    width: int,
+    header_number: int,
+    strings: Any,
+    max_rows: int,
+) -> Iterator[tuple[int, list[Cell]]]:
+    previous = header_number
+    with _xlsx_problems():
+        for number, parsed in rows:
+            if number <= previous:  # rows out of order: resuming after a row needs the order
+                raise FileProblem("import.unreadable")
+            if number - header_number > max_rows:
+                raise FileProblem("import.too_many_rows", limit=str(max_rows))
+            previous = number
+            cells = [_xlsx_cell(v) for v in _values(parsed, width, strings)]
+            if any(cell is not None for cell in cells):
+                yield number, cells
+
+
+@contextmanager
+def _xlsx_problems() -> Iterator[None]:
+    """Whatever a damaged or hostile XLSX makes the parsers raise, as a FileProblem."""
+    try:
+        yield
+    except (ParseError, DefusedXmlException):
+        raise FileProblem("import.malformed_xml") from None
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        InvalidFileException,
+        EOFError,
+        KeyError,
+        IndexError,
+        TypeError,
+        ValueError,
+        OSError,
+    ):
+        raise FileProblem("import.unreadable") from None
 
 
 def _xlsx_cell(value: Any) -> Cell:

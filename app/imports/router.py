@@ -3,7 +3,7 @@
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request, Response, UploadFile, status
@@ -31,6 +31,15 @@ from app.imports.schemas import REJECTED_SHOWN, ImportPublic, RejectedRow
 from app.sync import problems
 
 router = APIRouter(prefix="/imports", tags=["imports"])
+CSV_FILE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}}
+}
+XLSX_FILE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}
+}
+EITHER_FILE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {**CSV_FILE[200]["content"], **XLSX_FILE[200]["content"]}}
+}
 PREFIX = "/api/v1/imports"
 
 
@@ -117,7 +126,7 @@ TemplateName = Annotated[
 ]
 
 
-@router.get("/templates/{file_name}", response_class=Response)
+@router.get("/templates/{file_name}", response_class=Response, responses=EITHER_FILE)
 def template(file_name: TemplateName, request: Request) -> Response:
     """Tệp mẫu với tiêu đề cột tiếng Việt / A template with the Vietnamese column headers."""
     kind_name, _, file_format = file_name.partition(".")
@@ -152,7 +161,10 @@ def get_import(
 
 # A download is audited, so these reads write.
 @router.get(
-    "/{import_id}/rejected.csv", response_class=StreamingResponse, dependencies=[WritesOnRead]
+    "/{import_id}/rejected.csv",
+    response_class=StreamingResponse,
+    dependencies=[WritesOnRead],
+    responses=CSV_FILE,
 )
 def rejected_csv(
     import_id: Annotated[uuid.UUID, PathParam(description="Import id")],
@@ -188,7 +200,12 @@ def rejected_csv(
     )
 
 
-@router.get("/{import_id}/rejected.xlsx", response_class=FileResponse, dependencies=[WritesOnRead])
+@router.get(
+    "/{import_id}/rejected.xlsx",
+    response_class=FileResponse,
+    dependencies=[WritesOnRead],
+    responses=XLSX_FILE,
+)
 def rejected_xlsx(
     import_id: Annotated[uuid.UUID, PathParam(description="Import id")],
     request: Request,

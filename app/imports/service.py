@@ -22,7 +22,7 @@ from app.core.security import PersonalIds, mask_citizen_id
 from app.imports import columns
 from app.imports.context import Rejection
 from app.imports.models import ImportJob, ImportKind, ImportRowError, ImportStatus
-from app.imports.readers import Cell, FileProblem, detect_format, open_sheet
+from app.imports.readers import Cell, FileLimits, FileProblem, detect_format, open_sheet
 from app.sync import problems
 from app.units.models import Commune
 
@@ -66,22 +66,56 @@ def create_import(
     partial = settings.imports_dir / f"{import_id}.part"
     size, digest = _spool(upload, partial, settings.import_max_bytes)
     path = partial
+    # The spooled file goes on every path but success, whatever the file made the reader do.
     try:
         file_format = detect_format(partial)
-        path = partial.with_suffix("." + file_format)
-        partial.rename(path)
-        with open_sheet(path, file_format) as sheet:
-            header = sheet.header
-            columns.layout_for(kind, header)
-    except FileProblem as exc:
+        path = partial.rename(partial.with_suffix("." + file_format))
+        try:
+            with open_sheet(path, file_format, FileLimits.of(settings), header_only=True) as sheet:
+                header = sheet.header
+                columns.layout_for(kind, header)
+        except FileProblem as exc:
+            refused = Invalid(exc.key)
+            refused.params = dict(exc.params)
+            raise refused from None
+        return _queue(
+            session,
+            actor=actor,
+            settings=settings,
+            import_id=import_id,
+            kind=kind,
+            file_name=file_name,
+            file_format=file_format,
+            size=size,
+            digest=digest,
+            header=header,
+            default_commune_code=default_commune_code,
+            lease_owner=lease_owner,
+        )
+    except BaseException:
         path.unlink(missing_ok=True)
-        refused = Invalid(exc.key)
-        refused.params = dict(exc.params)
-        raise refused from None
+        raise
+
+
+def _queue(
+    session: Session,
+    *,
+    actor: Actor,
+    settings: Settings,
+    import_id: uuid.UUID,
+    kind: ImportKind,
+    file_name: str,
+    file_format: str,
+    size: int,
+    digest: str,
+    header: list[str],
+    default_commune_code: str | None,
+    lease_owner: str | None,
+) -> ImportJob:
     job = ImportJob(
         id=import_id,
         kind=kind.value,
-        file_name=Path(file_name).name[:200] or "upload",
+        file_name=Path(file_name.replace("\x00", "")).name[:200] or "upload",
         file_format=file_format,
         file_bytes=size,
         file_sha256=digest,
@@ -127,18 +161,19 @@ def _default_commune(session: Session, actor: Actor, code: str | None) -> str | 
 def _spool(upload: IO[bytes], target: Path, limit: int) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
-    with target.open("wb") as out:
-        while block := upload.read(COPY_BLOCK):
-            size += len(block)
-            if size > limit:
-                out.close()
-                target.unlink(missing_ok=True)
-                raise PayloadTooLarge(limit)
-            digest.update(block)
-            out.write(block)
-    if size == 0:
+    try:
+        with target.open("wb") as out:
+            while block := upload.read(COPY_BLOCK):
+                size += len(block)
+                if size > limit:
+                    raise PayloadTooLarge(limit)
+                digest.update(block)
+                out.write(block)
+        if size == 0:
+            raise Invalid("import.empty")
+    except BaseException:
         target.unlink(missing_ok=True)
-        raise Invalid("import.empty")
+        raise
     return size, digest.hexdigest()
 
 

@@ -43,7 +43,7 @@ from app.imports import baselines, completions, learners, service
 from app.imports.columns import layout_for
 from app.imports.context import ChunkOutcome, ImportContext, SourceRow
 from app.imports.models import ImportJob, ImportKind, ImportStatus
-from app.imports.readers import FileProblem, open_sheet
+from app.imports.readers import FileLimits, FileProblem, open_sheet
 from app.sync.idempotency import purge_expired
 from app.training.schemas import vietnam_today
 
@@ -161,7 +161,10 @@ def run_import(
     )
     steps = STEPS[ImportKind(job.kind)]
     try:
-        with open_sheet(path, job.file_format) as sheet, ThreadPoolExecutor(1) as reader:
+        with (
+            open_sheet(path, job.file_format, FileLimits.of(settings)) as sheet,
+            ThreadPoolExecutor(1) as reader,
+        ):
             layout = layout_for(ImportKind(job.kind), sheet.header)
             rows = (
                 SourceRow(number, layout.fields_of(cells), cells)
@@ -195,6 +198,11 @@ def run_import(
                 job = stored
                 if on_progress is not None:
                     on_progress(job)
+                if job.rows_rejected > settings.import_max_rejected_rows:
+                    # A file this wrong is not the list it claims to be: stop storing its
+                    # refusals (the rows stored so far stay, and a corrected file skips them).
+                    _cancel(upcoming)
+                    return _finish(engine, settings, job, owner, "import.too_many_rejected")
     except FileProblem as exc:
         return _finish(engine, settings, job, owner, exc.key)
     except Exception as exc:

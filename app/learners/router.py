@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from app.accounts.actor import Actor
 from app.accounts.deps import CurrentActor
+from app.core.bounds import id_query
 from app.core.db import SessionDep, WritesOnRead
 from app.core.deps import PersonalIdsDep
 from app.core.errors import NotFound
@@ -67,7 +68,7 @@ def list_learners(
         Query(max_length=100, description='Tên, không dấu cũng được: "nguyen van an"'),
     ] = None,
     commune_code: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
-    village_id: int | None = None,
+    village_id: Annotated[int | None, id_query("Thôn / Village id")] = None,
     group: Group | None = None,
     cursor: CursorQuery = None,
     limit: LimitQuery = 50,

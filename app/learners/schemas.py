@@ -1,7 +1,7 @@
 """Request and response shapes for learners."""
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import (
@@ -14,6 +14,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from app.core.bounds import Day, InputModel, PastMoment
 from app.core.types import in_utc
 from app.learners.citizen_id import shape_ok
 from app.learners.models import Group, OfficialLevel, Sex
@@ -36,12 +37,12 @@ Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(\+84
 Agency = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
 
 
-class Consent(BaseModel):
+class Consent(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
     given_at: Annotated[
-        datetime,
+        PastMoment,
         AfterValidator(in_utc),
         Field(description="ISO 8601; without a zone, UTC. Answered in UTC, as every time is"),
     ]
@@ -54,7 +55,7 @@ def _unique_groups(groups: list[Group]) -> list[Group]:
     return sorted(set(groups), key=_GROUP_ORDER.__getitem__)
 
 
-class LearnerCreate(BaseModel):
+class LearnerCreate(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -78,7 +79,7 @@ class LearnerCreate(BaseModel):
 
     citizen_id: CitizenId
     full_name: FullName
-    birth_date: date
+    birth_date: Day
     sex: Sex
     commune_code: Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
     village_id: int | None = None
@@ -94,7 +95,7 @@ class LearnerCreate(BaseModel):
     )
 
 
-class LearnerUpdate(BaseModel):
+class LearnerUpdate(InputModel):
     """Fields to change; those left out stay as they are."""
 
     model_config = ConfigDict(
@@ -112,7 +113,7 @@ class LearnerUpdate(BaseModel):
 
     citizen_id: CitizenId | None = None
     full_name: FullName | None = None
-    birth_date: date | None = None
+    birth_date: Day | None = None
     sex: Sex | None = None
     village_id: int | None = None
     groups: Annotated[list[Group], AfterValidator(_unique_groups)] | None = Field(
@@ -131,7 +132,7 @@ class LearnerUpdate(BaseModel):
         return value
 
 
-class LearnerLookup(BaseModel):
+class LearnerLookup(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     citizen_id: CitizenId
@@ -146,7 +147,7 @@ class LearnerPublic(BaseModel):
     id: uuid.UUID
     citizen_id_masked: str | None
     full_name: str
-    birth_date: date
+    birth_date: Day
     sex: Sex
     commune_code: str
     province_code: str

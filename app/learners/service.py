@@ -209,10 +209,16 @@ class LearnerPlace(NamedTuple):
     id: uuid.UUID
     province_code: str
     commune_code: str
+    birth_date: date | None = None
 
 
+# The erased mark comes fourth and the birth date fifth; readers may add columns after them.
 PLACE = sa.select(
-    col(Learner.id), col(Learner.province_code), col(Learner.commune_code), col(Learner.erased_at)
+    col(Learner.id),
+    col(Learner.province_code),
+    col(Learner.commune_code),
+    col(Learner.erased_at),
+    col(Learner.birth_date),
 ).where(col(Learner.id) == sa.bindparam("learner_id"))
 
 
@@ -231,7 +237,8 @@ def place_read(learner_id: uuid.UUID) -> Query:
 def place_from(rows: Rows, *, actor: Actor, learner_id: uuid.UUID, action: str) -> LearnerPlace:
     """The place `place_read` found, if the learner is not erased and lies in the caller's
     scope; else 404."""
-    place = LearnerPlace(*rows[0][:3]) if rows and rows[0][3] is None else None
+    found = rows[0] if rows and rows[0][3] is None else None
+    place = LearnerPlace(found[0], found[1], found[2], found[4]) if found is not None else None
     _require_visible(actor, place, learner_id=learner_id, action=action)
     assert place is not None
     return place

@@ -5,8 +5,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.bounds import InputModel
 
-class VneidSignIn(BaseModel):
+
+class VneidSignIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     id_token: str = Field(max_length=10_000, description="The `id_token` VNeID answered")

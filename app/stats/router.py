@@ -8,10 +8,12 @@ from fastapi.responses import Response
 
 from app.accounts.actor import Actor
 from app.accounts.deps import Caller, CurrentActor, actor_from, actor_read, actor_read_with
+from app.core.bounds import Day
 from app.core.db import SessionDep
 from app.core.direct import direct_of
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.problems import language_of
+from app.core.spreadsheets import XLSX_MEDIA_TYPE
 from app.stats import export, planning, service
 from app.stats.answers import Answers
 from app.stats.contributions import VIETNAM
@@ -38,7 +40,7 @@ ProvinceCode = Annotated[str, Path(pattern=r"^\d{2}$", examples=["01"])]
 CommuneCode = Annotated[str, Path(pattern=r"^\d{5}$", examples=["00070"])]
 Year = Annotated[int, Path(ge=2000, le=2100, examples=[2026])]
 AsOf = Annotated[
-    date | None,
+    Day | None,
     Query(description="Ngày tính số liệu / Reporting date (ISO 8601); today by default"),
 ]
 SortBy = Annotated[Indicator, Query(description="Chỉ tiêu để xếp hạng / Indicator to rank by")]
@@ -212,8 +214,8 @@ def _timeseries(
     return build_timeseries(session, unit=unit, start=start, end=end)
 
 
-TimeFrom = Annotated[date | None, Query(alias="from", description="First month (ISO date)")]
-TimeTo = Annotated[date | None, Query(alias="to", description="Last day (ISO date)")]
+TimeFrom = Annotated[Day | None, Query(alias="from", description="First month (ISO date)")]
+TimeTo = Annotated[Day | None, Query(alias="to", description="Last day (ISO date)")]
 
 
 @router.get("/stats/national/timeseries", response_model=Timeseries, tags=["stats"])
@@ -267,13 +269,21 @@ def _report(
         body, media = export.to_csv(stats, children, day), "text/csv; charset=utf-8"
     else:
         body = export.to_xlsx(stats, children, day)
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        media = XLSX_MEDIA_TYPE
     return Response(
         body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
 
 
-REPORT: dict[int | str, dict[str, Any]] = {200: {"description": "Báo cáo / Report file"}}
+REPORT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Báo cáo / Report file",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
 
 
 @router.get("/stats/national/export.{fmt}", tags=["stats"], responses=REPORT)

@@ -5,12 +5,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.core.bounds import MAX_INT, Day, InputModel
 from app.stats.indicators import Indicator
 
 Count = Annotated[int, Field(ge=0, le=50_000_000)]
 
 
-class BaselineIn(BaseModel):
+class BaselineIn(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -35,7 +36,7 @@ class BaselinePublic(BaselineIn):
     )
 
 
-class ProvinceBaselinesIn(BaseModel):
+class ProvinceBaselinesIn(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -54,14 +55,14 @@ class ProvinceBaselinesIn(BaseModel):
     )
 
 
-class Scope(BaseModel):
+class Scope(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     level: Literal["national", "province", "commune"]
     code: Annotated[str, StringConstraints(pattern=r"^(\d{2}|\d{5})$")] | None = None
 
 
-class TargetIn(BaseModel):
+class TargetIn(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -87,8 +88,10 @@ class TargetIn(BaseModel):
     indicator: Indicator
     scope: Scope
     kind: Literal["rate", "count"]
-    value: float = Field(gt=0, description="A rate as a fraction (0.8 = 80 %), or a head count")
-    deadline: date
+    value: float = Field(
+        gt=0, le=MAX_INT, description="A rate as a fraction (0.8 = 80 %), or a head count"
+    )
+    deadline: Day
 
 
 class TargetPublic(BaseModel):

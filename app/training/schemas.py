@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from app.catalog.schemas import Code
+from app.core.bounds import Day, InputModel, within_days
 from app.training.models import Method
 
 # Vietnam keeps UTC+07:00 all year. Dates and times given without a zone are taken as local.
@@ -56,6 +57,7 @@ def _aware(value: datetime) -> datetime:
 CompletedAt = Annotated[
     datetime,
     BeforeValidator(_date_only),
+    AfterValidator(within_days),
     AfterValidator(_aware),
     Field(
         description=(
@@ -72,7 +74,7 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
 
 
-class CompletionCorrection(BaseModel):
+class CompletionCorrection(InputModel):
     """A result entered wrongly, set right: its score, its completion time, or both."""
 
     model_config = ConfigDict(
@@ -87,7 +89,7 @@ class CompletionCorrection(BaseModel):
     reason: Reason
 
 
-class CompletionWithdrawal(BaseModel):
+class CompletionWithdrawal(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"reason": "Ghi kết quả cho nhầm người học"}]},
@@ -96,7 +98,7 @@ class CompletionWithdrawal(BaseModel):
     reason: Reason
 
 
-class CompletionCreate(BaseModel):
+class CompletionCreate(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -141,7 +143,7 @@ class CompletionPublic(BaseModel):
     updated_at: datetime
 
 
-class ClassCreate(BaseModel):
+class ClassCreate(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -161,7 +163,7 @@ class ClassCreate(BaseModel):
         default=None, description="Mặc định: xã/phường của bạn / Default: your own commune"
     )
     village_id: int | None = None
-    held_on: date
+    held_on: Day
     team_id: int | None = Field(
         default=None, description="Mặc định: tổ của bạn / Default: your own team"
     )
@@ -183,7 +185,7 @@ class ClassPublic(BaseModel):
     created_at: datetime
 
 
-class AttendanceRecord(BaseModel):
+class AttendanceRecord(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     learner_id: uuid.UUID
@@ -193,7 +195,7 @@ class AttendanceRecord(BaseModel):
 MAX_ATTENDANCE = 500
 
 
-class AttendanceCreate(BaseModel):
+class AttendanceCreate(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

@@ -32,6 +32,7 @@ from app.learners.models import Learner
 from app.stats import totals
 from app.training.models import Completion, Method, TrainingClass
 from app.training.schemas import (
+    VIETNAM,
     AttendanceCreate,
     ClassCreate,
     CompletionCorrection,
@@ -342,7 +343,7 @@ def _store_completion(
             return _resent(earlier, data)
     now = now or utcnow()
     course = _course_rule(session, data.course_code)
-    errors = _problems(course, data, now)
+    errors = _problems(course, data, now, learner)
     if data.class_id is not None:
         training_class = session.get(TrainingClass, data.class_id)
         if (
@@ -371,11 +372,19 @@ def _store_completion(
     return Recorded(better, "updated")
 
 
-def _problems(course: CourseRule | None, data: CompletionCreate, now: datetime) -> list[Any]:
+def _problems(
+    course: CourseRule | None,
+    data: CompletionCreate,
+    now: datetime,
+    learner: learners.LearnerPlace,
+) -> list[Any]:
     """What is wrong with a result, short of its class (which needs a read of its own)."""
     errors = _course_problems(course)
     if data.completed_at > now + CLOCK_SKEW:
         errors.append(field_error("completed_at", "completion.future"))
+    born = learner.birth_date
+    if born is not None and data.completed_at.astimezone(VIETNAM).date() < born:
+        errors.append(field_error("completed_at", "completion.before_birth"))
     return errors
 
 
@@ -388,7 +397,7 @@ def candidate(
     errors: list[Any] | None = None,
 ) -> StoredCompletion:
     """The completion a result would store; 422 with every problem found in it."""
-    errors = _problems(course, data, now) if errors is None else errors
+    errors = _problems(course, data, now, learner) if errors is None else errors
     if errors:
         raise Invalid("validation.detail", errors=errors)
     assert course is not None

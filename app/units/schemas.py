@@ -5,6 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from app.core.bounds import InputModel
+
 
 class ProvincePublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -23,7 +25,7 @@ class CommunePublic(BaseModel):
     province_code: str
 
 
-class VillageCreate(BaseModel):
+class VillageCreate(InputModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"name": "Thôn Đông", "kind": "thon"}]},

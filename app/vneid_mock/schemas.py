@@ -6,12 +6,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.core.bounds import InputModel
 from app.learners.schemas import CitizenId
 
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120)]
 
 
-class IdentityCheck(BaseModel):
+class IdentityCheck(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     citizen_id: CitizenId
@@ -30,7 +31,7 @@ class TokenResponse(BaseModel):
     expires_in: int
 
 
-class CertificationIntake(BaseModel):
+class CertificationIntake(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     credential: Annotated[str, StringConstraints(max_length=20_000)] = Field(
@@ -45,7 +46,7 @@ class Receipt(BaseModel):
     received_at: datetime
 
 
-class RevocationIntake(BaseModel):
+class RevocationIntake(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     notice: Annotated[str, StringConstraints(max_length=5_000)] = Field(
