@@ -1,9 +1,11 @@
 """Settings: the only place that reads the environment."""
 
+from functools import cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-secret-key-change-me-0123456789abcdef"
@@ -32,6 +34,13 @@ class Settings(BaseSettings):
 
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=15 * 60, ge=1)
+    # Failed sign-ins to one account from every address, and from one address to any account:
+    # higher than the per account-and-address limit, so that neither a guesser elsewhere nor
+    # colleagues behind one NAT lock a person out.
+    login_max_failures_per_account: int = Field(default=20, ge=1)
+    login_max_failures_per_address: int = Field(default=200, ge=1)
+    # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
 
     adult_age: int = Field(default=18, ge=1, le=100)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
@@ -91,6 +100,16 @@ class Settings(BaseSettings):
     # How often an idle worker looks for imports (uploads wake it at once).
     import_poll_seconds: float = Field(default=2.0, gt=0)
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: str) -> str:
+        _networks(value)
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return _networks(self.trusted_proxies)
+
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Self:
         if self.environment != "production":
@@ -133,3 +152,9 @@ class Settings(BaseSettings):
     @property
     def mock_keys_dir(self) -> Path:
         return self.mock_vneid_keys_dir or self.keys_dir / "mock-vneid"
+
+
+@cache
+def _networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """`10.0.0.5, 192.168.0.0/24` as networks (a ValueError names a bad entry)."""
+    return tuple(ip_network(item.strip(), strict=False) for item in text.split(",") if item.strip())
