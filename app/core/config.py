@@ -1,15 +1,19 @@
 """Settings: the only place that reads the environment."""
 
+import os
+import secrets
 from functools import cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SECRET_KEY = "dev-secret-key-change-me-0123456789abcdef"
-DEFAULT_PII_KEY = "dev-pii-key-change-me-0123456789abcdef0123"
+# Values once shipped as defaults: public, so refused everywhere.
+PUBLISHED_SECRETS = frozenset(
+    {"dev-secret-key-change-me-0123456789abcdef", "dev-pii-key-change-me-0123456789abcdef0123"}
+)
 DEFAULT_VNEID_BASE_URL = "http://127.0.0.1:8000/mock-vneid"
 
 
@@ -20,10 +24,11 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///./hocvuso.db"
-    # Signs access tokens (HS256). Long and random in production.
-    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
-    # Keys the blind index of personal ID numbers and their encryption.
-    pii_key: SecretStr = SecretStr(DEFAULT_PII_KEY)
+    keys_dir: Path = Path("./keys")
+    # Signs access tokens (HS256). Unset outside production: a random one kept in KEYS_DIR.
+    secret_key: SecretStr = Field(default_factory=lambda data: _kept_secret(data, "secret_key"))
+    # Keys the blind index of personal ID numbers and their encryption (the same way).
+    pii_key: SecretStr = Field(default_factory=lambda data: _kept_secret(data, "pii_key"))
 
     admin_username: str | None = None
     admin_password: SecretStr | None = None
@@ -55,7 +60,6 @@ class Settings(BaseSettings):
     # Certificates: the tracker's public address (the credentials' issuer, verification links)
     # and the directory of PEM signing keys (created in development when empty).
     public_base_url: str = "http://127.0.0.1:8000"
-    keys_dir: Path = Path("./keys")
 
     # VNeID: where the tracker delivers certificates and checks identities (the mounted mock by
     # default), the issuer and audience of its sign-in tokens, and the delivery outbox.
@@ -112,19 +116,24 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Self:
+        published = [
+            name
+            for name, value in (("SECRET_KEY", self.secret_key), ("PII_KEY", self.pii_key))
+            if value.get_secret_value() in PUBLISHED_SECRETS
+        ]
+        if published:
+            raise ValueError("refusing to start with a published secret: " + ", ".join(published))
         if self.environment != "production":
             return self
         problems = []
-        if self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY:
-            problems.append("SECRET_KEY")
-        if self.pii_key.get_secret_value() == DEFAULT_PII_KEY:
-            problems.append("PII_KEY")
         for name, value in (("SECRET_KEY", self.secret_key), ("PII_KEY", self.pii_key)):
-            if len(value.get_secret_value()) < 32 and name not in problems:
+            if not value.get_secret_value():
+                problems.append(f"{name} (unset)")
+            elif len(value.get_secret_value()) < 32:
                 problems.append(f"{name} (shorter than 32 characters)")
         if problems:
             raise ValueError(
-                "refusing to start in production with default or weak secrets: "
+                "refusing to start in production with missing or weak secrets: "
                 + ", ".join(problems)
             )
         if self.vneid_base_url == DEFAULT_VNEID_BASE_URL and not self.mounts_mock_vneid:
@@ -158,3 +167,35 @@ class Settings(BaseSettings):
 def _networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
     """`10.0.0.5, 192.168.0.0/24` as networks (a ValueError names a bad entry)."""
     return tuple(ip_network(item.strip(), strict=False) for item in text.split(",") if item.strip())
+
+
+def _kept_secret(data: dict[str, Any], name: str) -> SecretStr:
+    """A secret made at random on first start and kept in KEYS_DIR (never in production).
+
+    Production has no default: the validator refuses the empty value.
+    """
+    directory = data.get("keys_dir")
+    if data.get("environment") == "production" or directory is None:
+        return SecretStr("")
+    return SecretStr(kept_random_secret(Path(directory) / name))
+
+
+def kept_random_secret(path: Path) -> str:
+    """The secret in `path`, made first if absent; concurrent first starts agree on one."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secrets.token_urlsafe(48) + "\n")
+    try:
+        # A link fails if another process made the file first: then theirs is the secret.
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+    return path.read_text().strip()
