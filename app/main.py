@@ -22,7 +22,8 @@ from app.certificates.router import router as certificates_router
 from app.core.config import Settings
 from app.core.db import make_engine
 from app.core.direct import Direct
-from app.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from app.core.logs import mask_long_numbers_in_logs
+from app.core.middleware import BodySizeLimitMiddleware, NoStoreMiddleware, RequestIdMiddleware
 from app.core.problems import ErrorShieldMiddleware, install_problem_handlers, too_large_response
 from app.core.security import AccessTokens, Passwords, PersonalIds
 from app.core.signing import KeyRing
@@ -147,6 +148,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(ErrorShieldMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(NoStoreMiddleware, prefixes=(API_PREFIX + "/", "/mock-vneid/"))
+    mask_long_numbers_in_logs()
 
     # Routes are matched in order, one pattern after another: the busiest come first.
     for router in (

@@ -1,9 +1,10 @@
 """Authentication of learners: a learner access token becomes the signed-in `Learner`."""
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from app.accounts.deps import oauth2_scheme
 from app.core.db import SessionDep
@@ -16,7 +17,16 @@ LEARNER_SUBJECT = "learner:"
 LEARNER_ROLE = "learner"
 
 
+@dataclass(frozen=True)
+class LearnerCaller:
+    """The signed-in learner as a refusal's audit event names it."""
+
+    audit_id: str
+    role: str = LEARNER_ROLE
+
+
 def get_signed_in_learner(
+    request: Request,
     session: SessionDep,
     tokens: AccessTokensDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
@@ -38,6 +48,7 @@ def get_signed_in_learner(
     learner = session.get(Learner, learner_id)
     if learner is None or learner.erased_at is not None:
         raise Unauthorized("vneid.learner_only", audit_action="auth.token_rejected")
+    request.state.actor = LearnerCaller(audit_id=f"{LEARNER_SUBJECT}{learner.id}")
     return learner
 
 
