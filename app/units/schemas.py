@@ -5,6 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from app.core.text import CleanName
+
 
 class ProvincePublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -29,7 +31,9 @@ class VillageCreate(BaseModel):
         json_schema_extra={"examples": [{"name": "Thôn Đông", "kind": "thon"}]},
     )
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), CleanName
+    ]
     kind: Literal["thon", "ban", "to_dan_pho", "ap", "khu_pho", "other"] = "thon"
 
 

@@ -1,6 +1,7 @@
 """Personal data is never cached, refusals to see it are audited, and URLs leak no ID number."""
 
 import logging
+import unicodedata
 from datetime import date
 
 import pytest
@@ -137,3 +138,54 @@ def test_user_names_are_unique_regardless_of_case(client: TestClient, staff: Sta
     )
     assert response.status_code == 409, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    "hidden", ["\u200b", "\u200d", "\u202e", "\u2066", "\ufeff", "\u061c"], ids=repr
+)
+def test_names_with_invisible_characters_are_refused_as_field_problems(
+    client: TestClient, staff: Staff, hidden: str
+) -> None:
+    before = client.get("/api/v1/learners", headers=staff["hk_member"]).json()["items"]
+    learner = client.post(
+        "/api/v1/learners",
+        json=learner_payload("00070", 1, full_name=f"Nguyễn Văn{hidden} An"),
+        headers={**staff["hk_member"], "Accept-Language": "en"},
+    )
+    assert learner.status_code == 422
+    assert learner.headers["content-type"].startswith("application/problem+json")
+    [problem] = learner.json()["errors"]
+    assert problem["loc"][-1] == "full_name"
+    assert "invisible characters" in problem["msg"]
+    assert hidden not in learner.text
+    after = client.get("/api/v1/learners", headers=staff["hk_member"]).json()["items"]
+    assert after == before
+    user = client.post(
+        "/api/v1/users",
+        json={
+            "username": "nguoi.moi",
+            "password": "mot-mat-khau-dai",
+            "full_name": f"Trần{hidden} Thị Hoa",
+            "role": "commune_admin",
+            "commune_code": "00070",
+        },
+        headers=staff["hn_admin"],
+    )
+    assert user.status_code == 422
+    assert "ký tự ẩn" in user.json()["errors"][0]["msg"]
+
+
+def test_a_name_typed_decomposed_is_the_same_name(client: TestClient, staff: Staff) -> None:
+    composed = "Tổ công nghệ số Ánh Dương"
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert decomposed != composed
+    headers = staff["hk_admin"]
+    first = client.post(
+        "/api/v1/teams", json={"name": decomposed, "commune_code": "00070"}, headers=headers
+    )
+    assert first.status_code == 201, first.text
+    assert first.json()["name"] == composed
+    again = client.post(
+        "/api/v1/teams", json={"name": composed, "commune_code": "00070"}, headers=headers
+    )
+    assert again.status_code == 409
