@@ -9,7 +9,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, literal, update
+from sqlalchemy import case, delete, literal, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
@@ -53,30 +53,42 @@ def reserve_attempt(engine: Engine, keys: list[ThrottleKey], *, window_seconds: 
     window_start_before = now - timedelta(seconds=window_seconds)
     wait = 0
     with Session(write_bind(engine)) as session:
+        within_limit = []
         for key in keys:
             failures, started = _increment(session, key.key, now, window_start_before)
             if failures > key.limit:
                 remaining = _window_end(started, window_seconds) - now
                 wait = max(wait, int(remaining.total_seconds()) + 1)
+            else:
+                within_limit.append(key)
+        if wait:
+            # A refused attempt checks no password: it uses up nothing of the other limits
+            # (hammering one locked account does not lock its address for everyone else).
+            _take_back(session, within_limit)
         session.commit()
     return wait
 
 
 def release_attempt(session: Session, keys: list[ThrottleKey]) -> None:
     """A successful sign-in clears its account's counts and takes its attempt back from the rest."""
+    # Key by key, in the order reservations lock them, so the two never wait for each other.
     for key in keys:
-        row = session.get(LoginThrottle, key.key)
-        if row is None:
-            continue
         if key.cleared_on_success:
-            session.delete(row)
+            session.execute(delete(LoginThrottle).where(col(LoginThrottle.key) == key.key))
         else:
-            session.execute(
-                update(LoginThrottle)
-                .where(col(LoginThrottle.key) == key.key, col(LoginThrottle.failures) > 0)
-                .values(failures=col(LoginThrottle.failures) - 1)
-            )
+            _take_back(session, [key])
     session.flush()
+
+
+def _take_back(session: Session, keys: list[ThrottleKey]) -> None:
+    """Count one attempt less on each key."""
+    if keys:
+        session.execute(
+            update(LoginThrottle)
+            .where(col(LoginThrottle.key).in_([key.key for key in keys]))
+            .where(col(LoginThrottle.failures) > 0)
+            .values(failures=col(LoginThrottle.failures) - 1)
+        )
 
 
 def _increment(

@@ -141,3 +141,15 @@ def test_a_successful_sign_in_gives_its_account_a_fresh_start(
         for _ in range(5):
             assert sign_in(client, "hk_member", WRONG) == 401
         assert sign_in(client, "hk_member", PASSWORD) == 429
+
+
+def test_hammering_a_locked_account_does_not_lock_its_address(
+    settings: Settings, staff: Staff
+) -> None:
+    with deployment(settings, "10.0.0.5", login_max_failures_per_address=10) as shared:
+        for _ in range(5):
+            assert sign_in(shared, "hk_member", WRONG) == 401
+        for _ in range(20):
+            assert sign_in(shared, "hk_member", WRONG) == 429
+        # Five failures at the address so far: its other users still sign in.
+        assert sign_in(shared, "cn_admin", PASSWORD) == 200
