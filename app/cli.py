@@ -78,7 +78,8 @@ def serve(
     if prepare:
         migrate()
         seed()
-    uvicorn.run("app.main:app", host=host, port=port, workers=workers, proxy_headers=True)
+    # The client's address is worked out by the app from TRUSTED_PROXIES, not by uvicorn.
+    uvicorn.run("app.main:app", host=host, port=port, workers=workers, proxy_headers=False)
 
 
 @cli.command("stats-rebuild")

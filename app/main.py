@@ -22,7 +22,13 @@ from app.certificates.router import router as certificates_router
 from app.core.config import Settings
 from app.core.db import make_engine
 from app.core.direct import Direct
-from app.core.middleware import BodySizeLimitMiddleware, NulGuardMiddleware, RequestIdMiddleware
+from app.core.logs import mask_long_numbers_in_logs
+from app.core.middleware import (
+    BodySizeLimitMiddleware,
+    NoStoreMiddleware,
+    NulGuardMiddleware,
+    RequestIdMiddleware,
+)
 from app.core.observability import ObservabilityMiddleware, RequestMetrics, configure_logging
 from app.core.openapi import install_openapi
 from app.core.problems import (
@@ -187,6 +193,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sign_in_routes={API_PREFIX + "/auth/token": "staff", API_PREFIX + "/auth/vneid": "learner"},
     )
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(NoStoreMiddleware, prefixes=(API_PREFIX + "/", "/mock-vneid/"))
+    mask_long_numbers_in_logs()
 
     # Routes are matched in order, one pattern after another: the busiest come first.
     for router in (

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
@@ -27,10 +28,25 @@ from app.seed import seed_all
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
+# Tests pass their secrets (the service would make random ones and keep them in KEYS_DIR):
+# the template's demo citizens are indexed with the same PII_KEY every test uses.
+TEST_SECRETS = {
+    "secret_key": SecretStr("test-only-secret-key-" + "s" * 32),
+    "pii_key": SecretStr("test-only-pii-key-" + "p" * 32),
+}
+
+
+@pytest.fixture(autouse=True)
+def secrets_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console commands a test runs read the same secrets as its app."""
+    for name, value in TEST_SECRETS.items():
+        monkeypatch.setenv(name.upper(), value.get_secret_value())
+
+
 def _seed(url: str) -> None:
     engine = make_engine(url)
     with Session(engine) as session:
-        seed_all(session)
+        seed_all(session, settings=Settings(environment="test", _env_file=None, **TEST_SECRETS))  # type: ignore[call-arg, arg-type]
         session.commit()
     engine.dispose()
 
@@ -134,6 +150,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         login_max_failures=5,
         admin_username=None,
         admin_password=None,
+        **TEST_SECRETS,  # type: ignore[arg-type]
         _env_file=None,  # type: ignore[call-arg]
     )
 

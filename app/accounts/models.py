@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, func, text
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
@@ -37,6 +37,9 @@ class Team(SQLModel, table=True):
 
 
 class User(SQLModel, table=True):
+    # One account per name, whatever its case (names are ASCII, so lower() agrees everywhere).
+    __table_args__ = (Index("uq_user_username_lower", func.lower(text("username")), unique=True),)
+
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True)
     password_hash: str = Field(max_length=255)

@@ -19,7 +19,7 @@ from app.accounts.schemas import (
     UserPublic,
 )
 from app.core.db import SessionDep
-from app.core.deps import AccessTokensDep, PasswordsDep, SettingsDep
+from app.core.deps import AccessTokensDep, ClientAddressDep, PasswordsDep, SettingsDep
 from app.core.pagination import CursorQuery, LimitQuery, Page
 
 router = APIRouter()
@@ -33,6 +33,7 @@ def sign_in(
     settings: SettingsDep,
     passwords: PasswordsDep,
     tokens: AccessTokensDep,
+    address: ClientAddressDep,
 ) -> Token:
     """Đăng nhập cán bộ / Staff sign-in: OAuth2 password form, answers a bearer token."""
     user = service.authenticate(
@@ -42,7 +43,7 @@ def sign_in(
         passwords=passwords,
         username=form.username,
         password=form.password,
-        address=request.client.host if request.client else None,
+        address=address,
     )
     token = tokens.issue(f"user:{user.id}", {"role": user.role})
     return Token(access_token=token, expires_in=int(tokens.lifetime.total_seconds()))

@@ -7,13 +7,16 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.accounts.models import Role
 from app.core.bounds import InputModel
+from app.core.text import CleanName
 
 Username = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-zA-Z0-9_.\-]{3,64}$")
 ]
 ProvinceCode = Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
 CommuneCode = Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), CleanName
+]
 
 
 class Token(BaseModel):

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 
+from sqlalchemy import ColumnElement, func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -11,7 +12,6 @@ from app.accounts.models import ROLE_RANK, Role, Team, User
 from app.accounts.schemas import TeamCreate, UserCreate
 from app.audit import service as audit
 from app.core.config import Settings
-from app.core.db import write_bind
 from app.core.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, invalid_field
 from app.core.pagination import paginate
 from app.core.security import Passwords
@@ -41,14 +41,13 @@ def authenticate(
     password: str,
     address: str | None,
 ) -> User:
-    """Check a username and password, refusing while too many recent attempts failed."""
-    keys = throttle.throttle_keys(username, address)
-    wait = throttle.seconds_locked(
-        engine,
-        keys,
-        max_failures=settings.login_max_failures,
-        window_seconds=settings.login_window_seconds,
-    )
+    """Check a username and password, refusing while too many recent attempts failed.
+
+    Every staff sign-in (the API's and the web page's) goes through here, so both are
+    throttled alike: per account, per account and address, and per address.
+    """
+    keys = throttle.throttle_keys(settings, username, address)
+    wait = throttle.reserve_attempt(engine, keys, window_seconds=settings.login_window_seconds)
     if wait:
         raise TooManyRequests(
             "too_many_logins.detail",
@@ -56,17 +55,14 @@ def authenticate(
             headers={"Retry-After": str(wait)},
             audit_action="auth.login_throttled",
         )
-    # The credential check and the failure count use a short transaction of their own: a
-    # refused sign-in answers 401, which rolls the request's transaction back.
-    with Session(write_bind(engine), expire_on_commit=False) as check:
-        user = check.exec(select(User).where(User.username == username.strip())).first()
-        if user is None:
-            passwords.spend_verification_time(password)
-        if user is None or not user.is_active or not passwords.verify(user.password_hash, password):
-            throttle.register_failure(check, keys, window_seconds=settings.login_window_seconds)
-            check.commit()
-            raise Unauthorized("login_failed.detail", audit_action="auth.login_failed")
-    throttle.clear(session, username)
+    # The attempt was counted (and committed) above; a refused sign-in answers 401, which
+    # rolls the request's transaction back, so only a success touches the counts again.
+    user = session.exec(select(User).where(_same_username(username))).first()
+    if user is None:
+        passwords.spend_verification_time(password)
+    if user is None or not user.is_active or not passwords.verify(user.password_hash, password):
+        raise Unauthorized("login_failed.detail", audit_action="auth.login_failed")
+    throttle.release_attempt(session, keys)
     audit.record(
         session,
         actor_id=f"user:{user.id}",
@@ -78,6 +74,11 @@ def authenticate(
         commune_code=user.commune_code,
     )
     return user
+
+
+def _same_username(username: str) -> ColumnElement[bool]:
+    """User names are ASCII and unique regardless of case."""
+    return func.lower(User.username) == username.strip().lower()
 
 
 def create_user(
@@ -95,7 +96,7 @@ def create_user(
         if not actor.covers(province_code, commune_code):
             raise Forbidden("user.scope_outside", audit_action="user.create")
     team_id = _check_team(session, data, commune_code)
-    if session.exec(select(User.id).where(User.username == data.username)).first() is not None:
+    if session.exec(select(User.id).where(_same_username(data.username))).first() is not None:
         raise Conflict("user.duplicate")
     user = User(
         username=data.username,

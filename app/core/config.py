@@ -1,13 +1,19 @@
 """Settings: the only place that reads the environment."""
 
+import os
+import secrets
+from functools import cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SECRET_KEY = "dev-secret-key-change-me-0123456789abcdef"
-DEFAULT_PII_KEY = "dev-pii-key-change-me-0123456789abcdef0123"
+# Values once shipped as defaults: public, so refused everywhere.
+PUBLISHED_SECRETS = frozenset(
+    {"dev-secret-key-change-me-0123456789abcdef", "dev-pii-key-change-me-0123456789abcdef0123"}
+)
 DEFAULT_VNEID_BASE_URL = "http://127.0.0.1:8000/mock-vneid"
 
 
@@ -18,10 +24,11 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///./hocvuso.db"
-    # Signs access tokens (HS256). Long and random in production.
-    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
-    # Keys the blind index of personal ID numbers and their encryption.
-    pii_key: SecretStr = SecretStr(DEFAULT_PII_KEY)
+    keys_dir: Path = Path("./keys")
+    # Signs access tokens (HS256). Unset outside production: a random one kept in KEYS_DIR.
+    secret_key: SecretStr = Field(default_factory=lambda data: _kept_secret(data, "secret_key"))
+    # Keys the blind index of personal ID numbers and their encryption (the same way).
+    pii_key: SecretStr = Field(default_factory=lambda data: _kept_secret(data, "pii_key"))
 
     admin_username: str | None = None
     admin_password: SecretStr | None = None
@@ -32,6 +39,13 @@ class Settings(BaseSettings):
 
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=15 * 60, ge=1)
+    # Failed sign-ins to one account from every address, and from one address to any account:
+    # higher than the per account-and-address limit, so that neither a guesser elsewhere nor
+    # colleagues behind one NAT lock a person out.
+    login_max_failures_per_account: int = Field(default=20, ge=1)
+    login_max_failures_per_address: int = Field(default=200, ge=1)
+    # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
 
     adult_age: int = Field(default=18, ge=1, le=100)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
@@ -51,7 +65,6 @@ class Settings(BaseSettings):
     # Certificates: the tracker's public address (the credentials' issuer, verification links)
     # and the directory of PEM signing keys (created in development when empty).
     public_base_url: str = "http://127.0.0.1:8000"
-    keys_dir: Path = Path("./keys")
     # Where the service listens, as `hocvuso serve` sets it from --host and --port: the
     # addresses left unset (PUBLIC_BASE_URL; VNEID_BASE_URL and VNEID_ISSUER when the mock is
     # mounted) follow it, instead of pointing at a port nobody listens on.
@@ -129,21 +142,36 @@ class Settings(BaseSettings):
             object.__setattr__(self, name, value)
         return self
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: str) -> str:
+        _networks(value)
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return _networks(self.trusted_proxies)
+
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Self:
+        published = [
+            name
+            for name, value in (("SECRET_KEY", self.secret_key), ("PII_KEY", self.pii_key))
+            if value.get_secret_value() in PUBLISHED_SECRETS
+        ]
+        if published:
+            raise ValueError("refusing to start with a published secret: " + ", ".join(published))
         if self.environment != "production":
             return self
         problems = []
-        if self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY:
-            problems.append("SECRET_KEY")
-        if self.pii_key.get_secret_value() == DEFAULT_PII_KEY:
-            problems.append("PII_KEY")
         for name, value in (("SECRET_KEY", self.secret_key), ("PII_KEY", self.pii_key)):
-            if len(value.get_secret_value()) < 32 and name not in problems:
+            if not value.get_secret_value():
+                problems.append(f"{name} (unset)")
+            elif len(value.get_secret_value()) < 32:
                 problems.append(f"{name} (shorter than 32 characters)")
         if problems:
             raise ValueError(
-                "refusing to start in production with default or weak secrets: "
+                "refusing to start in production with missing or weak secrets: "
                 + ", ".join(problems)
             )
         if self.vneid_base_url == DEFAULT_VNEID_BASE_URL and not self.mounts_mock_vneid:
@@ -171,3 +199,41 @@ class Settings(BaseSettings):
     @property
     def mock_keys_dir(self) -> Path:
         return self.mock_vneid_keys_dir or self.keys_dir / "mock-vneid"
+
+
+@cache
+def _networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """`10.0.0.5, 192.168.0.0/24` as networks (a ValueError names a bad entry)."""
+    return tuple(ip_network(item.strip(), strict=False) for item in text.split(",") if item.strip())
+
+
+def _kept_secret(data: dict[str, Any], name: str) -> SecretStr:
+    """A secret made at random on first start and kept in KEYS_DIR (never in production).
+
+    Production has no default: the validator refuses the empty value.
+    """
+    directory = data.get("keys_dir")
+    if data.get("environment") == "production" or directory is None:
+        return SecretStr("")
+    return SecretStr(kept_random_secret(Path(directory) / name))
+
+
+def kept_random_secret(path: Path) -> str:
+    """The secret in `path`, made first if absent; concurrent first starts agree on one."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secrets.token_urlsafe(48) + "\n")
+    try:
+        # A link fails if another process made the file first: then theirs is the secret.
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+    return path.read_text().strip()

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.core.addresses import request_client_address
 from app.core.config import Settings
 from app.core.security import AccessTokens, Passwords, PersonalIds
 
@@ -36,3 +37,10 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
 AccessTokensDep = Annotated[AccessTokens, Depends(get_access_tokens)]
 PersonalIdsDep = Annotated[PersonalIds, Depends(get_personal_ids)]
+
+
+async def get_client_address(request: Request) -> str | None:
+    return request_client_address(request)
+
+
+ClientAddressDep = Annotated[str | None, Depends(get_client_address)]

@@ -92,6 +92,11 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "what.completion": ("kết quả học", "The completion"),
     "what.vneid_certification": ("chứng nhận trong VNeID", "The certification in VNeID"),
     "what.resource": ("tài nguyên", "The resource"),
+    "name.invisible": (
+        "Tên chứa ký tự ẩn (ký tự độ rộng 0 hoặc điều khiển hướng chữ); hãy gõ lại.",
+        "The name holds invisible characters (zero-width or text-direction controls); "
+        "type it again.",
+    ),
     # citizen ID and learner rules
     "citizen_id.shape": (
         "Số định danh cá nhân phải gồm đúng 12 chữ số.",

@@ -157,3 +157,30 @@ async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
         return await receive()
 
     return body, replay
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every answer under the given prefixes that sets none.
+
+    API answers carry personal data (learner records, rejected rows, printed certificates):
+    no browser or shared cache may keep them. A route that may be cached says so itself.
+    """
+
+    def __init__(self, app: ASGIApp, *, prefixes: tuple[str, ...]) -> None:
+        self.app = app
+        self.prefixes = prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                    message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.context import request_id_var
 from app.core.errors import PROBLEM_MEDIA_TYPE, DomainError
 from app.core.i18n import Language, negotiate, translate, validation_message
-from app.core.logs import without_message
+from app.core.logs import mask_long_numbers, without_message
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def problem_response(
     }
     if detail:
         body["detail"] = detail
-    body["instance"] = request.url.path
+    body["instance"] = mask_long_numbers(request.url.path)
     body["request_id"] = request_id_var.get()
     if errors:
         body["errors"] = errors

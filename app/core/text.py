@@ -1,7 +1,10 @@
-"""Text folding for accent-insensitive search."""
+"""Text folding for accent-insensitive search, and what a name may hold."""
 
 import functools
 import unicodedata
+
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 
 
 def fold(text: str) -> str:
@@ -21,3 +24,18 @@ def _fold_word(word: str) -> str:
 def normalize_name(text: str) -> str:
     """A person's or place's name in NFC with single spaces, as stored."""
     return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def clean_name(text: str) -> str:
+    """A name in NFC, refusing invisible characters (a field problem).
+
+    Zero-width and bidirectional formatting characters (Unicode's Cf) make two names look
+    alike or reverse how one is shown; control characters (Cc) have no place in a name.
+    """
+    if any(unicodedata.category(c) in ("Cf", "Cc") for c in text):
+        raise PydanticCustomError("name.invisible", "The name holds invisible characters")
+    return unicodedata.normalize("NFC", text)
+
+
+# Put after the string constraints of any name field (people, teams, villages, agencies).
+CleanName = AfterValidator(clean_name)

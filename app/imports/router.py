@@ -178,7 +178,9 @@ def rejected_csv(
     The original columns (the personal ID number as uploaded), the row number and the reason.
     Cells a spreadsheet would run as formulas are neutralized.
     """
-    job = service.get_in_scope(session, actor=actor, import_id=import_id)
+    job = service.get_in_scope(
+        session, actor=actor, import_id=import_id, action="import.rejected_read"
+    )
     service.record_download(session, actor=actor, job=job)
     lang = language_of(request)
     engine = request.app.state.engine
@@ -214,7 +216,9 @@ def rejected_xlsx(
     personal_ids: PersonalIdsDep,
 ) -> FileResponse:
     """Các dòng bị từ chối (XLSX) / Rejected rows as an Excel workbook."""
-    job = service.get_in_scope(session, actor=actor, import_id=import_id)
+    job = service.get_in_scope(
+        session, actor=actor, import_id=import_id, action="import.rejected_read"
+    )
     service.record_download(session, actor=actor, job=job)
     lang = language_of(request)
     with tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False) as target:

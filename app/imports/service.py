@@ -177,13 +177,23 @@ def _spool(upload: IO[bytes], target: Path, limit: int) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def get_in_scope(session: Session, *, actor: Actor, import_id: uuid.UUID) -> ImportJob:
-    """The import, to its uploader and to staff whose scope covers the uploader's; else 404."""
+def get_in_scope(
+    session: Session, *, actor: Actor, import_id: uuid.UUID, action: str = "import.read"
+) -> ImportJob:
+    """The import, to its uploader and to staff whose scope covers the uploader's; else 404.
+
+    A refusal is audited under `action`.
+    """
     job = session.get(ImportJob, import_id)
     if job is None or not (
         job.created_by_id == actor.user_id or actor.covers(job.province_code, job.commune_code)
     ):
-        raise NotFound("what.import")
+        raise NotFound(
+            "what.import",
+            audit_action=action,
+            audit_target=str(import_id),
+            audit_commune=None if job is None else job.commune_code,
+        )
     return job
 
 

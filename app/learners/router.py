@@ -96,7 +96,13 @@ def lookup_learner(
         session, personal_ids=personal_ids, citizen_id=data.citizen_id
     )
     if learner is None or not _visible(actor, learner):
-        raise NotFound("what.learner")
+        # Who looked for an ID number they may not see is worth knowing, found or not.
+        raise NotFound(
+            "what.learner",
+            audit_action="learner.lookup",
+            audit_target=None if learner is None else str(learner.id),
+            audit_commune=None if learner is None else learner.commune_code,
+        )
     service.record_read(session, actor=actor, learner=learner)
     return service.to_public(learner)
 

@@ -15,6 +15,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.core.bounds import Day, InputModel, PastMoment
+from app.core.text import CleanName
 from app.core.types import in_utc
 from app.learners.citizen_id import shape_ok
 from app.learners.models import Group, OfficialLevel, Sex
@@ -32,9 +33,13 @@ CitizenId = Annotated[
     AfterValidator(_citizen_id),
     Field(description="Số định danh cá nhân, 12 chữ số / 12-digit personal ID number"),
 ]
-FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120)]
+FullName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120), CleanName
+]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(\+84|0)\d{9,10}$")]
-Agency = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+Agency = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200), CleanName
+]
 
 
 class Consent(InputModel):

@@ -1,6 +1,7 @@
 """Authentication of learners: a learner access token becomes the signed-in `Learner`."""
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,6 +15,14 @@ from app.learners.models import Learner
 
 LEARNER_SUBJECT = "learner:"
 LEARNER_ROLE = "learner"
+
+
+@dataclass(frozen=True)
+class LearnerCaller:
+    """The signed-in learner as a refusal's audit event names it."""
+
+    audit_id: str
+    role: str = LEARNER_ROLE
 
 
 def get_signed_in_learner(
@@ -43,6 +52,7 @@ def get_signed_in_learner(
     if learner is None or learner.erased_at is not None:
         raise Unauthorized("vneid.learner_only", audit_action="auth.token_rejected")
     request.state.learner_id = f"learner:{learner.id}"
+    request.state.actor = LearnerCaller(audit_id=f"{LEARNER_SUBJECT}{learner.id}")
     return learner
 
 

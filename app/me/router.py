@@ -76,6 +76,11 @@ def print_my_certificate(
     """Bản in chứng nhận của tôi / My printable certificate, with its QR code."""
     certificate = session.get(Certificate, certificate_id)
     if certificate is None or certificate.learner_id != learner.id:
-        raise NotFound("what.certificate")
+        raise NotFound(
+            "what.certificate",
+            audit_action="me.certificate_print",
+            audit_target=str(certificate_id),
+            audit_commune=learner.commune_code,
+        )
     public = certificates.to_public(session, certificate, signer)
     return HTMLResponse(pages.printable_page(public, signer.page_url(certificate)))

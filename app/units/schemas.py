@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from app.core.bounds import InputModel
+from app.core.text import CleanName
 
 
 class ProvincePublic(BaseModel):
@@ -31,7 +32,9 @@ class VillageCreate(InputModel):
         json_schema_extra={"examples": [{"name": "Thôn Đông", "kind": "thon"}]},
     )
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), CleanName
+    ]
     kind: Literal["thon", "ban", "to_dan_pho", "ap", "khu_pho", "other"] = "thon"
 
 

@@ -5,7 +5,7 @@ against its own issuer after the service moves to a new domain. The issuers of t
 already signed are recorded from the credentials themselves.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-03 10:00:00.000000
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 import app.core.types
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -12,7 +12,9 @@ from app.main import create_app
 from tests.factories import login
 
 
-def test_production_refuses_default_or_short_secrets() -> None:
+def test_production_refuses_default_or_short_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SECRET_KEY")
+    monkeypatch.delenv("PII_KEY")
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         Settings(environment="production", pii_key="p" * 40, _env_file=None)  # type: ignore[call-arg]
     with pytest.raises(ValidationError, match="PII_KEY"):

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from app.core.config import Settings
+from tests.conftest import TEST_SECRETS
 
 
 @pytest.fixture
@@ -19,5 +20,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         imports_dir=tmp_path / "imports",
         import_chunk_rows=7,
         import_poll_seconds=0.2,
+        **TEST_SECRETS,  # type: ignore[arg-type]
         _env_file=None,  # type: ignore[call-arg]
     )

@@ -30,6 +30,7 @@ from app.core.db import make_engine
 from app.core.security import Passwords
 from app.learners.models import Learner
 from app.sync.models import IdempotencyKey
+from tests.conftest import TEST_SECRETS
 from tests.factories import HN_HOAN_KIEM, PASSWORD, citizen_id_for, learner_payload
 from tests.imports.helpers import LEARNER_HEADER_VI, csv_bytes
 
@@ -112,6 +113,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
         database_url=database_url,
         password_hash_time_cost=1,
         password_hash_memory_kib=64,
+        **TEST_SECRETS,  # type: ignore[arg-type]
         _env_file=None,  # type: ignore[call-arg]
     )
     engine = make_engine(database_url)
