@@ -437,9 +437,11 @@ CORRECTORS = (Role.national_admin, Role.province_admin, Role.commune_admin)
 def get_completion_in_scope(
     session: Session, *, actor: Actor, completion_id: uuid.UUID, action: str
 ) -> Completion:
-    """The completion if it lies in the caller's scope; else 404."""
+    """The completion if it lies in the caller's scope and its learner was not erased; else
+    404."""
     completion = session.get(Completion, completion_id)
-    if completion is None:
+    learner = session.get(Learner, completion.learner_id) if completion is not None else None
+    if completion is None or learner is None or learner.erased_at is not None:
         raise NotFound("what.completion")
     actor.require_in_scope(
         completion.province_code,

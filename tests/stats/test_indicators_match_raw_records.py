@@ -165,10 +165,14 @@ class Field:
 
     def correct(self) -> None:
         """An admin sets a stored result right, or withdraws it."""
-        completions = self.session.exec(select(Completion)).all()
+        completions = [
+            c
+            for c in self.session.exec(select(Completion)).all()
+            if str(c.learner_id) in self.learners  # not erased
+        ]
         if not completions:
             return
-        completion = self.rng.choice(list(completions))
+        completion = self.rng.choice(completions)
         admin = ADMINS[completion.commune_code]
         if self.rng.random() < 0.4:
             self.call(

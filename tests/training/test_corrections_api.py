@@ -178,6 +178,10 @@ def test_only_admins_in_scope_correct_with_a_reason(
     assert events(session, "completion.correct") == []
     assert len(events(session, "completion.correct", "denied")) == 3
     agree(session)
+    # An erased person's results are out of sight, as the person is.
+    erased = client.delete(f"/api/v1/learners/{learner}", headers=staff["hk_admin"])
+    assert erased.status_code in (200, 204), erased.text
+    assert client.patch(url, json=body, headers=staff["hk_admin"]).status_code == 404
 
 
 def _vneid_shows(client: TestClient, citizen_id: str) -> list[dict[str, Any]]:
