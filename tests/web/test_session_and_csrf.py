@@ -64,6 +64,23 @@ def test_a_page_form_without_this_sites_token_changes_nothing(
     assert _api_sign_in(client, NEW_PASSWORD) == 200
 
 
+@pytest.mark.parametrize(
+    ("username", "place"),
+    [
+        ("national", "/national"),
+        ("hn_admin", "/provinces/01"),
+        ("hk_admin", f"/communes/{HN_HOAN_KIEM}"),
+        ("hk_member", "/field/"),
+    ],
+)
+def test_the_front_door_leads_each_person_to_their_own_place(
+    client: TestClient, staff: Staff, username: str, place: str
+) -> None:
+    assert client.get("/", follow_redirects=False).headers["location"] == "/sign-in"
+    _sign_in(client, username)
+    assert client.get("/", follow_redirects=False).headers["location"] == place
+
+
 def test_the_session_is_no_bearer_token_and_a_bearer_token_is_no_session(
     client: TestClient, staff: Staff
 ) -> None:
