@@ -54,6 +54,7 @@ from app.units import official
 from app.units.router import router as units_router
 from app.vneid.client import VneidClient, make_http_client
 from app.vneid_mock.main import create_mock_app, start_mock
+from app.web import install_web
 
 API_PREFIX = "/api/v1"
 logger = logging.getLogger("app")
@@ -168,6 +169,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Served by the pages from self-hosted assets (app/web/docs.py).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.passwords = Passwords(settings)
@@ -213,6 +217,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(certificates_public_router)
     if mock is not None:
         app.mount("/mock-vneid", mock)
+    install_web(app)
 
     app.include_router(operations_router)
 

@@ -9,10 +9,18 @@ from sqlmodel import Session, col, select
 from app.accounts import throttle
 from app.accounts.actor import Actor
 from app.accounts.models import ROLE_RANK, Role, Team, User
-from app.accounts.schemas import TeamCreate, UserCreate
+from app.accounts.schemas import PasswordChange, TeamCreate, UserCreate
 from app.audit import service as audit
 from app.core.config import Settings
-from app.core.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, invalid_field
+from app.core.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    TooManyRequests,
+    Unauthorized,
+    field_error,
+    invalid_field,
+)
 from app.core.pagination import paginate
 from app.core.security import Passwords
 from app.core.text import normalize_name
@@ -264,3 +272,55 @@ def ensure_admin(
         role=Role.national_admin,
     )
     return create_user(session, actor=None, passwords=passwords, data=data)
+
+
+def change_password(
+    session: Session,
+    *,
+    actor: Actor,
+    engine: Engine,
+    settings: Settings,
+    passwords: Passwords,
+    data: PasswordChange,
+    address: str | None,
+) -> None:
+    """Change the caller's own password, given the current one; the old one stops working.
+
+    Refused while sign-ins for the account are throttled; a wrong current password is a
+    denial in the audit log.
+    """
+    # A guess at the current password counts as a sign-in attempt of the account.
+    keys = throttle.throttle_keys(settings, actor.username, address)
+    wait = throttle.reserve_attempt(engine, keys, window_seconds=settings.login_window_seconds)
+    if wait:
+        raise TooManyRequests(
+            "too_many_logins.detail",
+            seconds=wait,
+            headers={"Retry-After": str(wait)},
+            audit_action="user.password_change",
+        )
+    user = session.get(User, actor.user_id)
+    assert user is not None
+    if not passwords.verify(user.password_hash, data.current_password):
+        raise Invalid(
+            "validation.detail",
+            errors=[field_error("current_password", "password.wrong_current")],
+            audit_action="user.password_change",
+            audit_target=str(user.id),
+        )
+    throttle.release_attempt(session, keys)
+    if data.new_password == data.current_password:
+        raise invalid_field("new_password", "password.unchanged")
+    user.password_hash = passwords.hash(data.new_password)
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=actor.audit_id,
+        actor_role=actor.role,
+        action="user.password_change",
+        target_type="user",
+        target_id=user.id,
+        province_code=user.province_code,
+        commune_code=user.commune_code,
+    )

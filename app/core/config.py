@@ -152,6 +152,11 @@ class Settings(BaseSettings):
     def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
         return _networks(self.trusted_proxies)
 
+    # Pages: the browser session's lifetime (renewed while in use) and the audience of its
+    # credential, which the API's bearer check refuses.
+    web_session_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    web_session_audience: str = "hocvuso-web"
+
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Self:
         published = [
