@@ -289,9 +289,9 @@ def change_password(
     Refused while sign-ins for the account are throttled; a wrong current password is a
     denial in the audit log.
     """
-    # A guess at the current password counts as a sign-in attempt of the account.
+    # Refused while the account's sign-ins are: a locked-out guesser gets no other door.
     keys = throttle.throttle_keys(settings, actor.username, address)
-    wait = throttle.reserve_attempt(engine, keys, window_seconds=settings.login_window_seconds)
+    wait = throttle.seconds_locked(session, keys, window_seconds=settings.login_window_seconds)
     if wait:
         raise TooManyRequests(
             "too_many_logins.detail",
@@ -308,7 +308,6 @@ def change_password(
             audit_action="user.password_change",
             audit_target=str(user.id),
         )
-    throttle.release_attempt(session, keys)
     if data.new_password == data.current_password:
         raise invalid_field("new_password", "password.unchanged")
     user.password_hash = passwords.hash(data.new_password)

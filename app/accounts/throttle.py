@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, delete, literal, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from app.accounts.models import LoginThrottle
 from app.core.config import Settings
@@ -66,6 +66,21 @@ def reserve_attempt(engine: Engine, keys: list[ThrottleKey], *, window_seconds: 
             # (hammering one locked account does not lock its address for everyone else).
             _take_back(session, within_limit)
         session.commit()
+    return wait
+
+
+def seconds_locked(session: Session, keys: list[ThrottleKey], *, window_seconds: int) -> int:
+    """Seconds to wait if any key is past its limit in its current window, else 0 (reads only)."""
+    now = utcnow()
+    rows = session.exec(
+        select(LoginThrottle).where(col(LoginThrottle.key).in_([key.key for key in keys]))
+    ).all()
+    limits = {key.key: key.limit for key in keys}
+    wait = 0
+    for row in rows:
+        end = _window_end(row.window_started_at, window_seconds)
+        if row.failures >= limits[row.key] and end > now:
+            wait = max(wait, int((end - now).total_seconds()) + 1)
     return wait
 
 
