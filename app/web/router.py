@@ -9,3 +9,6 @@ from app.web.csrf import require_csrf
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
 router.include_router(auth.router)
 router.include_router(docs.router)
+from app.web import work  # noqa: E402
+
+router.include_router(work.router)
