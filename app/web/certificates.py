@@ -59,6 +59,10 @@ MESSAGES = {
         "A revoked certificate stops counting in every indicator and VNeID is told.",
     ),
     "certificates.reason": ("Lý do", "Reason"),
+    "certificates.revoke_confirm": (
+        "Thu hồi chứng nhận này? Không thể hoàn tác.",
+        "Revoke this certificate? This cannot be undone.",
+    ),
     "certificates.revoked_notice": ("Đã thu hồi chứng nhận.", "The certificate was revoked."),
     "certificates.back": ("Về hồ sơ người học", "Back to the learner's record"),
 }

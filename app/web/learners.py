@@ -260,6 +260,7 @@ async def register_learner(
     values = _form_values(form)
     values["consent"] = form.get("consent") == "yes"
     lang = page_language(request)
+    htmx = request.headers.get("hx-request") == "true"
 
     def work() -> Response:
         commune = commune_in_scope(session, actor, code)
@@ -281,11 +282,15 @@ async def register_learner(
             session.rollback()
             existing = exc.extra.get("existing_id")
             return _again(commune, domain_errors(exc, lang), existing)
-        return RedirectResponse(f"/communes/{commune.code}/learners/{learner.id}", 303)
+        target = f"/communes/{commune.code}/learners/{learner.id}"
+        if htmx:
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        return RedirectResponse(target, 303)
 
     def _again(commune: Commune, problems: dict[str, str], existing: str | None = None) -> Response:
-        shown = {k: v for k, v in values.items()}
-        return _edit_page(
+        # The ID number typed is never sent back: the page's script keeps it in the form.
+        shown = {k: v for k, v in values.items() if k != "citizen_id"}
+        page = _edit_page(
             request,
             session,
             actor,
@@ -295,6 +300,10 @@ async def register_learner(
             problems=problems,
             duplicate_id=existing,
         )
+        if htmx:
+            # htmx swaps only successful answers in.
+            page.status_code = 200
+        return page
 
     return await run_in_threadpool(work)
 

@@ -57,6 +57,10 @@ MESSAGES = {
     "staff.inactive": ("Đã khóa", "Deactivated"),
     "staff.deactivate": ("Khóa tài khoản", "Deactivate"),
     "staff.activate": ("Mở lại", "Reactivate"),
+    "staff.deactivate_confirm": (
+        "Khóa tài khoản {username}? Mọi phiên đăng nhập của tài khoản sẽ kết thúc ngay.",
+        "Deactivate {username}? All its sessions end at once.",
+    ),
     "staff.set_password": ("Đặt lại mật khẩu", "Set a new password"),
     "staff.actions": ("Thao tác", "Actions"),
     "staff.created": ("Đã tạo tài khoản {username}.", "Account {username} was created."),

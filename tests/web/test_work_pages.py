@@ -75,7 +75,10 @@ def test_learner_registered_through_the_form_gets_the_apis_messages(
     page.fill("input[name=birth_date]", "1990-02-03")
     page.select_option("select[name=sex]", "female")
     page.check("input[name=consent]")
-    page.get_by_role("button", name="Lưu").click()
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Lưu").click()
+    # The answer never carries the ID number back; the page keeps what was typed.
+    assert bad_id not in answer.value.text()
 
     api = httpx.post(
         live_server.url + "/api/v1/learners",
@@ -90,6 +93,7 @@ def test_learner_registered_through_the_form_gets_the_apis_messages(
     expect(error).to_contain_text(api_error["msg"])
     expect(page.locator("input[name=citizen_id]")).to_have_attribute("aria-invalid", "true")
     # What was typed is still there.
+    expect(page.locator("input[name=citizen_id]")).to_have_value(bad_id)
     expect(page.locator("input[name=full_name]")).to_have_value("Trần Thị Hoa")
     expect(page.locator("input[name=birth_date]")).to_have_value("1990-02-03")
     axe(page)
@@ -267,6 +271,11 @@ def test_a_certificate_is_printed_and_revoked_through_its_page(
     )
     printed.close()
 
+    # Revoking asks first: a dismissed question sends nothing.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Thu hồi chứng nhận").click()
+    expect(page.locator("#certificate-status")).to_have_text("Hợp lệ")
+    page.on("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Thu hồi chứng nhận").click()
     api = httpx.post(
         f"{live_server.url}/api/v1/certificates/{certificate_id}/revoke",
@@ -310,6 +319,7 @@ def test_deactivating_an_account_ends_its_open_session(
     row.get_by_role("button", name="Đặt lại mật khẩu").click()
     expect(page.locator(f"#password-{member.id}-error")).to_contain_text("Chuỗi quá ngắn")
 
+    page.on("dialog", lambda dialog: dialog.accept())
     page.locator(f"#user-{member.id}").get_by_role("button", name=re.compile("Khóa")).click()
     expect(page.get_by_role("status")).to_contain_text("Đã khóa tài khoản hk_member")
     expect(page.locator(f"#user-{member.id}")).to_contain_text("Đã khóa")
@@ -334,7 +344,7 @@ def test_deactivating_an_account_ends_its_open_session(
 
 
 def test_each_work_page_is_limited_to_the_users_scope_and_accessible(
-    page: Page, live_server: LiveServer
+    page: Page, live_server: LiveServer, browser: Browser, page_guard: PageGuard
 ) -> None:
     live_server.create_staff("hk_admin", Role.commune_admin, commune_code=HN_HOAN_KIEM)
     live_server.create_staff("cn_admin", Role.commune_admin, commune_code=HN_CUA_NAM)
@@ -425,3 +435,20 @@ def test_each_work_page_is_limited_to_the_users_scope_and_accessible(
     page.goto(f"/provinces/{HN}/users")
     expect(page.locator("tbody")).to_contain_text("hk_admin")
     axe(page)
+
+    # On a 360-px phone no work page scrolls sideways (wide tables scroll inside their box).
+    phone = new_page(browser, live_server, page_guard, viewport={"width": 360, "height": 740})
+    sign_in(phone, "hk_admin")
+    for path in (
+        f"{COMMUNE}/learners",
+        f"{COMMUNE}/learners/new",
+        f"{COMMUNE}/learners/{learner_id}",
+        f"{COMMUNE}/certificates/{certificate_id}",
+        f"{COMMUNE}/imports",
+        f"{COMMUNE}/users",
+        f"{COMMUNE}/baselines",
+    ):
+        phone.goto(path)
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, (path, width)
+    phone.context.close()
