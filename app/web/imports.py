@@ -19,16 +19,14 @@ from app.core.i18n import validation_message
 from app.imports import router as imports_api
 from app.imports import service
 from app.imports.models import ImportJob, ImportKind, ImportStatus
-from app.units.models import Commune
 from app.web.forms import domain_errors
 from app.web.i18n import page_language, register_messages, translate
 from app.web.session import PageActor
 from app.web.templating import render
-from app.web.workpages import commune_in_scope, crumbs
+from app.web.workpages import Unit, crumbs, unit_in_scope
 
 router = APIRouter()
 
-CommuneCode = Annotated[str, Path(pattern=r"^\d{5}$")]
 ImportId = Annotated[uuid.UUID, Path()]
 RECENT = 20
 
@@ -80,26 +78,36 @@ MESSAGES = {
 register_messages(MESSAGES)
 
 
-def _recent(session: Session, actor: Actor, commune: Commune) -> list[ImportJob]:
-    """The latest imports made for this commune that the user may open."""
-    statement = (
-        select(ImportJob)
-        .where(col(ImportJob.default_commune_code) == commune.code)
-        .order_by(col(ImportJob.created_at).desc())
-        .limit(RECENT)
-    )
+def _made_for(job: ImportJob, unit: Unit) -> bool:
+    """A commune's imports are those uploaded on its page; a province's, those uploaded on
+    its page (rows name their own communes) by someone whose scope covers it."""
+    if unit.commune is not None:
+        return job.default_commune_code == unit.commune.code
+    assert unit.province is not None
+    return job.default_commune_code is None and job.province_code in (None, unit.province.code)
+
+
+def _recent(session: Session, actor: Actor, unit: Unit) -> list[ImportJob]:
+    """The latest imports made on this unit's page that the user may open."""
+    statement = select(ImportJob).order_by(col(ImportJob.created_at).desc()).limit(RECENT)
+    if unit.commune is not None:
+        statement = statement.where(col(ImportJob.default_commune_code) == unit.commune.code)
+    else:
+        statement = statement.where(col(ImportJob.default_commune_code).is_(None))
     return [
         job
         for job in session.exec(statement).all()
-        if job.created_by_id == actor.user_id or actor.covers(job.province_code, job.commune_code)
+        if _made_for(job, unit)
+        and (
+            job.created_by_id == actor.user_id or actor.covers(job.province_code, job.commune_code)
+        )
     ]
 
 
-def _import_of_commune(
-    session: Session, actor: Actor, commune: Commune, import_id: uuid.UUID
-) -> ImportJob:
+def _import_of_unit(session: Session, actor: Actor, unit: Unit, import_id: uuid.UUID) -> ImportJob:
+    """The import, loaded in the user's scope as the API does, and made on this unit's page."""
     job = service.get_in_scope(session, actor=actor, import_id=import_id)
-    if job.default_commune_code != commune.code:
+    if not _made_for(job, unit):
         raise NotFound("what.import")
     return job
 
@@ -108,7 +116,7 @@ def _upload_page(
     request: Request,
     session: Session,
     actor: Actor,
-    commune: Commune,
+    unit: Unit,
     *,
     errors: dict[str, str],
     kind: str = "learners",
@@ -118,87 +126,72 @@ def _upload_page(
         request,
         "imports/upload.html",
         {
-            "commune": commune,
-            "crumbs": crumbs(request, session, actor, commune),
+            "unit": unit,
+            "crumbs": crumbs(request, session, actor, unit.commune, province=unit.province),
             "kinds": [(k.value, translate(f"imports.kind.{k.value}", lang)) for k in ImportKind],
             "kind": kind,
             "errors": errors,
-            "jobs": _recent(session, actor, commune),
+            "jobs": _recent(session, actor, unit),
         },
         status_code=422 if errors else 200,
     )
 
 
-@router.get("/communes/{code}/imports", response_class=HTMLResponse)
-def imports_page(
-    request: Request, code: CommuneCode, session: SessionDep, actor: PageActor
-) -> Response:
-    """The upload form, the templates and the commune's recent imports."""
-    commune = commune_in_scope(session, actor, code)
-    return _upload_page(request, session, actor, commune, errors={})
+def _imports_page(level: str):  # type: ignore[no-untyped-def]
+    def page(request: Request, code: str, session: SessionDep, actor: PageActor) -> Response:
+        """The upload form, the templates and the unit's recent imports."""
+        unit = unit_in_scope(session, actor, level, code)
+        return _upload_page(request, session, actor, unit, errors={})
+
+    return page
 
 
-@router.post("/communes/{code}/imports", response_class=HTMLResponse)
-async def upload(
-    request: Request,
-    code: CommuneCode,
-    background: BackgroundTasks,
-    session: SessionDep,
-    actor: PageActor,
-    settings: SettingsDep,
-) -> Response:
-    """Queue the file as the API does; then follow its progress on its own page."""
-    form = await request.form()
-    kind_value = str(form.get("kind") or "")
-    upload = form.get("file")
-    lang = page_language(request)
+def _upload(level: str):  # type: ignore[no-untyped-def]
+    async def upload(
+        request: Request,
+        code: str,
+        background: BackgroundTasks,
+        session: SessionDep,
+        actor: PageActor,
+        settings: SettingsDep,
+    ) -> Response:
+        """Queue the file as the API does; then follow its progress on its own page."""
+        form = await request.form()
+        kind_value = str(form.get("kind") or "")
+        file = form.get("file")
+        lang = page_language(request)
 
-    def work() -> Response:
-        commune = commune_in_scope(session, actor, code)
-        if kind_value not in ImportKind.__members__:
-            return _upload_page(
-                request, session, actor, commune, errors={"kind": _enum_message(lang)}
-            )
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            message = translate("imports.file_required", lang)
-            return _upload_page(
-                request, session, actor, commune, errors={"file": message}, kind=kind_value
-            )
-        try:
-            job = _create(session, actor, settings, commune, ImportKind(kind_value), upload)
-        except (Invalid, service.PayloadTooLarge) as exc:
-            session.rollback()
-            errors = domain_errors(exc, lang)
-            # A refused file's problem is about the file as a whole.
-            errors = {"file": errors.pop("__all__")} | errors if "__all__" in errors else errors
-            return _upload_page(request, session, actor, commune, errors=errors, kind=kind_value)
-        background.add_task(request.app.state.import_worker.wake)
-        return RedirectResponse(f"/communes/{commune.code}/imports/{job.id}", 303)
+        def work() -> Response:
+            unit = unit_in_scope(session, actor, level, code)
+            if kind_value not in ImportKind.__members__:
+                errors = {"kind": validation_message("enum", "", lang)}
+                return _upload_page(request, session, actor, unit, errors=errors)
+            if not isinstance(file, UploadFile) or not file.filename:
+                errors = {"file": translate("imports.file_required", lang)}
+                return _upload_page(request, session, actor, unit, errors=errors, kind=kind_value)
+            try:
+                job = service.create_import(
+                    session,
+                    actor=actor,
+                    settings=settings,
+                    kind=ImportKind(kind_value),
+                    upload=file.file,
+                    file_name=file.filename,
+                    default_commune_code=unit.commune.code if unit.commune else None,
+                )
+            except (Invalid, service.PayloadTooLarge) as exc:
+                session.rollback()
+                errors = domain_errors(exc, lang)
+                # A refused file's problem is about the file as a whole.
+                if "__all__" in errors:
+                    errors = {"file": errors.pop("__all__")} | errors
+                return _upload_page(request, session, actor, unit, errors=errors, kind=kind_value)
+            background.add_task(request.app.state.import_worker.wake)
+            return RedirectResponse(f"{unit.path}/imports/{job.id}", 303)
 
-    return await run_in_threadpool(work)
+        return await run_in_threadpool(work)
 
-
-def _enum_message(lang: str) -> str:
-    return validation_message("enum", "", lang)
-
-
-def _create(
-    session: Session,
-    actor: Actor,
-    settings: Settings,
-    commune: Commune,
-    kind: ImportKind,
-    upload: UploadFile,
-) -> ImportJob:
-    return service.create_import(
-        session,
-        actor=actor,
-        settings=settings,
-        kind=kind,
-        upload=upload.file,
-        file_name=upload.filename or "upload",
-        default_commune_code=commune.code,
-    )
+    return upload
 
 
 def _progress(settings: Settings, job: ImportJob) -> dict[str, Any]:
@@ -218,86 +211,66 @@ def _progress(settings: Settings, job: ImportJob) -> dict[str, Any]:
     }
 
 
-def _job_context(request: Request, session: Session, settings: Settings, job: ImportJob) -> Any:
-    public = imports_api.to_public(session, job, request)
-    return {"job": public, "progress": _progress(settings, job)}
+def _job_page(level: str, template: str):  # type: ignore[no-untyped-def]
+    def page(
+        request: Request,
+        code: str,
+        import_id: ImportId,
+        session: SessionDep,
+        actor: PageActor,
+        settings: SettingsDep,
+    ) -> Response:
+        """One import: its progress (htmx polls the fragment while it runs), its rejected rows."""
+        unit = unit_in_scope(session, actor, level, code)
+        job = _import_of_unit(session, actor, unit, import_id)
+        return render(
+            request,
+            template,
+            {
+                "unit": unit,
+                "crumbs": crumbs(request, session, actor, unit.commune, province=unit.province),
+                "job": imports_api.to_public(session, job, request),
+                "progress": _progress(settings, job),
+            },
+        )
+
+    return page
 
 
-@router.get("/communes/{code}/imports/{import_id}", response_class=HTMLResponse)
-def import_page(
-    request: Request,
-    code: CommuneCode,
-    import_id: ImportId,
-    session: SessionDep,
-    actor: PageActor,
-    settings: SettingsDep,
-) -> Response:
-    """One import: its progress (polled while it runs) and its rejected rows."""
-    commune = commune_in_scope(session, actor, code)
-    job = _import_of_commune(session, actor, commune, import_id)
-    return render(
-        request,
-        "imports/job.html",
-        {
-            "commune": commune,
-            "crumbs": crumbs(request, session, actor, commune),
-            **_job_context(request, session, settings, job),
-        },
-    )
+def _rejected(level: str, download: Any):  # type: ignore[no-untyped-def]
+    def rejected(
+        request: Request,
+        code: str,
+        import_id: ImportId,
+        session: SessionDep,
+        actor: PageActor,
+        personal_ids: PersonalIdsDep,
+    ) -> Response:
+        """The rejected rows, exactly as the API makes them (the download is audited)."""
+        unit = unit_in_scope(session, actor, level, code)
+        job = _import_of_unit(session, actor, unit, import_id)
+        answer: Response = download(job.id, request, session, actor, personal_ids)
+        return answer
+
+    return rejected
 
 
-@router.get("/communes/{code}/imports/{import_id}/progress", response_class=HTMLResponse)
-def import_progress(
-    request: Request,
-    code: CommuneCode,
-    import_id: ImportId,
-    session: SessionDep,
-    actor: PageActor,
-    settings: SettingsDep,
-) -> Response:
-    """The progress fragment htmx swaps in every second or so until the import ends."""
-    commune = commune_in_scope(session, actor, code)
-    job = _import_of_commune(session, actor, commune, import_id)
-    return render(
-        request,
-        "imports/_progress.html",
-        {"commune": commune, **_job_context(request, session, settings, job)},
-    )
-
-
-@router.get(
-    "/communes/{code}/imports/{import_id}/rejected.csv",
-    response_class=Response,
-    dependencies=[WritesOnRead],
-)
-def rejected_csv(
-    request: Request,
-    code: CommuneCode,
-    import_id: ImportId,
-    session: SessionDep,
-    actor: PageActor,
-    personal_ids: PersonalIdsDep,
-) -> Response:
-    """The rejected rows as CSV, exactly as the API makes them (the download is audited)."""
-    commune = commune_in_scope(session, actor, code)
-    job = _import_of_commune(session, actor, commune, import_id)
-    return imports_api.rejected_csv(job.id, request, session, actor, personal_ids)
-
-
-@router.get(
-    "/communes/{code}/imports/{import_id}/rejected.xlsx",
-    response_class=Response,
-    dependencies=[WritesOnRead],
-)
-def rejected_xlsx(
-    request: Request,
-    code: CommuneCode,
-    import_id: ImportId,
-    session: SessionDep,
-    actor: PageActor,
-    personal_ids: PersonalIdsDep,
-) -> Response:
-    """The rejected rows as an Excel workbook, exactly as the API makes them."""
-    commune = commune_in_scope(session, actor, code)
-    job = _import_of_commune(session, actor, commune, import_id)
-    return imports_api.rejected_xlsx(job.id, request, session, actor, personal_ids)
+for _level, _prefix in (("commune", "/communes/{code}"), ("province", "/provinces/{code}")):
+    for _path, _endpoint, _methods in (
+        ("/imports", _imports_page(_level), ["GET"]),
+        ("/imports", _upload(_level), ["POST"]),
+        ("/imports/{import_id}", _job_page(_level, "imports/job.html"), ["GET"]),
+        ("/imports/{import_id}/progress", _job_page(_level, "imports/_progress.html"), ["GET"]),
+    ):
+        router.add_api_route(
+            _prefix + _path, _endpoint, methods=_methods, response_class=HTMLResponse
+        )
+    for _name, _download in (
+        ("rejected.csv", imports_api.rejected_csv),
+        ("rejected.xlsx", imports_api.rejected_xlsx),
+    ):
+        router.add_api_route(
+            _prefix + "/imports/{import_id}/" + _name,
+            _rejected(_level, _download),
+            dependencies=[WritesOnRead],
+        )

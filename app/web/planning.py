@@ -53,6 +53,17 @@ MESSAGES = {
     "baselines.years": ("Các năm đã có số liệu", "Years with figures"),
     "baselines.save": ("Lưu số liệu", "Save the figures"),
     "baselines.updated_at": ("Cập nhật lúc", "Updated"),
+    "baselines.commune": ("Xã, phường", "Commune"),
+    "baselines.missing": (
+        "{missing} xã, phường chưa có số liệu năm {year}: mở từng xã để nhập, hoặc nhập cả"
+        " tỉnh từ một tệp (loại Số liệu mẫu số) ở trang Nhập tệp.",
+        "{missing} communes have no figures for {year}: open each to enter them, or import"
+        " the whole province from one file (kind Baselines) on the Imports page.",
+    ),
+    "baselines.complete": (
+        "Mọi xã, phường đã có số liệu năm {year}.",
+        "Every commune has figures for {year}.",
+    ),
     "baselines.warning": (
         "{field}: {baseline} nhỏ hơn số người đã đăng ký ({registered}). Hãy kiểm tra lại.",
         "{field}: {baseline} is below the {registered} people already registered. Check it.",
@@ -205,6 +216,40 @@ async def put_baseline(
         return _baselines_page(request, session, actor, commune, year, errors=errors, values=values)
 
     return await run_in_threadpool(work)
+
+
+@router.get("/provinces/{code}/baselines", response_class=HTMLResponse)
+def province_baselines_page(
+    request: Request,
+    code: ProvinceCode,
+    session: SessionDep,
+    actor: PageActor,
+    year: Annotated[int | None, Query(ge=planning.FIRST_YEAR, le=planning.LAST_YEAR)] = None,
+) -> Response:
+    """Each commune of a province with its denominators for a year, or what is missing."""
+    province = province_in_scope(session, actor, code)
+    year = year or vietnam_today().year
+    communes = session.exec(
+        select(Commune).where(Commune.province_code == province.code).order_by(col(Commune.code))
+    ).all()
+    rows = {
+        row.commune_code: row
+        for row in session.exec(
+            select(Baseline).where(Baseline.province_code == province.code, Baseline.year == year)
+        ).all()
+    }
+    return render(
+        request,
+        "planning/province_baselines.html",
+        {
+            "province": province,
+            "crumbs": crumbs(request, session, actor, province=province),
+            "year": year,
+            "fields": BASELINE_FIELDS,
+            "communes": [(c, rows.get(c.code)) for c in communes],
+            "missing": sum(1 for c in communes if c.code not in rows),
+        },
+    )
 
 
 # ---- targets --------------------------------------------------------------------------------

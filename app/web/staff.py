@@ -18,13 +18,13 @@ from app.core.db import SessionDep
 from app.core.deps import PasswordsDep
 from app.core.errors import Conflict, Invalid, NotFound
 from app.units import service as units
-from app.units.models import Commune, Province
+from app.units.models import Commune
 from app.units.schemas import VillageCreate
 from app.web.forms import domain_errors, validation_errors
 from app.web.i18n import page_language, register_messages, translate
 from app.web.session import PageActor
 from app.web.templating import render
-from app.web.workpages import blank_to_none, commune_in_scope, crumbs, province_in_scope
+from app.web.workpages import Unit, blank_to_none, commune_in_scope, crumbs, unit_in_scope
 
 router = APIRouter()
 
@@ -103,54 +103,12 @@ MESSAGES = {
 register_messages(MESSAGES)
 
 
-# ---- the unit a staff page belongs to -------------------------------------------------------
-
-
-class Unit:
-    """The unit a staff page's address names: the nation, a province or a commune."""
-
-    def __init__(
-        self, level: str, *, province: Province | None = None, commune: Commune | None = None
-    ) -> None:
-        self.level = level
-        self.province = province
-        self.commune = commune
-
-    @property
-    def path(self) -> str:
-        if self.commune is not None:
-            return f"/communes/{self.commune.code}"
-        if self.province is not None:
-            return f"/provinces/{self.province.code}"
-        return "/national"
-
-    @property
-    def name(self) -> str:
-        unit = self.commune or self.province
-        return unit.name if unit is not None else ""
-
-    def holds(self, user: User) -> bool:
-        """Whether an account belongs to this unit (a commune's accounts belong to its province
-        too)."""
-        if self.commune is not None:
-            return user.commune_code == self.commune.code
-        if self.province is not None:
-            return user.province_code == self.province.code
-        return True
+def _unit_crumbs(request: Request, session: Session, actor: Actor, unit: Unit) -> Any:
+    return crumbs(request, session, actor, unit.commune, province=unit.province)
 
 
 def _unit(session: Session, actor: Actor, level: str, code: str | None) -> Unit:
-    if level == "commune" and code is not None:
-        return Unit("commune", commune=commune_in_scope(session, actor, code))
-    if level == "province" and code is not None:
-        return Unit("province", province=province_in_scope(session, actor, code))
-    if actor.role is not Role.national_admin:
-        raise NotFound("what.resource", audit_action="page.read", audit_target="national")
-    return Unit("national")
-
-
-def _unit_crumbs(request: Request, session: Session, actor: Actor, unit: Unit) -> Any:
-    return crumbs(request, session, actor, unit.commune, province=unit.province)
+    return unit_in_scope(session, actor, level, code)
 
 
 # ---- staff accounts -------------------------------------------------------------------------
@@ -185,7 +143,7 @@ def _users_page(
         {
             "unit": unit,
             "crumbs": _unit_crumbs(request, session, actor, unit),
-            "users": [u for u in users if unit.holds(u)],
+            "users": [u for u in users if unit.holds(u.province_code, u.commune_code)],
             "manageable": {
                 u.id
                 for u in users
@@ -289,7 +247,7 @@ router.add_api_route(
 def _user_of_unit(session: Session, actor: Actor, unit: Unit, user_id: int) -> User:
     """The account, loaded in the user's scope as the API does, and of this page's unit."""
     user = get_user_in_scope(user_id, session, actor)
-    if not unit.holds(user):
+    if not unit.holds(user.province_code, user.commune_code):
         raise NotFound("what.user")
     return user
 

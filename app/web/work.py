@@ -46,10 +46,24 @@ def _unit_page(area: str):  # type: ignore[no-untyped-def]
     return url_for
 
 
+def _imports_page(actor: Actor) -> str | None:
+    if actor.role is Role.province_admin:
+        return f"/provinces/{actor.province_code}/imports"
+    return _commune_page("imports")(actor)  # type: ignore[no-any-return]
+
+
+def _baselines_page(actor: Actor) -> str | None:
+    if actor.role is Role.province_admin:
+        return f"/provinces/{actor.province_code}/baselines"
+    if actor.role is Role.commune_admin:
+        return f"/communes/{actor.commune_code}/baselines"
+    return None
+
+
 register_nav("nav.learners", _commune_page("learners"), 20)
 register_nav("nav.villages", _commune_page("villages"), 30)
 register_nav("nav.teams", _commune_page("teams"), 40)
-register_nav("nav.imports", _commune_page("imports"), 50)
-register_nav("nav.baselines", _commune_page("baselines", admins_only=True), 60)
+register_nav("nav.imports", _imports_page, 50)
+register_nav("nav.baselines", _baselines_page, 60)
 register_nav("nav.users", _unit_page("users"), 70)
 register_nav("nav.targets", _unit_page("targets"), 80)

@@ -58,6 +58,49 @@ def blank_to_none(form: Mapping[str, Any], *names: str) -> dict[str, Any]:
     return values
 
 
+class Unit:
+    """The unit a page's address names: the nation, a province or a commune."""
+
+    def __init__(
+        self, level: str, *, province: Province | None = None, commune: Commune | None = None
+    ) -> None:
+        self.level = level
+        self.province = province
+        self.commune = commune
+
+    @property
+    def path(self) -> str:
+        if self.commune is not None:
+            return f"/communes/{self.commune.code}"
+        if self.province is not None:
+            return f"/provinces/{self.province.code}"
+        return "/national"
+
+    @property
+    def name(self) -> str:
+        unit = self.commune or self.province
+        return unit.name if unit is not None else ""
+
+    def holds(self, province_code: str | None, commune_code: str | None) -> bool:
+        """Whether something of that province and commune belongs to this unit."""
+        if self.commune is not None:
+            return commune_code == self.commune.code
+        if self.province is not None:
+            return province_code == self.province.code
+        return True
+
+
+def unit_in_scope(session: Session, actor: Actor, level: str, code: str | None) -> Unit:
+    """The unit of a page's address (`national` has no code), inside the user's scope."""
+    if level == "commune" and code is not None:
+        return Unit("commune", commune=commune_in_scope(session, actor, code))
+    if level == "province" and code is not None:
+        return Unit("province", province=province_in_scope(session, actor, code))
+    if actor.role is not Role.national_admin:
+        raise NotFound("what.resource", audit_action="page.read", audit_target="national")
+    return Unit("national")
+
+
 def crumbs(
     request: Request,
     session: Session,

@@ -344,7 +344,7 @@ def test_deactivating_an_account_ends_its_open_session(
 
 
 def test_each_work_page_is_limited_to_the_users_scope_and_accessible(
-    page: Page, live_server: LiveServer, browser: Browser, page_guard: PageGuard
+    page: Page, live_server: LiveServer, browser: Browser, page_guard: PageGuard, tmp_path: Path
 ) -> None:
     live_server.create_staff("hk_admin", Role.commune_admin, commune_code=HN_HOAN_KIEM)
     live_server.create_staff("cn_admin", Role.commune_admin, commune_code=HN_CUA_NAM)
@@ -435,6 +435,23 @@ def test_each_work_page_is_limited_to_the_users_scope_and_accessible(
     page.goto(f"/provinces/{HN}/users")
     expect(page.locator("tbody")).to_contain_text("hk_admin")
     axe(page)
+
+    # The province's baselines: what is missing, and one file for many communes.
+    page.goto(f"/provinces/{HN}/baselines?year=2026")
+    expect(page.get_by_role("status").first).to_contain_text("chưa có số liệu năm 2026")
+    axe(page)
+    header = ["Mã xã", "Năm", "Người trưởng thành", "CBCCVC", "Học sinh", "Người lao động"]
+    upload = tmp_path / "mau-so.csv"
+    upload.write_bytes(csv_bytes(header, [[HN_CUA_NAM, 2026, 5100, 40, 900, 700]]))
+    page.get_by_role("link", name="Nhập dữ liệu từ tệp").click()
+    page.select_option("select[name=kind]", "baselines")
+    page.set_input_files("input[name=file]", str(upload))
+    page.get_by_role("button", name="Tải lên").click()
+    expect(page).to_have_url(re.compile(rf"/provinces/{HN}/imports/[0-9a-f-]{{36}}$"))
+    expect(page.locator(".import-status")).to_have_attribute("data-status", "done")
+    expect(page.locator("#rows-stored")).to_have_text("1")
+    page.goto(f"/provinces/{HN}/baselines?year=2026")
+    expect(page.get_by_role("row", name=re.compile("Cửa Nam"))).to_contain_text("5.100")
 
     # On a 360-px phone no work page scrolls sideways (wide tables scroll inside their box).
     phone = new_page(browser, live_server, page_guard, viewport={"width": 360, "height": 740})
