@@ -2,13 +2,12 @@
 
 from fastapi import APIRouter, Depends
 
-from app.web import auth, docs
+from app.web import auth, dashboards, docs, work
 from app.web.csrf import require_csrf
 
 # Every page route that changes something checks the CSRF token: no route can forget it.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
 router.include_router(auth.router)
 router.include_router(docs.router)
-from app.web import work  # noqa: E402
-
+router.include_router(dashboards.router)
 router.include_router(work.router)
