@@ -170,10 +170,20 @@ def _check_team(session: Session, data: UserCreate, commune_code: str | None) ->
 
 
 def list_users(
-    session: Session, *, actor: Actor, cursor: str | None, limit: int
+    session: Session,
+    *,
+    actor: Actor,
+    cursor: str | None,
+    limit: int,
+    province_code: str | None = None,
+    commune_code: str | None = None,
 ) -> tuple[Sequence[User], str | None]:
-    """Accounts inside the caller's scope."""
+    """Accounts inside the caller's scope, optionally only those of one province or commune."""
     statement = select(User).where(actor.scope_clause(User.province_code, User.commune_code))
+    if province_code is not None:
+        statement = statement.where(User.province_code == province_code)
+    if commune_code is not None:
+        statement = statement.where(User.commune_code == commune_code)
     return paginate(
         session,
         statement,
@@ -272,10 +282,17 @@ def create_team(session: Session, *, actor: Actor, data: TeamCreate) -> Team:
 
 
 def list_teams(
-    session: Session, *, actor: Actor, cursor: str | None, limit: int
+    session: Session,
+    *,
+    actor: Actor,
+    cursor: str | None,
+    limit: int,
+    commune_code: str | None = None,
 ) -> tuple[Sequence[Team], str | None]:
-    """Teams inside the caller's scope."""
+    """Teams inside the caller's scope, optionally only those of one commune."""
     statement = select(Team).where(actor.scope_clause(Team.province_code, Team.commune_code))
+    if commune_code is not None:
+        statement = statement.where(Team.commune_code == commune_code)
     return paginate(
         session,
         statement,

@@ -31,6 +31,7 @@ router = APIRouter()
 CommuneCode = Annotated[str, Path(pattern=r"^\d{5}$")]
 ProvinceCode = Annotated[str, Path(pattern=r"^\d{2}$")]
 LIST_LIMIT = 500
+PAGE_SIZE = 100
 VILLAGE_KINDS = ("thon", "ban", "to_dan_pho", "ap", "khu_pho", "other")
 
 MESSAGES = {
@@ -125,11 +126,21 @@ def _users_page(
     password_errors: dict[int, str] | None = None,
 ) -> Response:
     lang = page_language(request)
-    users, _ = accounts.list_users(session, actor=actor, cursor=None, limit=LIST_LIMIT)
+    cursor = request.query_params.get("cursor") or None
+    users, next_cursor = accounts.list_users(
+        session,
+        actor=actor,
+        cursor=cursor,
+        limit=PAGE_SIZE,
+        province_code=unit.province.code if unit.province else None,
+        commune_code=unit.commune.code if unit.commune else None,
+    )
     teams: list[Team] = []
     if unit.commune is not None:
-        all_teams, _ = accounts.list_teams(session, actor=actor, cursor=None, limit=LIST_LIMIT)
-        teams = [t for t in all_teams if t.commune_code == unit.commune.code]
+        found, _ = accounts.list_teams(
+            session, actor=actor, cursor=None, limit=LIST_LIMIT, commune_code=unit.commune.code
+        )
+        teams = list(found)
     lower_roles = [role for role in Role if ROLE_RANK[role] < actor.rank]
     if unit.commune is not None:
         lower_roles = [r for r in lower_roles if r in (Role.commune_admin, Role.team_member)]
@@ -143,7 +154,8 @@ def _users_page(
         {
             "unit": unit,
             "crumbs": _unit_crumbs(request, session, actor, unit),
-            "users": [u for u in users if unit.holds(u.province_code, u.commune_code)],
+            "users": users,
+            "more_url": f"{unit.path}/users?cursor={next_cursor}" if next_cursor else None,
             "manageable": {
                 u.id
                 for u in users
@@ -337,8 +349,9 @@ def _teams_page(
     errors: dict[str, str] | None = None,
     name: str = "",
 ) -> Response:
-    teams, _ = accounts.list_teams(session, actor=actor, cursor=None, limit=LIST_LIMIT)
-    mine = [t for t in teams if t.commune_code == commune.code]
+    mine, _ = accounts.list_teams(
+        session, actor=actor, cursor=None, limit=LIST_LIMIT, commune_code=commune.code
+    )
     return render(
         request,
         "staff/teams.html",
