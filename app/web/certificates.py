@@ -38,8 +38,8 @@ CertificateId = Annotated[uuid.UUID, Path()]
 # The printable page keeps its own small style sheet inline; only that one is allowed.
 _STYLE_HASH = base64.b64encode(hashlib.sha256(printable.STYLE.encode()).digest()).decode()
 PRINT_POLICY = (
-    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; img-src 'self' data:; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    f"default-src 'self'; style-src 'self' 'sha256-{_STYLE_HASH}'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 
 MESSAGES = {

@@ -266,6 +266,7 @@ def test_a_certificate_is_printed_and_revoked_through_its_page(
     assert response is not None and response.status == 200
     expect(printed.locator("h2")).to_have_text("Phạm Thu Trang")
     expect(printed.locator(".qr svg")).to_be_visible()
+    axe(printed)
     assert printed.evaluate("getComputedStyle(document.querySelector('.card')).borderStyle") == (
         "double"
     )
@@ -349,6 +350,7 @@ def test_each_work_page_is_limited_to_the_users_scope_and_accessible(
     live_server.create_staff("hk_admin", Role.commune_admin, commune_code=HN_HOAN_KIEM)
     live_server.create_staff("cn_admin", Role.commune_admin, commune_code=HN_CUA_NAM)
     live_server.create_staff("hn_admin", Role.province_admin, province_code=HN)
+    live_server.create_staff("national", Role.national_admin)
     hk_headers = live_server.api_headers("hk_admin")
     learner_id, certificate_id = _certified_learner(live_server, hk_headers)
 
@@ -452,6 +454,15 @@ def test_each_work_page_is_limited_to_the_users_scope_and_accessible(
     expect(page.locator("#rows-stored")).to_have_text("1")
     page.goto(f"/provinces/{HN}/baselines?year=2026")
     expect(page.get_by_role("row", name=re.compile("Cửa Nam"))).to_contain_text("5.100")
+
+    # The nation's pages, for a national admin.
+    sign_in(page, "national")
+    page.goto("/national/targets")
+    expect(page.locator("tbody")).to_contain_text("85,0 %")
+    axe(page)
+    page.goto("/national/users")
+    expect(page.locator("tbody")).to_contain_text("hn_admin")
+    axe(page)
 
     # On a 360-px phone no work page scrolls sideways (wide tables scroll inside their box).
     phone = new_page(browser, live_server, page_guard, viewport={"width": 360, "height": 740})
