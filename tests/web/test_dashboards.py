@@ -64,6 +64,17 @@ def test_the_dashboards_figures_equal_the_apis(page: Page, live_server: LiveServ
     expect(west).to_have_class("is-lagging")
     expect(west).to_contain_text("Chậm tiến độ")
     axe(page)
+    # Another day: the page and the API answer for that day, before anyone was certified.
+    page.get_by_label("Số liệu đến ngày").fill("2026-01-31")
+    page.get_by_role("button", name="Xem").click()
+    expect(page.get_by_test_id("as-of")).to_have_text("31/01/2026")
+    earlier = _api(
+        live_server, "hk_admin", f"/api/v1/stats/communes/{HN_HOAN_KIEM}?as_of=2026-01-31"
+    )
+    adults = next(i for i in earlier["indicators"] if i["indicator"] == "adults_certified")
+    card = page.locator(".indicator[data-indicator=adults_certified]")
+    expect(card.locator("[data-field=numerator]")).to_have_text(format_number(adults["numerator"]))
+    expect(card.locator("[data-field=rate]")).to_have_text(format_percent(adults["rate"]))
 
 
 def test_a_commune_admin_sees_only_their_commune(page: Page, live_server: LiveServer) -> None:

@@ -43,6 +43,7 @@
     if (!window.echarts) { return; }
     var charts = Array.prototype.map.call(document.querySelectorAll("[data-chart]"), draw);
     document.documentElement.setAttribute("data-charts-drawn", String(charts.length));
+    if (window.performance && performance.mark) { performance.mark("charts-drawn"); }
     window.addEventListener("resize", function () {
       charts.forEach(function (chart) { chart.resize(); });
     });
