@@ -192,17 +192,24 @@ def test_an_import_is_uploaded_and_followed_to_the_end(
     page.get_by_role("button", name="Tải lên").click()
     expect(page).to_have_url(re.compile(rf"{COMMUNE}/imports/[0-9a-f-]{{36}}$"))
 
-    # The bar is read as htmx swaps the fragment in; it only ever moves forward.
+    # The bar is read as htmx swaps the fragment in (all at once, between two swaps); it only
+    # ever moves forward.
     seen: list[int] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        value = page.locator("#import-bar").get_attribute("value")
-        read = int(page.locator("#rows-read").inner_text().replace(".", ""))
+        state = page.evaluate(
+            """() => ({
+                read: document.querySelector("#rows-read").textContent,
+                value: document.querySelector("#import-bar").getAttribute("value"),
+                status: document.querySelector(".import-status").dataset.status,
+            })"""
+        )
+        read = int(state["read"].replace(".", ""))
         if not seen or read != seen[-1]:
             seen.append(read)
-        if page.locator(".import-status").get_attribute("data-status") == "done":
+        assert state["value"] is None or float(state["value"]) <= rows
+        if state["status"] == "done":
             break
-        assert value is None or float(value) <= rows
         page.wait_for_timeout(100)
     expect(page.locator(".import-status")).to_have_attribute("data-status", "done")
     assert seen == sorted(seen) and seen[-1] == rows, seen
