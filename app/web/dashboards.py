@@ -345,13 +345,11 @@ register_messages(
         "dash.indicators": ("Các chỉ tiêu", "Indicators"),
         "dash.rate": ("Tỷ lệ", "Rate"),
         "dash.counted": ("Đã đạt / tổng số", "Reached / total"),
-        "dash.source.baseline": (
-            "mẫu số theo số liệu thống kê năm {year}",
-            "denominator from the {year} statistics",
-        ),
+        "dash.source": ("Nguồn mẫu số", "Denominator from"),
+        "dash.source.baseline": ("số liệu thống kê năm {year}", "the {year} statistics"),
         "dash.source.registered": (
-            "mẫu số là số người đã đăng ký (chưa có số liệu thống kê)",
-            "denominator is the registered count (no statistics yet)",
+            "số người đã đăng ký (chưa có số liệu thống kê)",
+            "the registered count (no statistics yet)",
         ),
         "dash.target": ("Mục tiêu", "Target"),
         "dash.target_by": ("{value} trước {deadline}", "{value} by {deadline}"),

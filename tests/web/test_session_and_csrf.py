@@ -164,6 +164,7 @@ def test_a_cross_site_form_post_is_refused(page: Page, live_server: LiveServer) 
     with page.expect_navigation():
         page.click("button")
     expect(page.get_by_role("heading", level=1)).to_have_text("Không được phép")
+    axe(page)
     assert live_server.api_headers("hk_admin", PASSWORD)
 
 
