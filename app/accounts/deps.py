@@ -125,3 +125,19 @@ def get_team_in_scope(
 
 
 TeamInScope = Annotated[Team, Depends(get_team_in_scope)]
+
+
+def get_user_in_scope(
+    user_id: Annotated[int, Path(description="User id")], session: SessionDep, actor: CurrentActor
+) -> User:
+    """The staff account, if it lies inside the caller's scope."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("what.user")
+    actor.require_in_scope(
+        user.province_code, user.commune_code, what="what.user", action="user.read", target=user_id
+    )
+    return user
+
+
+UserInScope = Annotated[User, Depends(get_user_in_scope)]

@@ -6,11 +6,12 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.accounts import service
-from app.accounts.deps import CurrentActor, TeamInScope
+from app.accounts.deps import CurrentActor, TeamInScope, UserInScope
 from app.accounts.models import Role, User
 from app.accounts.schemas import (
     Me,
     PasswordChange,
+    PasswordSet,
     TeamCreate,
     TeamDetail,
     TeamMember,
@@ -112,6 +113,37 @@ def list_users(
     """Danh sách tài khoản / Staff accounts inside your scope."""
     users, next_cursor = service.list_users(session, actor=actor, cursor=cursor, limit=limit)
     return Page(items=[UserPublic.model_validate(u) for u in users], next_cursor=next_cursor)
+
+
+@router.post("/users/{user_id}/deactivate", response_model=UserPublic, tags=["users"])
+def deactivate_user(user: UserInScope, session: SessionDep, actor: CurrentActor) -> UserPublic:
+    """Khóa tài khoản / Deactivate a lower account in your scope: its tokens stop at once."""
+    return UserPublic.model_validate(
+        service.set_active(session, actor=actor, user=user, active=False)
+    )
+
+
+@router.post("/users/{user_id}/activate", response_model=UserPublic, tags=["users"])
+def activate_user(user: UserInScope, session: SessionDep, actor: CurrentActor) -> UserPublic:
+    """Mở lại tài khoản / Reactivate a lower account in your scope."""
+    return UserPublic.model_validate(
+        service.set_active(session, actor=actor, user=user, active=True)
+    )
+
+
+@router.post("/users/{user_id}/password", response_model=UserPublic, tags=["users"])
+def reset_password(
+    data: PasswordSet,
+    user: UserInScope,
+    session: SessionDep,
+    actor: CurrentActor,
+    passwords: PasswordsDep,
+) -> UserPublic:
+    """Đặt lại mật khẩu / Set a new password for a lower account in your scope."""
+    updated = service.set_password(
+        session, actor=actor, passwords=passwords, user=user, password=data.password
+    )
+    return UserPublic.model_validate(updated)
 
 
 @router.post(

@@ -77,6 +77,14 @@ class UserCreate(InputModel):
     team_id: int | None = None
 
 
+class PasswordSet(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"password": "mot-mat-khau-moi-dai"}]}
+    )
+
+    password: str = Field(min_length=10, max_length=128)
+
+
 class UserPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -189,10 +189,20 @@ def _check_team(session: Session, data: UserCreate, commune_code: str | None) ->
 
 
 def list_users(
-    session: Session, *, actor: Actor, cursor: str | None, limit: int
+    session: Session,
+    *,
+    actor: Actor,
+    cursor: str | None,
+    limit: int,
+    province_code: str | None = None,
+    commune_code: str | None = None,
 ) -> tuple[Sequence[User], str | None]:
-    """Accounts inside the caller's scope."""
+    """Accounts inside the caller's scope, optionally only those of one province or commune."""
     statement = select(User).where(actor.scope_clause(User.province_code, User.commune_code))
+    if province_code is not None:
+        statement = statement.where(User.province_code == province_code)
+    if commune_code is not None:
+        statement = statement.where(User.commune_code == commune_code)
     return paginate(
         session,
         statement,
@@ -202,6 +212,59 @@ def list_users(
         limit=limit,
         parse_key=int,
     )
+
+
+def _require_lower(actor: Actor, user: User, *, action: str) -> None:
+    """Refuse (403, audited) unless the account's role is lower than the caller's."""
+    if ROLE_RANK[Role(user.role)] >= actor.rank:
+        raise Forbidden(
+            "user.role_not_lower_manage", audit_action=action, audit_target=str(user.id)
+        )
+
+
+def set_active(session: Session, *, actor: Actor, user: User, active: bool) -> User:
+    """Deactivate or reactivate an account with a lower role, inside the caller's scope.
+
+    Every request reads the caller's account, so a deactivated account's access tokens and
+    browser sessions stop working with the next request, and it cannot sign in.
+    """
+    action = "user.activate" if active else "user.deactivate"
+    _require_lower(actor, user, action=action)
+    user.is_active = active
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=actor.audit_id,
+        actor_role=actor.role,
+        action=action,
+        target_type="user",
+        target_id=user.id,
+        province_code=user.province_code,
+        commune_code=user.commune_code,
+    )
+    return user
+
+
+def set_password(
+    session: Session, *, actor: Actor, passwords: Passwords, user: User, password: str
+) -> User:
+    """Give an account with a lower role, inside the caller's scope, a new password."""
+    _require_lower(actor, user, action="user.password_reset")
+    user.password_hash = passwords.hash(password)
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=actor.audit_id,
+        actor_role=actor.role,
+        action="user.password_reset",
+        target_type="user",
+        target_id=user.id,
+        province_code=user.province_code,
+        commune_code=user.commune_code,
+    )
+    return user
 
 
 def create_team(session: Session, *, actor: Actor, data: TeamCreate) -> Team:
@@ -238,10 +301,17 @@ def create_team(session: Session, *, actor: Actor, data: TeamCreate) -> Team:
 
 
 def list_teams(
-    session: Session, *, actor: Actor, cursor: str | None, limit: int
+    session: Session,
+    *,
+    actor: Actor,
+    cursor: str | None,
+    limit: int,
+    commune_code: str | None = None,
 ) -> tuple[Sequence[Team], str | None]:
-    """Teams inside the caller's scope."""
+    """Teams inside the caller's scope, optionally only those of one commune."""
     statement = select(Team).where(actor.scope_clause(Team.province_code, Team.commune_code))
+    if commune_code is not None:
+        statement = statement.where(Team.commune_code == commune_code)
     return paginate(
         session,
         statement,

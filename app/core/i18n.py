@@ -151,6 +151,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "Chỉ được tạo tài khoản có vai trò thấp hơn vai trò của bạn.",
         "You can only create accounts with a lower role than yours.",
     ),
+    "user.role_not_lower_manage": (
+        "Chỉ được quản lý tài khoản có vai trò thấp hơn vai trò của bạn.",
+        "You can only manage accounts with a lower role than yours.",
+    ),
     "user.scope_outside": (
         "Tài khoản mới phải nằm trong phạm vi quản lý của bạn.",
         "The new account must be inside your own scope.",

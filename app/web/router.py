@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Depends
 
-from app.web import auth, dashboards, docs
+from app.web import auth, dashboards, docs, work
 from app.web.csrf import require_csrf
 
 # Every page route that changes something checks the CSRF token: no route can forget it.
@@ -10,3 +10,4 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)]
 router.include_router(auth.router)
 router.include_router(docs.router)
 router.include_router(dashboards.router)
+router.include_router(work.router)
