@@ -128,7 +128,7 @@ TeamInScope = Annotated[Team, Depends(get_team_in_scope)]
 
 
 def get_user_in_scope(
-    user_id: Annotated[int, Path(description="User id")], session: SessionDep, actor: CurrentActor
+    user_id: Annotated[int, id_path("User id")], session: SessionDep, actor: CurrentActor
 ) -> User:
     """The staff account, if it lies inside the caller's scope."""
     user = session.get(User, user_id)

@@ -15,7 +15,7 @@ from app.core.db import SessionDep
 from app.core.errors import Invalid, NotFound
 from app.stats import planning
 from app.stats.indicators import Indicator
-from app.stats.models import Baseline
+from app.stats.models import Baseline, Target
 from app.stats.schemas import BaselineIn, TargetIn
 from app.training.schemas import vietnam_today
 from app.units.models import Commune, Province
@@ -275,7 +275,15 @@ def _targets_page(
     saved: bool = False,
 ) -> Response:
     lang = page_language(request)
-    visible = planning.list_targets(session, actor=actor, level=None, code=None)
+    visible: list[Target] = []
+    cursor: str | None = None
+    while True:
+        page, cursor = planning.list_targets(
+            session, actor=actor, level=None, code=None, cursor=cursor, limit=500
+        )
+        visible.extend(page)
+        if cursor is None:
+            break
     if province is not None:
         communes = {
             c
