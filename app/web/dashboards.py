@@ -174,12 +174,12 @@ def _dashboard(
     service.require_visible(actor, unit, action="stats.read")
     lang = page_language(request)
     day = as_of or _today()
-    if unit.level == "village":
-        stats = service.unit_stats(session, unit=unit, as_of=day, lang=lang)
-        children: list[UnitStats] = []
-    else:
-        stats = service.unit_stats(session, unit=unit, as_of=day, lang=lang)
-        children = service.breakdown(session, parent=unit, as_of=day, lang=lang)
+    stats = service.unit_stats(session, unit=unit, as_of=day, lang=lang)
+    children = (
+        []
+        if unit.level == "village"
+        else service.breakdown(session, parent=unit, as_of=day, lang=lang)
+    )
     start = date(day.year - 1, day.month, 1)
     series = timeseries(session, unit=unit, start=start, end=day)
     by_indicator = {s.indicator: s.points for s in series.series}
