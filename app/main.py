@@ -106,12 +106,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         with engine.connect() as connection:
             official.require_loaded_version(connection)
-        metrics.registry.register(DatabaseFigures(engine))
         # Credentials issued as an earlier public address keep verifying as that address.
         signer.trust(issuers.remember(engine, settings.base_url))
         log_addresses(settings)
         app.state.direct = direct = Direct(engine)
         await direct.open()
+        app.state.database_figures = figures = DatabaseFigures(engine, direct)
+        metrics.registry.register(figures)
         # Imports are stored in the background; unfinished ones (a crash) are resumed.
         import_worker = ImportWorker(
             engine, settings, app.state.personal_ids, app.state.credential_signer

@@ -187,6 +187,16 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _refuse_an_unset_public_address_in_production(self) -> Self:
+        # Every credential names this address as its issuer, and it is kept as one for ever.
+        if self.environment == "production" and "public_base_url" not in self.model_fields_set:
+            raise ValueError(
+                "refusing to start in production without PUBLIC_BASE_URL: certificates would "
+                "name a local address as their issuer and QR codes would open it"
+            )
+        return self
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

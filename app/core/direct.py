@@ -62,6 +62,14 @@ class Direct:
         if self._pool is not None:
             await self._pool.close()
 
+    def pool_use(self) -> dict[str, int]:
+        """The event-loop pool's connections in use, idle, and requests waiting for one."""
+        if self._pool is None:
+            return {}
+        stats = self._pool.get_stats()
+        size, idle = stats.get("pool_size", 0), stats.get("pool_available", 0)
+        return {"in_use": size - idle, "idle": idle, "waiting": stats.get("requests_waiting", 0)}
+
     @property
     def on_loop(self) -> bool:
         """Whether statements run on the event loop (PostgreSQL), not in a worker thread."""

@@ -34,7 +34,10 @@ class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True  # a malformed call; the handler reports it as logging always has
         if _TWELVE_DIGITS.search(message):
             record.msg = _TWELVE_DIGITS.sub(_MASK, message)
             record.args = None

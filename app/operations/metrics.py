@@ -17,6 +17,7 @@ from sqlmodel import Session, and_, col, or_, select
 
 from app.certificates.models import Certificate, CertificateStatus, DeliveryStatus
 from app.core.db import utcnow
+from app.core.direct import Direct
 from app.imports.models import ImportJob, ImportStatus
 from app.stats.models import RulesRecount
 
@@ -24,8 +25,9 @@ from app.stats.models import RulesRecount
 class DatabaseFigures(Collector):
     """The connection pool's use and the work waiting in the database, read at each scrape."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, direct: Direct | None = None) -> None:
         self.engine = engine
+        self.direct = direct
 
     def collect(self) -> Iterator[Metric]:
         yield from self._pool()
@@ -38,13 +40,18 @@ class DatabaseFigures(Collector):
         pool = self.engine.pool
         use = GaugeMetricFamily(
             "hocvuso_db_pool_connections",
-            "Connections of this process's request pool, by state",
-            labels=["state"],
+            "This process's database connections: the request pool (checked_out, idle) and, "
+            "on PostgreSQL, the event loop's pool for indicators and results (in_use, idle, "
+            "waiting requests)",
+            labels=["pool", "state"],
         )
         for state, reading in (("checked_out", "checkedout"), ("idle", "checkedin")):
             method = getattr(pool, reading, None)
             if method is not None:
-                use.add_metric([state], float(method()))
+                use.add_metric(["requests", state], float(method()))
+        if self.direct is not None:
+            for state, count in self.direct.pool_use().items():
+                use.add_metric(["direct", state], float(count))
         yield use
         size = getattr(pool, "size", None)
         if size is not None:
@@ -139,7 +146,7 @@ class DatabaseFigures(Collector):
 
 
 def scrape_registry(
-    own: CollectorRegistry, engine: Engine, *, multiprocess_dir: str | None
+    own: CollectorRegistry, figures: DatabaseFigures, *, multiprocess_dir: str | None
 ) -> CollectorRegistry:
     """What /metrics exposes: this process's metrics, or every worker's in multiprocess mode."""
     if multiprocess_dir is None:
@@ -148,5 +155,5 @@ def scrape_registry(
 
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=multiprocess_dir)  # type: ignore[no-untyped-call]
-    registry.register(DatabaseFigures(engine))
+    registry.register(figures)
     return registry

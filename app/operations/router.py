@@ -63,7 +63,7 @@ def metrics(request: Request) -> Response:
             raise Unauthorized()
     registry = scrape_registry(
         request.app.state.metrics.registry,
-        request.app.state.engine,
+        request.app.state.database_figures,
         multiprocess_dir=settings.prometheus_multiproc_dir,
     )
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

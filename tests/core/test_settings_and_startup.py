@@ -24,6 +24,14 @@ def test_production_refuses_default_or_short_secrets(monkeypatch: pytest.MonkeyP
             environment="production", secret_key="short", pii_key="p" * 40, _env_file=None
         )
     secrets = {"secret_key": "s" * 40, "pii_key": "p" * 40, "_env_file": None}
+    with pytest.raises(ValidationError, match="PUBLIC_BASE_URL"):
+        Settings(  # type: ignore[call-arg]
+            environment="production",
+            vneid_base_url="https://vneid.example.gov.vn/partner",
+            serve_url="http://127.0.0.1:8000",
+            **secrets,
+        )
+    secrets["public_base_url"] = "https://binhdanhocvuso.example.vn"
     with pytest.raises(ValidationError, match="VNEID_BASE_URL"):
         Settings(environment="production", **secrets)  # type: ignore[arg-type]
     fine = Settings(

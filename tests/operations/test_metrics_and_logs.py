@@ -70,7 +70,13 @@ def test_requests_and_sign_in_refusals_are_counted_by_route_template(
     assert moved("hocvuso_login_refusals_total", kind="staff", status="401") == 1
     # The path itself (with the learner's id) never becomes a label.
     assert not any(learner["id"] in str(labels) for _, labels in after)
-    assert ("hocvuso_db_pool_connections", (("state", "checked_out"),)) in after
+    pool = (("pool", "requests"), ("state", "checked_out"))
+    assert ("hocvuso_db_pool_connections", pool) in after
+    pools = {
+        dict(labels)["pool"] for name, labels in after if name == "hocvuso_db_pool_connections"
+    }
+    on_loop = client.app.state.direct.on_loop  # type: ignore[attr-defined]
+    assert pools == ({"requests", "direct"} if on_loop else {"requests"})
 
 
 def test_delivery_backlog_imports_and_recounts_show_what_waits(
