@@ -7,8 +7,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import pytest
 import time_machine
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from app.core.config import Settings
 from app.main import create_app
@@ -168,3 +170,10 @@ def test_the_counts_start_again_once_the_window_has_passed(
             assert sign_in(client, "hk_member", PASSWORD) == 429
         with time_machine.travel(start + 15 * 60 + 1, tick=False):
             assert sign_in(client, "hk_member", PASSWORD) == 200
+
+
+def test_a_trusted_proxy_that_is_no_address_stops_the_start(settings: Settings) -> None:
+    with pytest.raises(ValidationError, match="trusted_proxies"):
+        Settings(_env_file=None, trusted_proxies="10.0.0.5, proxy.local")  # type: ignore[call-arg]
+    both = Settings(_env_file=None, trusted_proxies="10.0.0.5, 192.168.0.0/24")  # type: ignore[call-arg]
+    assert len(both.trusted_proxy_networks) == 2
