@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, func
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts import throttle
@@ -116,8 +117,13 @@ def create_user(
         team_id=team_id,
         created_by_id=actor.user_id if actor else None,
     )
-    session.add(user)
-    session.flush()
+    try:
+        # Two creations of one name at once (in any case): the index refuses the second.
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+    except IntegrityError:
+        raise Conflict("user.duplicate") from None
     audit.record(
         session,
         actor_id=actor.audit_id if actor else audit.SYSTEM_ACTOR_ID,

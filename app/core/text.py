@@ -30,9 +30,9 @@ def clean_name(text: str) -> str:
     """A name in NFC, refusing invisible characters (a field problem).
 
     Zero-width and bidirectional formatting characters (Unicode's Cf) make two names look
-    alike or reverse how one is shown; control characters (Cc) have no place in a name.
+    alike or reverse how one is shown.
     """
-    if any(unicodedata.category(c) in ("Cf", "Cc") for c in text):
+    if any(unicodedata.category(c) == "Cf" for c in text):
         raise PydanticCustomError("name.invisible", "The name holds invisible characters")
     return unicodedata.normalize("NFC", text)
 

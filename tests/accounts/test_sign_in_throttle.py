@@ -1,12 +1,16 @@
 """Sign-in throttling in the three deployments: direct, behind a proxy elsewhere, on the host."""
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import pytest
+import time_machine
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from app.core.config import Settings
 from app.main import create_app
@@ -153,3 +157,23 @@ def test_hammering_a_locked_account_does_not_lock_its_address(
             assert sign_in(shared, "hk_member", WRONG) == 429
         # Five failures at the address so far: its other users still sign in.
         assert sign_in(shared, "cn_admin", PASSWORD) == 200
+
+
+def test_the_counts_start_again_once_the_window_has_passed(
+    settings: Settings, staff: Staff
+) -> None:
+    with deployment(settings, "203.0.113.7") as client:
+        start = time.time()
+        with time_machine.travel(start, tick=False):
+            for _ in range(5):
+                assert sign_in(client, "hk_member", WRONG) == 401
+            assert sign_in(client, "hk_member", PASSWORD) == 429
+        with time_machine.travel(start + 15 * 60 + 1, tick=False):
+            assert sign_in(client, "hk_member", PASSWORD) == 200
+
+
+def test_a_trusted_proxy_that_is_no_address_stops_the_start(settings: Settings) -> None:
+    with pytest.raises(ValidationError, match="trusted_proxies"):
+        Settings(_env_file=None, trusted_proxies="10.0.0.5, proxy.local")  # type: ignore[call-arg]
+    both = Settings(_env_file=None, trusted_proxies="10.0.0.5, 192.168.0.0/24")  # type: ignore[call-arg]
+    assert len(both.trusted_proxy_networks) == 2

@@ -2,6 +2,7 @@
 
 import logging
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
@@ -189,3 +190,26 @@ def test_a_name_typed_decomposed_is_the_same_name(client: TestClient, staff: Sta
         "/api/v1/teams", json={"name": composed, "commune_code": "00070"}, headers=headers
     )
     assert again.status_code == 409
+
+
+def test_one_name_created_at_once_in_many_cases_makes_one_account(
+    client: TestClient, staff: Staff
+) -> None:
+    headers = staff["hk_admin"]
+    team_id = staff.users["hk_member"].team_id
+
+    def create(username: str) -> int:
+        body = {
+            "username": username,
+            "password": "mot-mat-khau-dai",
+            "full_name": "Trần Thị Hoa",
+            "role": "team_member",
+            "commune_code": "00070",
+            "team_id": team_id,
+        }
+        return client.post("/api/v1/users", json=body, headers=headers).status_code
+
+    names = ["hoa.tran", "Hoa.Tran", "HOA.TRAN", "hoa.TRAN", "Hoa.tran", "hOA.tRAN"]
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        statuses = sorted(pool.map(create, names))
+    assert statuses == [201] + [409] * (len(names) - 1)

@@ -58,3 +58,27 @@ def test_an_import_and_its_rejected_rows_are_not_cached_and_refusals_are_audited
         )
     ).all()
     assert len(denied_downloads) == 2
+
+
+def test_a_row_whose_name_hides_characters_is_refused_alone(
+    client: TestClient, staff: Staff
+) -> None:
+    rows = [
+        [
+            citizen_id_for(date(1990, 1, 1), "male", serial=n),
+            name,
+            "01/01/1990",
+            "Nam",
+            "00070",
+            "",
+            "01/05/2026",
+        ]
+        for n, name in ((1, "Nguyễn Văn Một"), (2, "Nguyễn Văn\u200b Hai"), (3, "\u202eNguyễn Ba"))
+    ]
+    answer = upload(client, staff["hk_admin"], csv_bytes(LEARNER_HEADER_VI, rows))
+    assert answer.status_code == 202, answer.text
+    job = wait_done(client, staff["hk_admin"], answer.json()["id"])
+    assert (job["rows_stored"], job["rows_rejected"]) == (1, 2)
+    for rejected in job["rejected"]:
+        [problem] = rejected["problem"]["errors"]
+        assert problem["loc"][-1] == "full_name"
