@@ -242,18 +242,22 @@ class _Workbook:
         with self.reader.archive.open(self.strings_path) as source:
             return list(read_string_table(source))
 
-    def strings_up_to(self, last: int) -> list[str]:
-        """The shared strings numbered 0 to `last`, read no further."""
-        found: list[str] = []
-        if self.strings_path is None:
+    def strings_numbered(self, wanted: set[int]) -> dict[int, str]:
+        """The shared strings of these numbers, read no further than the last of them."""
+        found: dict[int, str] = {}
+        if self.strings_path is None or not wanted:
             return found
+        last = max(wanted)
         with self.reader.archive.open(self.strings_path) as source:
+            number = 0
             for _, node in iterparse(source):
                 if node.tag == STRING_TAG:
-                    text = Text.from_tree(node)
-                    found.append(text.content.replace("x005F_", "") if text else "")
+                    if number in wanted:
+                        text = Text.from_tree(node)
+                        found[number] = text.content.replace("x005F_", "") if text else ""
                     node.clear()
-                    if len(found) > last:
+                    number += 1
+                    if number > last:
                         break
         return found
 
@@ -280,16 +284,15 @@ class _LazyStrings:
 
     def __init__(self, book: _Workbook) -> None:
         self.book = book
-        self.wanted: list[int] = []
-        self.table: list[str] = []
+        self.wanted: set[int] = set()
+        self.table: dict[int, str] = {}
 
     def __getitem__(self, index: int) -> "_StringRef":
-        self.wanted.append(index)
+        self.wanted.add(index)
         return _StringRef(index)
 
     def resolve(self) -> None:
-        if self.wanted:
-            self.table = self.book.strings_up_to(max(self.wanted))
+        self.table = self.book.strings_numbered(self.wanted)
 
 
 @dataclass(frozen=True)
