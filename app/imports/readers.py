@@ -29,6 +29,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.xml.constants import SHEET_MAIN_NS
 
+from app.core.bounds import MAX_INT
 from app.core.config import Settings
 from app.core.spreadsheets import restore
 
@@ -154,6 +155,8 @@ def _open_xlsx(path: Path, limits: FileLimits, *, header_only: bool) -> Iterator
             if first is None:
                 raise FileProblem("import.empty")
             header_number, header_cells = first
+            if header_number > MAX_INT:
+                raise FileProblem("import.too_many_rows", limit=str(limits.max_rows))
             if isinstance(strings, _LazyStrings):
                 strings.resolve()
             values = _values(header_cells, None, strings)
@@ -327,7 +330,8 @@ def _xlsx_rows(
         for number, parsed in rows:
             if number <= previous:  # rows out of order: resuming after a row needs the order
                 raise FileProblem("import.unreadable")
-            if number - header_number > max_rows:
+            # Row numbers are stored with the rejected rows: they must fit the database too.
+            if number - header_number > max_rows or number > MAX_INT:
                 raise FileProblem("import.too_many_rows", limit=str(max_rows))
             previous = number
             cells = [_xlsx_cell(v) for v in _values(parsed, width, strings)]
