@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     import_poll_seconds: float = Field(default=2.0, gt=0)
     # Hostile files: rows a file may hold (the biggest real list is a province's), rejected
     # rows after which an import stops, and what an XLSX may inflate to before it is parsed.
-    import_max_rows: int = Field(default=2_000_000, ge=1)
+    import_max_rows: int = Field(default=2_000_000, ge=1, le=100_000_000)
     import_max_rejected_rows: int = Field(default=20_000, ge=1)
     import_max_inflated_bytes: int = Field(default=2 * 1024**3, ge=1024 * 1024)
     # The shared-strings table is the one part of an XLSX read whole into memory.

@@ -29,6 +29,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.xml.constants import SHEET_MAIN_NS
 
+from app.core.bounds import MAX_INT
 from app.core.config import Settings
 from app.core.spreadsheets import restore
 
@@ -170,6 +171,8 @@ def _open_xlsx(path: Path, limits: FileLimits, *, header_only: bool) -> Iterator
             if first is None:
                 raise FileProblem("import.empty")
             header_number, header_cells = first
+            if header_number > MAX_INT:
+                raise FileProblem("import.too_many_rows", limit=str(limits.max_rows))
             if isinstance(strings, _LazyStrings):
                 strings.resolve()
             values = _values(header_cells, None, strings)
@@ -258,18 +261,22 @@ class _Workbook:
         with self.reader.archive.open(self.strings_path) as source:
             return list(read_string_table(source))
 
-    def strings_up_to(self, last: int) -> list[str]:
-        """The shared strings numbered 0 to `last`, read no further."""
-        found: list[str] = []
-        if self.strings_path is None:
+    def strings_numbered(self, wanted: set[int]) -> dict[int, str]:
+        """The shared strings of these numbers, read no further than the last of them."""
+        found: dict[int, str] = {}
+        if self.strings_path is None or not wanted:
             return found
+        last = max(wanted)
         with self.reader.archive.open(self.strings_path) as source:
+            number = 0
             for _, node in iterparse(source):
                 if node.tag == STRING_TAG:
-                    text = Text.from_tree(node)
-                    found.append(text.content.replace("x005F_", "") if text else "")
+                    if number in wanted:
+                        text = Text.from_tree(node)
+                        found[number] = text.content.replace("x005F_", "") if text else ""
                     node.clear()
-                    if len(found) > last:
+                    number += 1
+                    if number > last:
                         break
         return found
 
@@ -296,16 +303,15 @@ class _LazyStrings:
 
     def __init__(self, book: _Workbook) -> None:
         self.book = book
-        self.wanted: list[int] = []
-        self.table: list[str] = []
+        self.wanted: set[int] = set()
+        self.table: dict[int, str] = {}
 
     def __getitem__(self, index: int) -> "_StringRef":
-        self.wanted.append(index)
+        self.wanted.add(index)
         return _StringRef(index)
 
     def resolve(self) -> None:
-        if self.wanted:
-            self.table = self.book.strings_up_to(max(self.wanted))
+        self.table = self.book.strings_numbered(self.wanted)
 
 
 @dataclass(frozen=True)
@@ -340,7 +346,8 @@ def _xlsx_rows(
         for number, parsed in rows:
             if number <= previous:  # rows out of order: resuming after a row needs the order
                 raise FileProblem("import.unreadable")
-            if number - header_number > max_rows:
+            # Row numbers are stored with the rejected rows: they must fit the database too.
+            if number - header_number > max_rows or number > MAX_INT:
                 raise FileProblem("import.too_many_rows", limit=str(max_rows))
             previous = number
             cells = [_xlsx_cell(v) for v in _values(parsed, width, strings)]

@@ -126,6 +126,14 @@ def test_a_row_numbered_beyond_any_list_fails_the_import_at_once(
     assert body["rows_read"] == 0 and body["rows_stored"] == 0
 
 
+def test_a_header_numbered_beyond_any_list_is_refused(
+    client: TestClient, staff: Staff, settings: Settings
+) -> None:
+    rows = [inline_row("1e15", LEARNER_HEADER_EN), inline_row("1000000000000001", ["x"])]
+    problem = refused(client, staff, settings, xlsx_with({SHEET: sheet_xml(rows)}))
+    assert problem["detail"] == translate("import.too_many_rows", "vi")
+
+
 def test_gaps_between_row_numbers_cost_nothing(
     client: TestClient, staff: Staff, settings: Settings
 ) -> None:
