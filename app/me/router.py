@@ -34,12 +34,17 @@ def sign_in_with_vneid(
     tokens: AccessTokensDep,
     personal_ids: PersonalIdsDep,
 ) -> Token:
-    """Người học đăng nhập bằng VNeID / Exchange a VNeID `id_token` for a learner access token."""
+    """Người học đăng nhập bằng VNeID / Exchange a VNeID `id_token` for a learner access token.
+
+    Each `id_token` is accepted once: a replay answers 401.
+    """
     try:
         claims = from_thread.run(vneid.verify_id_token, data.id_token)
     except TokenError:
         raise Unauthorized("vneid.bad_id_token", audit_action="auth.vneid_rejected") from None
-    learner = service.learner_for_vneid(session, personal_ids=personal_ids, claims=claims)
+    learner = service.accept_id_token(
+        session, personal_ids=personal_ids, token=data.id_token, claims=claims
+    )
     token = tokens.issue(f"{LEARNER_SUBJECT}{learner.id}", {"role": LEARNER_ROLE})
     return Token(access_token=token, expires_in=int(tokens.lifetime.total_seconds()))
 

@@ -1,5 +1,6 @@
 """Learner self-service: sign-in with VNeID, own progress and certificates."""
 
+import hmac
 from collections import defaultdict
 from typing import Any
 
@@ -8,12 +9,31 @@ from sqlmodel import Session, col, select
 from app.audit import service as audit
 from app.catalog.models import Course, Program, ProgramCourse
 from app.certificates.models import Certificate
-from app.core.errors import Forbidden
+from app.core.errors import Forbidden, Unauthorized
 from app.core.security import PersonalIds
 from app.learners import service as learners
 from app.learners.models import Learner
 from app.me.schemas import CourseDone, CourseRemaining, ProgramProgress, Progress
 from app.training.models import Completion
+from app.vneid import replay
+
+
+def accept_id_token(
+    session: Session,
+    *,
+    personal_ids: PersonalIds,
+    token: str,
+    claims: dict[str, Any],
+    nonce: str | None = None,
+) -> Learner:
+    """The learner a verified VNeID `id_token` vouches for, taking the token once.
+
+    `nonce` is the one this browser's sign-in sent, when the token came back from it.
+    """
+    if nonce is not None and not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
+        raise Unauthorized("vneid.bad_id_token", audit_action="auth.vneid_rejected")
+    replay.take_once(session, token=token, claims=claims)
+    return learner_for_vneid(session, personal_ids=personal_ids, claims=claims)
 
 
 def learner_for_vneid(

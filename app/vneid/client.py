@@ -10,6 +10,7 @@ import httpx
 from app.core.config import Settings
 from app.core.errors import DomainError
 from app.core.jwks import JwksCache, JwksUnavailable
+from app.core.security import TokenError
 from app.core.signing import unverified_kid, verify_jws
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class VneidClient:
             "/.well-known/jwks.json",
             min_refresh_seconds=settings.jwks_min_refresh_seconds,
         )
+        self._provider: dict[str, Any] | None = None
 
     async def deliver(self, *, credential: str, citizen_id: str) -> DeliveryOutcome:
         """Hand one signed credential over; a duplicate answer means VNeID already holds it."""
@@ -121,6 +123,49 @@ class VneidClient:
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             logger.warning("VNeID identity check failed: %s", type(exc).__name__)
             raise VneidUnavailable() from exc
+
+    async def provider(self) -> dict[str, Any]:
+        """VNeID's OpenID Connect metadata (read once, then kept)."""
+        if self._provider is None:
+            try:
+                response = await self.http.get("/.well-known/openid-configuration")
+                response.raise_for_status()
+                metadata = response.json()
+                issuer = metadata.get("issuer") if isinstance(metadata, dict) else None
+                if str(issuer).rstrip("/") != self.issuer.rstrip("/"):
+                    raise ValueError("metadata of another issuer")
+                endpoints = ("authorization_endpoint", "token_endpoint")
+                if not all(isinstance(metadata.get(name), str) for name in endpoints):
+                    raise ValueError("metadata without its endpoints")
+            except (httpx.HTTPError, ValueError, KeyError) as exc:
+                logger.warning("VNeID discovery failed: %s", type(exc).__name__)
+                raise VneidUnavailable() from exc
+            self._provider = metadata
+        return self._provider
+
+    async def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str) -> str:
+        """The `id_token` an authorization code stands for; TokenError if VNeID refuses it."""
+        metadata = await self.provider()
+        try:
+            response = await self.http.post(
+                str(metadata["token_endpoint"]),
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": redirect_uri,
+                    "client_id": self.client_id,
+                    "code_verifier": code_verifier,
+                },
+            )
+        except httpx.HTTPError as exc:
+            logger.warning("VNeID code exchange failed: %s", type(exc).__name__)
+            raise VneidUnavailable() from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            raise VneidUnavailable()
+        id_token = _json(response).get("id_token")
+        if response.status_code != 200 or not isinstance(id_token, str):
+            raise TokenError("authorization code refused")
+        return id_token
 
     async def verify_id_token(self, token: str) -> dict[str, Any]:
         """The claims of a VNeID sign-in token meant for this tracker; TokenError otherwise."""

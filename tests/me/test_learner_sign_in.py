@@ -1,5 +1,7 @@
 """Learners sign in with VNeID and see their own progress and certificates, nothing more."""
 
+import base64
+import string
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -8,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from app.audit.models import AuditEvent
 from app.core.config import Settings
 from app.core.signing import KeyRing
 from app.main import create_app
@@ -238,3 +241,47 @@ def test_phone_sync_checks_identity_record_by_record(
     assert sorted(item["citizen_id_masked"][-4:] for item in listed) == sorted(
         r["citizen_id"][-4:] for r in (confirmed, later)
     )
+
+
+def test_an_id_token_is_accepted_once(
+    client: TestClient, staff: Staff, session: Session, settings: Settings
+) -> None:
+    citizen_id = enrol_citizen(client, session, 1)
+    register(client, staff, 1)
+    id_token = _id_token(client, citizen_id)
+    first = client.post("/api/v1/auth/vneid", json={"id_token": id_token})
+    assert first.status_code == 200, first.text
+    replayed = client.post(
+        "/api/v1/auth/vneid", json={"id_token": id_token}, headers={"Accept-Language": "en"}
+    )
+    assert replayed.status_code == 401
+    assert replayed.headers["content-type"].startswith("application/problem+json")
+    assert "already used" in replayed.json()["detail"]
+    # The same signature spelt differently is the same token; one without a jti too.
+    forged = _forge(settings, citizen_id=citizen_id)
+    assert client.post("/api/v1/auth/vneid", json={"id_token": forged}).status_code == 200
+    header, payload, signature = forged.split(".")
+    # The signature's length leaves unused bits in its last character: flipping the lowest
+    # one spells the same bytes differently.
+    alphabet = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+    respelt_signature = signature[:-1] + alphabet[alphabet.index(signature[-1]) ^ 1]
+    respelt = f"{header}.{payload}.{respelt_signature}"
+    padding = "=" * (-len(signature) % 4)
+    assert respelt_signature != signature
+    assert base64.urlsafe_b64decode(signature + padding) == base64.urlsafe_b64decode(
+        respelt_signature + padding
+    )
+    respelt_answer = client.post(
+        "/api/v1/auth/vneid", json={"id_token": respelt}, headers={"Accept-Language": "en"}
+    )
+    assert respelt_answer.status_code == 401
+    assert "already used" in respelt_answer.json()["detail"]
+    assert client.post("/api/v1/auth/vneid", json={"id_token": forged}).status_code == 401
+    denials = session.exec(
+        select(AuditEvent).where(AuditEvent.action == "auth.vneid_replayed")
+    ).all()
+    assert len(denials) == 3 and all(d.outcome == "denied" for d in denials)
+    # A fresh token from a new sign-in is welcome.
+    assert (
+        client.post("/api/v1/auth/vneid", json={"id_token": _id_token(client, citizen_id)})
+    ).status_code == 200
