@@ -38,6 +38,7 @@ from app.training.router import router as training_router
 from app.units.router import router as units_router
 from app.vneid.client import VneidClient, make_http_client
 from app.vneid_mock.main import create_mock_app, start_mock
+from app.web import install_web
 
 API_PREFIX = "/api/v1"
 logger = logging.getLogger("app")
@@ -130,6 +131,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Served by the pages from self-hosted assets (app/web/docs.py).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.passwords = Passwords(settings)
@@ -165,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(certificates_public_router)
     if mock is not None:
         app.mount("/mock-vneid", mock)
+    install_web(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:
