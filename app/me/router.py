@@ -11,11 +11,10 @@ from app.accounts.schemas import Token
 from app.certificates import pages
 from app.certificates import service as certificates
 from app.certificates.deps import SignerDep
-from app.certificates.models import Certificate
 from app.certificates.schemas import CertificatePublic
 from app.core.db import SessionDep
 from app.core.deps import AccessTokensDep, PersonalIdsDep
-from app.core.errors import NotFound, Unauthorized
+from app.core.errors import Unauthorized
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.security import TokenError
 from app.me import service
@@ -79,8 +78,6 @@ def print_my_certificate(
     signer: SignerDep,
 ) -> HTMLResponse:
     """Bản in chứng nhận của tôi / My printable certificate, with its QR code."""
-    certificate = session.get(Certificate, certificate_id)
-    if certificate is None or certificate.learner_id != learner.id:
-        raise NotFound("what.certificate")
+    certificate = service.my_certificate(session, learner=learner, certificate_id=certificate_id)
     public = certificates.to_public(session, certificate, signer)
     return HTMLResponse(pages.printable_page(public, signer.page_url(certificate)))

@@ -1,7 +1,9 @@
 """Learner self-service: sign-in with VNeID, own progress and certificates."""
 
 import hmac
+import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -9,7 +11,7 @@ from sqlmodel import Session, col, select
 from app.audit import service as audit
 from app.catalog.models import Course, Program, ProgramCourse
 from app.certificates.models import Certificate
-from app.core.errors import Forbidden, Unauthorized
+from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.security import PersonalIds
 from app.learners import service as learners
 from app.learners.models import Learner
@@ -122,3 +124,25 @@ def progress(session: Session, *, learner: Learner) -> Progress:
         ],
         programs=programs,
     )
+
+
+def my_certificate(session: Session, *, learner: Learner, certificate_id: uuid.UUID) -> Certificate:
+    """One of the learner's own certificates; anyone else's answers 404 (and is audited)."""
+    certificate = session.get(Certificate, certificate_id)
+    if certificate is None or certificate.learner_id != learner.id:
+        raise NotFound(
+            "what.certificate",
+            audit_action="me.certificate_denied",
+            audit_target=str(certificate_id),
+            audit_commune=learner.commune_code,
+        )
+    return certificate
+
+
+def my_certificates(session: Session, *, learner: Learner) -> Sequence[Certificate]:
+    """All the learner's certificates, revoked ones too, newest first."""
+    return session.exec(
+        select(Certificate)
+        .where(Certificate.learner_id == learner.id)
+        .order_by(col(Certificate.issued_at).desc())
+    ).all()

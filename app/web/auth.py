@@ -15,6 +15,7 @@ from app.core.db import SessionDep, read_columns, request_session
 from app.core.errors import DomainError, TooManyRequests, Unauthorized
 from app.web.forms import domain_errors, validation_errors
 from app.web.i18n import LANGUAGE_COOKIE, page_language, translate
+from app.web.learner.session import session_learner_id
 from app.web.session import (
     PageActor,
     end_session,
@@ -41,6 +42,8 @@ def home(request: Request, session: SessionDep) -> RedirectResponse:
             pass
         else:
             return RedirectResponse(home_url(actor), status_code=303)
+    elif session_learner_id(request) is not None:
+        return RedirectResponse("/me", status_code=303)
     return RedirectResponse("/sign-in", status_code=303)
 
 

@@ -4,8 +4,10 @@ from fastapi import APIRouter, Depends
 
 from app.web import auth, docs
 from app.web.csrf import require_csrf
+from app.web.learner import router as learner
 
 # Every page route that changes something checks the CSRF token: no route can forget it.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
 router.include_router(auth.router)
 router.include_router(docs.router)
+router.include_router(learner.router)
