@@ -262,6 +262,14 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "Loại cấp quyền không được hỗ trợ.",
         "This grant type is not supported.",
     ),
+    "vneid.citizen_exists": (
+        "Công dân này đã có trong danh bạ VNeID (mô phỏng).",
+        "This citizen is already in the mock VNeID's registry.",
+    ),
+    "vneid.demo_only": (
+        "Chỉ thêm được công dân thử nghiệm vào VNeID mô phỏng khi không chạy ở môi trường thật.",
+        "Demonstration citizens can be added to the mock VNeID only outside production.",
+    ),
     "vneid.replayed_id_token": (
         "Mã đăng nhập VNeID này đã được dùng; vui lòng đăng nhập lại.",
         "This VNeID sign-in token was already used; please sign in again.",

@@ -6,6 +6,8 @@ from datetime import date
 from typing import Any, Literal
 
 import httpx
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.core.config import Settings
 from app.core.errors import DomainError
@@ -39,6 +41,18 @@ class DeliveryOutcome:
     receipt_id: str | None = None
     error: str | None = None
     duplicate: bool = False
+
+
+def mock_registry_key(settings: Settings) -> str:
+    """The key the tracker shows the mock VNeID to add demonstration citizens to its registry.
+
+    Derived from SECRET_KEY, which the mock shares (mounted, or served alone from the same
+    environment): no other caller can add a citizen, and a real VNeID has no such endpoint.
+    """
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"mock-vneid registry").derive(
+        settings.secret_key.get_secret_value().encode()
+    )
+    return key.hex()
 
 
 def make_http_client(
@@ -123,6 +137,25 @@ class VneidClient:
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             logger.warning("VNeID identity check failed: %s", type(exc).__name__)
             raise VneidUnavailable() from exc
+
+    async def add_demo_citizen(self, person: dict[str, str], *, registry_key: str) -> str | None:
+        """Put a person in the mock VNeID's registry; its handle, or None if already there."""
+        try:
+            response = await self.http.post(
+                "/api/admin/citizens",
+                json=person,
+                headers={"Authorization": f"Bearer {registry_key}"},
+            )
+        except httpx.HTTPError as exc:
+            logger.warning("VNeID registry call failed: %s", type(exc).__name__)
+            raise VneidUnavailable() from exc
+        if response.status_code == 409:
+            return None
+        handle = _json(response).get("handle")
+        if response.status_code != 201 or not isinstance(handle, str):
+            logger.warning("VNeID registry refused a citizen: HTTP %s", response.status_code)
+            raise VneidUnavailable()
+        return handle
 
     async def provider(self) -> dict[str, Any]:
         """VNeID's OpenID Connect metadata (read once, then kept)."""

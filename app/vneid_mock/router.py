@@ -1,5 +1,6 @@
 """The mock VNeID's endpoints: identity check, sign-in, certificate intake, a citizen's list."""
 
+import hmac
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
@@ -11,15 +12,18 @@ from sqlmodel import Session
 
 from app.certificates.credentials import verify_credential, verify_revocation
 from app.core.db import SessionDep
-from app.core.errors import DomainError, Invalid, NotFound, Unauthorized
+from app.core.errors import Conflict, DomainError, Invalid, NotFound, Unauthorized
 from app.core.jwks import JwksUnavailable
 from app.core.security import TokenError
 from app.core.signing import unverified_kid
+from app.vneid.client import mock_registry_key
 from app.vneid_mock import oidc, service
 from app.vneid_mock.schemas import (
     CertificationIntake,
     CertificationList,
     CertificationPublic,
+    CitizenAdd,
+    CitizenAdded,
     IdentityCheck,
     IdentityResult,
     Receipt,
@@ -233,4 +237,40 @@ def citizen_certifications(
             )
             for r in records
         ]
+    )
+
+
+@router.post(
+    "/api/admin/citizens",
+    response_model=CitizenAdded,
+    status_code=status.HTTP_201_CREATED,
+    tags=["mock-vneid"],
+)
+def add_demo_citizen(
+    data: CitizenAdd,
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> CitizenAdded:
+    """Thêm công dân thử nghiệm / Add a demonstration citizen (the tracker's key; not in
+    production). One already in the registry answers 409."""
+    settings = request.app.state.settings
+    if settings.environment == "production":
+        raise NotFound()
+    expected = mock_registry_key(settings)
+    if credentials is None or not hmac.compare_digest(credentials.credentials, expected):
+        raise Unauthorized()
+    index = request.app.state.citizen_index
+    if service.find_citizen(session, index=index, citizen_id=data.citizen_id) is not None:
+        raise Conflict("vneid.citizen_exists")
+    citizen = service.add_citizen(
+        session,
+        index=index,
+        citizen_id=data.citizen_id,
+        full_name=data.full_name,
+        birth_date=data.birth_date,
+        passcode=data.passcode,
+    )
+    return CitizenAdded(
+        handle=citizen.id, full_name=citizen.full_name, birth_date=citizen.birth_date
     )
