@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
@@ -147,6 +147,8 @@ def issue_code(
 ) -> str:
     """A fresh code for this citizen and request; only its hash is stored."""
     code = secrets.token_urlsafe(32)
+    # Codes past their minute are of no use to anyone: each new one clears them away.
+    session.execute(delete(VneidAuthorization).where(col(VneidAuthorization.expires_at) < utcnow()))
     session.add(
         VneidAuthorization(
             code_hash=_hash(code),

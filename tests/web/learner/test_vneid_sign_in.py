@@ -13,7 +13,7 @@ from app.core.config import Settings
 from app.main import create_app
 from tests.certificates.helpers import PASSCODE, certify, enrol_citizen, register
 from tests.factories import Staff
-from tests.vneid_mock.oidc_helpers import TOKEN, authorization_request, exchange
+from tests.vneid_mock.oidc_helpers import TOKEN, authorization_request, exchange, query_of
 from tests.web.learner.flow_helpers import (
     callback,
     flow_cookie,
@@ -167,3 +167,37 @@ def test_an_unregistered_citizen_is_told_so(client: TestClient, session: Session
     assert answer.status_code == 403
     assert "chưa được đăng ký" in answer.text
     assert "hocvuso_session" not in client.cookies
+
+
+class Unreachable(httpx.AsyncBaseTransport):
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("VNeID unreachable", request=request)
+
+
+def test_vneid_out_of_reach_is_said_plainly(settings: Settings) -> None:
+    app = create_app(settings)
+    app.state.http_transport = Unreachable()
+    with TestClient(app) as client:
+        answer = client.get("/sign-in/vneid", follow_redirects=False)
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "60"
+    assert "Không liên lạc được với VNeID" in answer.text
+    assert "hocvuso_vneid_flow" not in answer.headers.get("set-cookie", "")
+
+
+def test_after_sign_in_the_learner_goes_only_to_this_services_pages(
+    client: TestClient, staff: Staff, session: Session
+) -> None:
+    citizen_id = enrol_citizen(client, session, 1)
+    register(client, staff, 1)
+    for target, landing in (
+        ("/me/certificates", "/me/certificates"),
+        ("//evil.example/me", "/me"),
+        ("https://evil.example/", "/me"),
+    ):
+        client.cookies.clear()
+        response = client.get("/sign-in/vneid", params={"next": target}, follow_redirects=False)
+        request = query_of(response.headers["location"])
+        back = sign_in_at_vneid(client, request, citizen_id, PASSCODE)
+        answer = callback(client, back)
+        assert answer.status_code == 303 and answer.headers["location"] == landing, target
