@@ -165,6 +165,14 @@ def issue_code(
     return code
 
 
+def cancel_url(request: AuthorizationRequest, *, issuer: str) -> str:
+    """Back to the client without signing in: OAuth's `access_denied`."""
+    query = {"error": "access_denied", "iss": issuer.rstrip("/")}
+    if request.state:
+        query["state"] = request.state
+    return _with_query(request.redirect_uri, query)
+
+
 def redirect_with_code(request: AuthorizationRequest, code: str, *, issuer: str) -> str:
     """Where the browser goes after signing in (RFC 9207's `iss` included)."""
     query = {"code": code, "iss": issuer.rstrip("/")}

@@ -44,6 +44,7 @@ def authorize(request: Request) -> Response:
         action="authorize",
         hidden=_hidden(checked, params),
         client_name=checked.client_id,
+        cancel_url=oidc.cancel_url(checked, issuer=request.app.state.settings.vneid_issuer),
     )
 
 
@@ -91,6 +92,7 @@ def authorize_sign_in(
             action="authorize",
             hidden=_hidden(checked, params),
             client_name=checked.client_id,
+            cancel_url=oidc.cancel_url(checked, issuer=request.app.state.settings.vneid_issuer),
             error=message,
             status_code=status_code,
             headers=headers,

@@ -17,6 +17,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "username_hint": ("12 chữ số, trên thẻ căn cước", "12 digits, on your ID card"),
     "password": ("Mật mã VNeID", "VNeID passcode"),
     "submit": ("Đăng nhập", "Sign in"),
+    "cancel": ("Hủy, quay lại ứng dụng", "Cancel and go back"),
     "bad_username": (
         "Số định danh cá nhân gồm đúng 12 chữ số.",
         "A personal ID number has exactly 12 digits.",
@@ -40,6 +41,8 @@ input { box-sizing: border-box; width: 100%; font-size: 1.1rem; padding: 0.6rem;
         border: 1px solid #4b5563; border-radius: 0.25rem; }
 button { margin-top: 1.25rem; width: 100%; font-size: 1.1rem; padding: 0.75rem;
          background: #a50e0e; color: #fff; border: 0; border-radius: 0.25rem; }
+.cancel { text-align: center; margin-top: 1rem; }
+a { color: #1d4ed8; }
 .error { border-left: 4px solid #a50e0e; background: #fef2f2; padding: 0.75rem; }
 """
 
@@ -71,6 +74,7 @@ def sign_in_page(
     action: str,
     hidden: dict[str, str],
     client_name: str,
+    cancel_url: str,
     error: str | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
@@ -96,7 +100,8 @@ def sign_in_page(
 <input id="password" name="password" type="password" inputmode="numeric"
  autocomplete="current-password" required{described}>
 <button type="submit">{escape(text("submit", lang))}</button>
-</form>"""
+</form>
+<p class="cancel"><a href="{escape(cancel_url)}">{escape(text("cancel", lang))}</a></p>"""
     return _page(lang, text("title", lang), body, status_code, headers)
 
 

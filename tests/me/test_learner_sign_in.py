@@ -86,6 +86,8 @@ def test_a_learner_sees_only_their_own_records(
     assert client.get("/api/v1/me/progress", headers=headers).json()["learner_id"] == me["id"]
     other_print = f"/api/v1/me/certificates/{others_certificate['id']}/print"
     assert client.get(other_print, headers=headers).status_code == 404
+    denied = session.exec(select(AuditEvent).where(AuditEvent.action == "me.certificate_denied"))
+    assert [event.target_id for event in denied] == [others_certificate["id"]]
     # Staff endpoints refuse a learner's token, whatever they would show.
     for path in (
         "/api/v1/auth/me",

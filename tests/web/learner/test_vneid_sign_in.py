@@ -1,6 +1,8 @@
 """The tracker as VNeID's relying party: state, nonce, PKCE and one use of each id_token."""
 
+import html
 import json
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -201,3 +203,16 @@ def test_after_sign_in_the_learner_goes_only_to_this_services_pages(
         back = sign_in_at_vneid(client, request, citizen_id, PASSCODE)
         answer = callback(client, back)
         assert answer.status_code == 303 and answer.headers["location"] == landing, target
+
+
+def test_a_citizen_who_cancels_on_vneid_comes_back_signed_out(client: TestClient) -> None:
+    request = start(client)
+    page = client.get("/mock-vneid/authorize", params=request)
+    link = re.search(r'<p class="cancel"><a href="([^"]+)"', page.text)
+    assert link is not None
+    back = query_of(html.unescape(link.group(1)))
+    assert back["error"] == "access_denied" and back["state"] == request["state"]
+    answer = callback(client, back)
+    assert answer.status_code == 401
+    assert "VNeID không xác nhận việc đăng nhập." in answer.text
+    assert "hocvuso_session" not in client.cookies
