@@ -4,16 +4,18 @@ import base64
 import hashlib
 import uuid
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from anyio import from_thread
 from fastapi import APIRouter, Path, Request
+from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
 from app.certificates import pages as certificate_pages
 from app.certificates import service as certificates
 from app.certificates.deps import SignerDep
+from app.certificates.models import Certificate
 from app.core.db import SessionDep, WritesOnRead
 from app.core.deps import PersonalIdsDep
 from app.core.errors import DomainError
@@ -162,9 +164,10 @@ def my_certificate_page(
     request: Request, certificate_id: CertificateId, session: SessionDep, signer: SignerDep
 ) -> Response:
     """One of my certificates: its state, QR code, printable page and signed credential."""
-    learner, certificate = _mine(request, session, certificate_id)
-    if learner is None:
+    mine = _mine(request, session, certificate_id)
+    if mine is None:
         return _to_vneid(request)
+    learner, certificate = mine
     public = certificates.to_public(session, certificate, signer)
     page_url = signer.page_url(certificate)
     return render(
@@ -184,9 +187,10 @@ def print_my_certificate(
     request: Request, certificate_id: CertificateId, session: SessionDep, signer: SignerDep
 ) -> Response:
     """My printable certificate, with its QR code."""
-    learner, certificate = _mine(request, session, certificate_id)
-    if learner is None:
+    mine = _mine(request, session, certificate_id)
+    if mine is None:
         return _to_vneid(request)
+    _, certificate = mine
     public = certificates.to_public(session, certificate, signer)
     html = certificate_pages.printable_page(public, signer.page_url(certificate))
     return Response(
@@ -201,9 +205,10 @@ def download_my_credential(
     request: Request, certificate_id: CertificateId, session: SessionDep
 ) -> Response:
     """My signed credential (compact JWS), to keep or hand to anyone who verifies it."""
-    learner, certificate = _mine(request, session, certificate_id)
-    if learner is None:
+    mine = _mine(request, session, certificate_id)
+    if mine is None:
         return _to_vneid(request)
+    _, certificate = mine
     if not certificate.credential:
         return _refused(request, translate("learner.no_certificates", _lang(request)), 404)
     return Response(
@@ -216,10 +221,13 @@ def download_my_credential(
     )
 
 
-def _mine(request: Request, session: Any, certificate_id: uuid.UUID) -> tuple[Learner | None, Any]:
+def _mine(
+    request: Request, session: Session, certificate_id: uuid.UUID
+) -> tuple[Learner, Certificate] | None:
+    """The signed-in learner and one of their own certificates; None when no one is signed in."""
     learner = page_learner(request, session)
     if learner is None:
-        return None, None
+        return None
     return learner, me.my_certificate(session, learner=learner, certificate_id=certificate_id)
 
 
