@@ -4,6 +4,7 @@ import base64
 import string
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -287,3 +288,19 @@ def test_an_id_token_is_accepted_once(
     assert (
         client.post("/api/v1/auth/vneid", json={"id_token": _id_token(client, citizen_id)})
     ).status_code == 200
+
+
+def test_an_id_token_sent_many_times_at_once_is_accepted_once(
+    client: TestClient, staff: Staff, session: Session
+) -> None:
+    citizen_id = enrol_citizen(client, session, 1)
+    register(client, staff, 1)
+    id_token = _id_token(client, citizen_id)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(
+            pool.map(
+                lambda _: client.post("/api/v1/auth/vneid", json={"id_token": id_token}),
+                range(6),
+            )
+        )
+    assert sorted(a.status_code for a in answers) == [200] + [401] * 5
