@@ -1,6 +1,7 @@
 """The mock VNeID as an OpenID Connect provider: code flow with PKCE, and its throttle."""
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -213,3 +214,19 @@ def test_wrong_passcodes_are_throttled_per_client_address(
     # Five wrong ones from this address, over several citizens: the address waits.
     locked = client.post(TOKEN, data={"username": citizens[0], "password": PASSCODE})
     assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 0
+
+
+def test_concurrent_wrong_passcodes_check_no_more_than_the_limit(
+    strict: TestClient, session: Session
+) -> None:
+    citizen_id = enrol_citizen(strict, session, 1)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(
+            pool.map(
+                lambda _: strict.post(TOKEN, data={"username": citizen_id, "password": "000000"}),
+                range(12),
+            )
+        )
+    statuses = sorted(a.status_code for a in answers)
+    # Each attempt is counted before its passcode is checked: three checks, nine refusals.
+    assert statuses == [401] * 3 + [429] * 9
