@@ -213,15 +213,83 @@ def deliver() -> None:
     typer.echo(summary or "nothing due")
 
 
-@cli.command("mock-vneid")
+mock_cli = typer.Typer(help="The mock VNeID: serve it alone, or add demonstration citizens.")
+cli.add_typer(mock_cli, name="mock-vneid")
+
+
+@mock_cli.callback(invoke_without_command=True)
 def mock_vneid(
+    context: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8100,
 ) -> None:
     """Serve the mock VNeID alone (its tables come with `hocvuso migrate`)."""
+    if context.invoked_subcommand is not None:
+        return
     import uvicorn
 
     uvicorn.run("app.vneid_mock.main:create_mock_app", factory=True, host=host, port=port)
+
+
+@mock_cli.command("add-citizen")
+def mock_vneid_add_citizen(
+    full_name: Annotated[str, typer.Option(help="Họ và tên, with diacritics")],
+    birth_date: Annotated[str, typer.Option(help="Ngày sinh, YYYY-MM-DD")],
+    citizen_id: Annotated[
+        str,
+        typer.Option(
+            prompt="Số định danh cá nhân / ID number",
+            hide_input=True,
+            help="12 digits; asked for (hidden) when left out, so it stays out of shell history",
+        ),
+    ],
+    passcode: Annotated[
+        str,
+        typer.Option(
+            prompt="Mật mã VNeID (6 chữ số) / passcode",
+            hide_input=True,
+            help="6 digits the citizen signs in with; asked for (hidden) when left out",
+        ),
+    ],
+) -> None:
+    """Add a demonstration citizen to the mock VNeID's registry (never in production)."""
+    from app.vneid_mock.schemas import CitizenAdd
+    from app.vneid_mock.service import CitizenIndex, add_citizen, find_citizen
+
+    settings = Settings()
+    if settings.environment == "production":
+        typer.echo("the mock VNeID takes demonstration citizens only outside production", err=True)
+        raise typer.Exit(1)
+    try:
+        data = CitizenAdd(
+            citizen_id=citizen_id,
+            full_name=full_name,
+            birth_date=birth_date,
+            passcode=passcode,
+        )
+    except ValidationError as exc:
+        fields = sorted({str(error["loc"][0]) for error in exc.errors()})
+        typer.echo(f"invalid: {', '.join(fields)}", err=True)
+        raise typer.Exit(2) from None
+    engine = make_engine(settings.database_url)
+    index = CitizenIndex(settings)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            if find_citizen(session, index=index, citizen_id=data.citizen_id) is not None:
+                typer.echo("already in the mock VNeID's registry", err=True)
+                raise typer.Exit(1)
+            citizen = add_citizen(
+                session,
+                index=index,
+                citizen_id=data.citizen_id,
+                full_name=data.full_name,
+                birth_date=data.birth_date,
+                passcode=data.passcode,
+            )
+            session.commit()
+    finally:
+        engine.dispose()
+    typer.echo(f"added {citizen.full_name} (handle {citizen.id}) to the mock VNeID's registry")
 
 
 @cli.command("import")

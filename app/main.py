@@ -53,6 +53,7 @@ from app.training.router import router as training_router
 from app.units import official
 from app.units.router import router as units_router
 from app.vneid.client import VneidClient, make_http_client
+from app.vneid.router import router as vneid_router
 from app.vneid_mock.main import create_mock_app, start_mock
 from app.web import install_web
 
@@ -213,6 +214,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         certificates_router,
         me_router,
         imports_router,
+        vneid_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(certificates_public_router)

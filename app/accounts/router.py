@@ -20,6 +20,7 @@ from app.accounts.schemas import (
     UserCreate,
     UserPublic,
 )
+from app.core.addresses import request_client_address
 from app.core.db import SessionDep
 from app.core.deps import AccessTokensDep, ClientAddressDep, PasswordsDep, SettingsDep
 from app.core.pagination import CursorQuery, LimitQuery, Page
@@ -91,7 +92,7 @@ def change_password(
         settings=settings,
         passwords=passwords,
         data=data,
-        address=request.client.host if request.client else None,
+        address=request_client_address(request),
     )
 
 

@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     # own keys.
     mock_vneid_mounted: bool | None = None
     mock_vneid_keys_dir: Path | None = None
+    # Wrong passcodes the mock takes per citizen, and per client address, in a window, before
+    # it answers 429 with Retry-After.
+    mock_vneid_max_failures: int = Field(default=5, ge=1)
+    mock_vneid_max_failures_per_address: int = Field(default=50, ge=1)
+    mock_vneid_failure_window_seconds: int = Field(default=15 * 60, ge=1)
     # Field work: phone sync and imports.
     # Retries with an Idempotency-Key answer the first answer for this long, then it is forgotten.
     idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)

@@ -317,6 +317,31 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "Wrong ID number or VNeID passcode.",
     ),
     "vneid.unknown_client": ("Ứng dụng không được đăng ký.", "Unknown client application."),
+    "vneid.too_many_attempts": (
+        "Nhập sai mật mã quá nhiều lần; vui lòng thử lại sau {minutes} phút.",
+        "Too many wrong passcodes; please try again in {minutes} minutes.",
+    ),
+    "vneid.invalid_grant.title": ("Mã ủy quyền không hợp lệ", "Invalid authorization code"),
+    "vneid.invalid_grant.detail": (
+        "Mã ủy quyền không hợp lệ, đã dùng, đã hết hạn hoặc không khớp với yêu cầu.",
+        "The authorization code is invalid, used, expired or does not match the request.",
+    ),
+    "vneid.unsupported_grant": (
+        "Loại cấp quyền không được hỗ trợ.",
+        "This grant type is not supported.",
+    ),
+    "vneid.citizen_exists": (
+        "Công dân này đã có trong danh bạ VNeID (mô phỏng).",
+        "This citizen is already in the mock VNeID's registry.",
+    ),
+    "vneid.demo_only": (
+        "Chỉ thêm được công dân thử nghiệm vào VNeID mô phỏng khi không chạy ở môi trường thật.",
+        "Demonstration citizens can be added to the mock VNeID only outside production.",
+    ),
+    "vneid.replayed_id_token": (
+        "Mã đăng nhập VNeID này đã được dùng; vui lòng đăng nhập lại.",
+        "This VNeID sign-in token was already used; please sign in again.",
+    ),
     # field work: phone sync and imports
     "what.import": ("lượt nhập dữ liệu", "The import"),
     "sync.too_many": (

@@ -10,6 +10,7 @@ from app.stats import models as stats_models
 from app.sync import models as sync_models
 from app.training import models as training_models
 from app.units import models as units_models
+from app.vneid import models as vneid_models
 from app.vneid_mock import models as vneid_mock_models
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "training_models",
     "units_models",
     "vneid_mock_models",
+    "vneid_models",
 ]

@@ -11,11 +11,10 @@ from app.accounts.schemas import Token
 from app.certificates import pages
 from app.certificates import service as certificates
 from app.certificates.deps import SignerDep
-from app.certificates.models import Certificate
 from app.certificates.schemas import CertificatePublic
 from app.core.db import SessionDep
 from app.core.deps import AccessTokensDep, PersonalIdsDep
-from app.core.errors import NotFound, Unauthorized
+from app.core.errors import Unauthorized
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.security import TokenError
 from app.me import service
@@ -34,12 +33,17 @@ def sign_in_with_vneid(
     tokens: AccessTokensDep,
     personal_ids: PersonalIdsDep,
 ) -> Token:
-    """Người học đăng nhập bằng VNeID / Exchange a VNeID `id_token` for a learner access token."""
+    """Người học đăng nhập bằng VNeID / Exchange a VNeID `id_token` for a learner access token.
+
+    Each `id_token` is accepted once: a replay answers 401.
+    """
     try:
         claims = from_thread.run(vneid.verify_id_token, data.id_token)
     except TokenError:
         raise Unauthorized("vneid.bad_id_token", audit_action="auth.vneid_rejected") from None
-    learner = service.learner_for_vneid(session, personal_ids=personal_ids, claims=claims)
+    learner = service.accept_id_token(
+        session, personal_ids=personal_ids, token=data.id_token, claims=claims
+    )
     token = tokens.issue(f"{LEARNER_SUBJECT}{learner.id}", {"role": LEARNER_ROLE})
     return Token(access_token=token, expires_in=int(tokens.lifetime.total_seconds()))
 
@@ -74,13 +78,6 @@ def print_my_certificate(
     signer: SignerDep,
 ) -> HTMLResponse:
     """Bản in chứng nhận của tôi / My printable certificate, with its QR code."""
-    certificate = session.get(Certificate, certificate_id)
-    if certificate is None or certificate.learner_id != learner.id:
-        raise NotFound(
-            "what.certificate",
-            audit_action="me.certificate_print",
-            audit_target=str(certificate_id),
-            audit_commune=learner.commune_code,
-        )
+    certificate = service.my_certificate(session, learner=learner, certificate_id=certificate_id)
     public = certificates.to_public(session, certificate, signer)
     return HTMLResponse(pages.printable_page(public, signer.page_url(certificate)))

@@ -1,6 +1,9 @@
 """Learner self-service: sign-in with VNeID, own progress and certificates."""
 
+import hmac
+import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -8,12 +11,31 @@ from sqlmodel import Session, col, select
 from app.audit import service as audit
 from app.catalog.models import Course, Program, ProgramCourse
 from app.certificates.models import Certificate
-from app.core.errors import Forbidden
+from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.security import PersonalIds
 from app.learners import service as learners
 from app.learners.models import Learner
 from app.me.schemas import CourseDone, CourseRemaining, ProgramProgress, Progress
 from app.training.models import Completion
+from app.vneid import replay
+
+
+def accept_id_token(
+    session: Session,
+    *,
+    personal_ids: PersonalIds,
+    token: str,
+    claims: dict[str, Any],
+    nonce: str | None = None,
+) -> Learner:
+    """The learner a verified VNeID `id_token` vouches for, taking the token once.
+
+    `nonce` is the one this browser's sign-in sent, when the token came back from it.
+    """
+    if nonce is not None and not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
+        raise Unauthorized("vneid.bad_id_token", audit_action="auth.vneid_rejected")
+    replay.take_once(session, token=token, claims=claims)
+    return learner_for_vneid(session, personal_ids=personal_ids, claims=claims)
 
 
 def learner_for_vneid(
@@ -105,3 +127,25 @@ def progress(session: Session, *, learner: Learner) -> Progress:
         ],
         programs=programs,
     )
+
+
+def my_certificate(session: Session, *, learner: Learner, certificate_id: uuid.UUID) -> Certificate:
+    """One of the learner's own certificates; anyone else's answers 404 (and is audited)."""
+    certificate = session.get(Certificate, certificate_id)
+    if certificate is None or certificate.learner_id != learner.id:
+        raise NotFound(
+            "what.certificate",
+            audit_action="me.certificate_denied",
+            audit_target=str(certificate_id),
+            audit_commune=learner.commune_code,
+        )
+    return certificate
+
+
+def my_certificates(session: Session, *, learner: Learner) -> Sequence[Certificate]:
+    """All the learner's certificates, revoked ones too, newest first."""
+    return session.exec(
+        select(Certificate)
+        .where(Certificate.learner_id == learner.id)
+        .order_by(col(Certificate.issued_at).desc())
+    ).all()

@@ -7,10 +7,13 @@ from datetime import date
 from typing import Any, Literal
 
 import httpx
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.core.config import Settings
 from app.core.errors import DomainError
 from app.core.jwks import JwksCache, JwksUnavailable
+from app.core.security import TokenError
 from app.core.signing import unverified_kid, verify_jws
 
 logger = logging.getLogger(__name__)
@@ -44,6 +47,18 @@ class DeliveryOutcome:
     duplicate: bool = False
 
 
+def mock_registry_key(settings: Settings) -> str:
+    """The key the tracker shows the mock VNeID to add demonstration citizens to its registry.
+
+    Derived from SECRET_KEY, which the mock shares (mounted, or served alone from the same
+    environment): no other caller can add a citizen, and a real VNeID has no such endpoint.
+    """
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"mock-vneid registry").derive(
+        settings.secret_key.get_secret_value().encode()
+    )
+    return key.hex()
+
+
 def make_http_client(
     settings: Settings, *, base_url: str, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
@@ -68,6 +83,7 @@ class VneidClient:
             "/.well-known/jwks.json",
             min_refresh_seconds=settings.jwks_min_refresh_seconds,
         )
+        self._provider: dict[str, Any] | None = None
 
     async def deliver(self, *, credential: str, citizen_id: str) -> DeliveryOutcome:
         """Hand one signed credential over; a duplicate answer means VNeID already holds it."""
@@ -133,6 +149,68 @@ class VneidClient:
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             logger.warning("VNeID identity check failed: %s", type(exc).__name__)
             raise VneidUnavailable() from exc
+
+    async def add_demo_citizen(self, person: dict[str, str], *, registry_key: str) -> str | None:
+        """Put a person in the mock VNeID's registry; its handle, or None if already there."""
+        try:
+            response = await self.http.post(
+                "/api/admin/citizens",
+                json=person,
+                headers={"Authorization": f"Bearer {registry_key}"},
+            )
+        except httpx.HTTPError as exc:
+            logger.warning("VNeID registry call failed: %s", type(exc).__name__)
+            raise VneidUnavailable() from exc
+        if response.status_code == 409:
+            return None
+        handle = _json(response).get("handle")
+        if response.status_code != 201 or not isinstance(handle, str):
+            logger.warning("VNeID registry refused a citizen: HTTP %s", response.status_code)
+            raise VneidUnavailable()
+        return handle
+
+    async def provider(self) -> dict[str, Any]:
+        """VNeID's OpenID Connect metadata (read once, then kept)."""
+        if self._provider is None:
+            try:
+                response = await self.http.get("/.well-known/openid-configuration")
+                response.raise_for_status()
+                metadata = response.json()
+                issuer = metadata.get("issuer") if isinstance(metadata, dict) else None
+                if str(issuer).rstrip("/") != self.issuer.rstrip("/"):
+                    raise ValueError("metadata of another issuer")
+                endpoints = ("authorization_endpoint", "token_endpoint")
+                if not all(isinstance(metadata.get(name), str) for name in endpoints):
+                    raise ValueError("metadata without its endpoints")
+            except (httpx.HTTPError, ValueError, KeyError) as exc:
+                logger.warning("VNeID discovery failed: %s", type(exc).__name__)
+                raise VneidUnavailable() from exc
+            self._provider = metadata
+        return self._provider
+
+    async def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str) -> str:
+        """The `id_token` an authorization code stands for; TokenError if VNeID refuses it."""
+        metadata = await self.provider()
+        try:
+            response = await self.http.post(
+                str(metadata["token_endpoint"]),
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": redirect_uri,
+                    "client_id": self.client_id,
+                    "code_verifier": code_verifier,
+                },
+            )
+        except httpx.HTTPError as exc:
+            logger.warning("VNeID code exchange failed: %s", type(exc).__name__)
+            raise VneidUnavailable() from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            raise VneidUnavailable()
+        id_token = _json(response).get("id_token")
+        if response.status_code != 200 or not isinstance(id_token, str):
+            raise TokenError("authorization code refused")
+        return id_token
 
     async def verify_id_token(self, token: str) -> dict[str, Any]:
         """The claims of a VNeID sign-in token meant for this tracker; TokenError otherwise."""

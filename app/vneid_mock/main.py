@@ -17,6 +17,8 @@ from app.core.jwks import IssuerList, JwksCache
 from app.core.problems import install_problem_handlers
 from app.core.signing import KeyRing
 from app.vneid.client import make_http_client
+from app.vneid_mock.oidc import CitizenSeal
+from app.vneid_mock.oidc_router import router as oidc_router
 from app.vneid_mock.router import router
 from app.vneid_mock.service import CitizenIndex
 from app.vneid_mock.tokens import MockTokens
@@ -32,6 +34,7 @@ def start_mock(app: FastAPI, *, engine: Engine, tracker_http: httpx.AsyncClient)
     app.state.keys = keys
     app.state.tokens = MockTokens(keys, issuer=settings.vneid_issuer)
     app.state.citizen_index = CitizenIndex(settings)
+    app.state.citizen_seal = CitizenSeal(settings)
     app.state.tracker_jwks = JwksCache(
         tracker_http,
         "/.well-known/jwks.json",
@@ -68,4 +71,5 @@ def create_mock_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_problem_handlers(app)
     app.include_router(router)
+    app.include_router(oidc_router)
     return app

@@ -43,3 +43,31 @@ class VneidCertification(SQLModel, table=True):
     # The issuer revoked it: the app shows it as revoked, with the issuer's reason.
     revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     revoked_reason: str | None = Field(default=None, max_length=500)
+
+
+class VneidAuthorization(SQLModel, table=True):
+    """An authorization code handed to a relying party: one use, short-lived, PKCE-bound."""
+
+    __tablename__ = "vneid_authorization"
+
+    # SHA-256 of the code: a leaked table row cannot be exchanged.
+    code_hash: str = Field(primary_key=True, max_length=64)
+    client_id: str = Field(max_length=100)
+    redirect_uri: str = Field(max_length=500)
+    code_challenge: str = Field(max_length=128)
+    nonce: str | None = Field(default=None, max_length=200)
+    citizen_ref: uuid.UUID = Field(foreign_key="vneid_citizen.id")
+    # The ID number the id_token will carry, encrypted: the mock stores no number in clear.
+    sealed_citizen_id: str = Field(sa_column=Column(Text, nullable=False))
+    expires_at: datetime = Field(sa_column=utc_column(index=True))
+    used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class VneidSignInThrottle(SQLModel, table=True):
+    """Sign-in attempts per key (a hashed ID number or client address) in the current window."""
+
+    __tablename__ = "vneid_sign_in_throttle"
+
+    key: str = Field(primary_key=True, max_length=64)
+    attempts: int = 0
+    window_started_at: datetime = Field(sa_column=utc_column())

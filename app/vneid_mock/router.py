@@ -1,5 +1,6 @@
 """The mock VNeID's endpoints: identity check, sign-in, certificate intake, a citizen's list."""
 
+import hmac
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
@@ -15,15 +16,18 @@ from app.certificates.credentials import (
     verify_revocation,
 )
 from app.core.db import SessionDep
-from app.core.errors import DomainError, Invalid, NotFound, Unauthorized
+from app.core.errors import Conflict, DomainError, Invalid, NotFound, Unauthorized
 from app.core.jwks import JwksUnavailable
 from app.core.security import TokenError
 from app.core.signing import unverified_kid
-from app.vneid_mock import service
+from app.vneid.client import mock_registry_key
+from app.vneid_mock import oidc, service
 from app.vneid_mock.schemas import (
     CertificationIntake,
     CertificationList,
     CertificationPublic,
+    CitizenAdd,
+    CitizenAdded,
     IdentityCheck,
     IdentityResult,
     Receipt,
@@ -81,26 +85,53 @@ def verify_identity(
 @router.post("/oauth/token", response_model=TokenResponse, tags=["mock-vneid"])
 def token(
     request: Request,
-    session: ReadSessionDep,
-    username: Annotated[str, Form(description="Số định danh cá nhân / ID number")],
-    password: Annotated[str, Form(description="Mật mã VNeID / VNeID passcode")],
-    grant_type: Annotated[str, Form(pattern="^password$")] = "password",
+    grant_type: Annotated[
+        str, Form(pattern="^(password|authorization_code)$", description="Loại cấp quyền")
+    ] = "password",
+    username: Annotated[str | None, Form(description="Số định danh cá nhân / ID number")] = None,
+    password: Annotated[str | None, Form(description="Mật mã VNeID / VNeID passcode")] = None,
     client_id: Annotated[str | None, Form()] = None,
+    code: Annotated[str | None, Form(max_length=200)] = None,
+    redirect_uri: Annotated[str | None, Form(max_length=500)] = None,
+    code_verifier: Annotated[str | None, Form(max_length=128)] = None,
 ) -> TokenResponse:
-    """Đăng nhập công dân / A citizen signs in: answers an `id_token` for the mobile app."""
+    """Cấp mã VNeID / Tokens: a citizen's passcode (the mobile app) or an authorization code.
+
+    `authorization_code` needs the code, the same `client_id` and `redirect_uri` as the
+    authorization request and the PKCE `code_verifier`; a code is exchanged once.
+    Wrong passcodes are throttled per citizen and per client address (429, Retry-After).
+    """
     state = request.app.state
     audience = client_id or state.settings.vneid_client_id
     if audience != state.settings.vneid_client_id:
         raise Unauthorized("vneid.unknown_client")
-    citizen = service.sign_in(
-        session, index=state.citizen_index, citizen_id=username.strip(), passcode=password
-    )
-    if citizen is None:
-        raise Unauthorized("vneid.sign_in_failed")
     tokens: MockTokens = state.tokens
+    if grant_type == "authorization_code":
+        citizen, citizen_id, grant = oidc.redeem_code(
+            state.engine,
+            code=code or "",
+            client_id=client_id or "",
+            redirect_uri=redirect_uri or "",
+            code_verifier=code_verifier or "",
+            seal=state.citizen_seal,
+        )
+        nonce = grant.nonce
+    else:
+        if username is None or password is None:
+            raise Invalid("vneid.unsupported_grant")
+        citizen_id = username.strip()
+        citizen = service.checked_sign_in(
+            engine=state.engine,
+            index=state.citizen_index,
+            settings=state.settings,
+            citizen_id=citizen_id,
+            passcode=password,
+            address=request.client.host if request.client else None,
+        )
+        nonce = None
     return TokenResponse(
         access_token=tokens.access_token(citizen),
-        id_token=tokens.id_token(citizen, citizen_id=username.strip(), client_id=audience),
+        id_token=tokens.id_token(citizen, citizen_id=citizen_id, client_id=audience, nonce=nonce),
         expires_in=tokens.lifetime_seconds,
     )
 
@@ -221,4 +252,40 @@ def citizen_certifications(
             )
             for r in records
         ]
+    )
+
+
+@router.post(
+    "/api/admin/citizens",
+    response_model=CitizenAdded,
+    status_code=status.HTTP_201_CREATED,
+    tags=["mock-vneid"],
+)
+def add_demo_citizen(
+    data: CitizenAdd,
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> CitizenAdded:
+    """Thêm công dân thử nghiệm / Add a demonstration citizen (the tracker's key; not in
+    production). One already in the registry answers 409."""
+    settings = request.app.state.settings
+    if settings.environment == "production":
+        raise NotFound()
+    expected = mock_registry_key(settings)
+    if credentials is None or not hmac.compare_digest(credentials.credentials, expected):
+        raise Unauthorized()
+    index = request.app.state.citizen_index
+    if service.find_citizen(session, index=index, citizen_id=data.citizen_id) is not None:
+        raise Conflict("vneid.citizen_exists")
+    citizen = service.add_citizen(
+        session,
+        index=index,
+        citizen_id=data.citizen_id,
+        full_name=data.full_name,
+        birth_date=data.birth_date,
+        passcode=data.passcode,
+    )
+    return CitizenAdded(
+        handle=citizen.id, full_name=citizen.full_name, birth_date=citizen.birth_date
     )

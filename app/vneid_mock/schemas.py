@@ -78,3 +78,22 @@ class CertificationPublic(BaseModel):
 
 class CertificationList(BaseModel):
     items: list[CertificationPublic]
+
+
+class CitizenAdd(BaseModel):
+    """A demonstration citizen for the mock's registry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    citizen_id: CitizenId
+    full_name: FullName
+    birth_date: date
+    passcode: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] = Field(
+        description="Mật mã VNeID, 6 chữ số / the 6-digit VNeID passcode"
+    )
+
+
+class CitizenAdded(BaseModel):
+    handle: uuid.UUID = Field(description="The citizen's opaque handle (an id_token's `sub`)")
+    full_name: str
+    birth_date: date

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import math
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -10,12 +11,14 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.core.config import Settings
-from app.core.errors import Conflict, Invalid, NotFound
+from app.core.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthorized
 from app.core.text import fold, normalize_name
+from app.vneid_mock import throttle
 from app.vneid_mock.models import VneidCertification, VneidCitizen
 
 DUPLICATE_SLUG = "vneid-duplicate"
@@ -108,6 +111,43 @@ def sign_in(
         _hash_passcode(passcode)  # the same cost either way
         return None
     return citizen if _passcode_ok(citizen.passcode_hash, passcode) else None
+
+
+def checked_sign_in(
+    *,
+    engine: Engine,
+    index: CitizenIndex,
+    settings: Settings,
+    citizen_id: str,
+    passcode: str,
+    address: str | None,
+) -> VneidCitizen:
+    """The citizen whose passcode this is; 401 if it is not, 429 after too many wrong ones.
+
+    Attempts are counted per citizen and per client address, in transactions of their own: a
+    refused sign-in rolls the request's transaction back. The citizen comes back detached.
+    """
+    keys = throttle.limits(
+        index(citizen_id),
+        address,
+        per_citizen=settings.mock_vneid_max_failures,
+        per_address=settings.mock_vneid_max_failures_per_address,
+    )
+    wait = throttle.reserve(engine, keys, window_seconds=settings.mock_vneid_failure_window_seconds)
+    if wait:
+        raise TooManyRequests(
+            "vneid.too_many_attempts",
+            minutes=math.ceil(wait / 60),
+            headers={"Retry-After": str(wait)},
+        )
+    # Read on a connection of its own too: on SQLite the request's transaction, once begun,
+    # holds the write lock the release below needs.
+    with Session(engine, expire_on_commit=False) as check:
+        citizen = sign_in(check, index=index, citizen_id=citizen_id, passcode=passcode)
+    if citizen is None:
+        raise Unauthorized("vneid.sign_in_failed")
+    throttle.release(engine, keys)
+    return citizen
 
 
 def receive(

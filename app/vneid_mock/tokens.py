@@ -1,5 +1,6 @@
 """The mock VNeID's tokens: `id_token` for relying parties, access tokens for its own app."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,14 +30,23 @@ class MockTokens:
             "exp": int((now + LIFETIME).timestamp()),
         }
 
-    def id_token(self, citizen: VneidCitizen, *, citizen_id: str, client_id: str) -> str:
-        """OpenID Connect identity for `client_id`: who signed in, by ID number and name."""
+    def id_token(
+        self, citizen: VneidCitizen, *, citizen_id: str, client_id: str, nonce: str | None = None
+    ) -> str:
+        """OpenID Connect identity for `client_id`: who signed in, by ID number and name.
+
+        Each token has its own `jti`, so a relying party can accept it once; `nonce` is the
+        relying party's, from its authorization request.
+        """
         claims = {
             **self._claims(citizen, client_id),
+            "jti": str(uuid.uuid4()),
             "citizen_id": citizen_id,
             "name": citizen.full_name,
             "birthdate": citizen.birth_date.isoformat(),
         }
+        if nonce is not None:
+            claims["nonce"] = nonce
         return self.keys.sign(claims, typ=ID_TOKEN_TYPE)[0]
 
     def access_token(self, citizen: VneidCitizen) -> str:

@@ -11,10 +11,12 @@ from app.accounts import service as accounts
 from app.accounts.deps import actor_from, actor_read
 from app.accounts.models import User
 from app.accounts.schemas import PasswordChange
+from app.core.addresses import request_client_address
 from app.core.db import SessionDep, read_columns, request_session
 from app.core.errors import DomainError, TooManyRequests, Unauthorized
 from app.web.forms import domain_errors, validation_errors
 from app.web.i18n import LANGUAGE_COOKIE, page_language, translate
+from app.web.learner.session import session_learner_id
 from app.web.session import (
     PageActor,
     SignInRequired,
@@ -42,6 +44,8 @@ def home(request: Request, session: SessionDep) -> RedirectResponse:
             pass
         else:
             return RedirectResponse(home_url(actor), status_code=303)
+    elif session_learner_id(request) is not None:
+        return RedirectResponse("/me", status_code=303)
     return RedirectResponse("/sign-in", status_code=303)
 
 
@@ -93,7 +97,7 @@ async def sign_in(
                 passwords=request.app.state.passwords,
                 username=username,
                 password=password,
-                address=request.client.host if request.client else None,
+                address=request_client_address(request),
             )
             session.commit()
             return user
@@ -174,7 +178,7 @@ async def change_password(
                 settings=request.app.state.settings,
                 passwords=request.app.state.passwords,
                 data=data,
-                address=request.client.host if request.client else None,
+                address=request_client_address(request),
             )
             session.commit()
 

@@ -7,7 +7,7 @@ Every stored commune code moves to the official one, matched by province and nam
 stops, naming them. The database then records which list its units came from.
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0016
 Create Date: 2026-12-03 10:00:00.000000
 """
 
@@ -22,7 +22,7 @@ from app.core.types import UTCDateTime
 from app.units import official
 
 revision: str = "0017"
-down_revision: str | None = "0013"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

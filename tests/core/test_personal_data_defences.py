@@ -95,7 +95,7 @@ def test_a_learner_printing_anothers_certificate_is_refused_and_audited(
         f"/api/v1/me/certificates/{others_certificate['id']}/print", headers=headers
     )
     assert refused.status_code == 404
-    denials = _denials(session, "me.certificate_print")
+    denials = _denials(session, "me.certificate_denied")
     assert len(denials) == 1
     assert denials[0].actor_id is not None and denials[0].actor_id.startswith("learner:")
     assert denials[0].target_id == others_certificate["id"]

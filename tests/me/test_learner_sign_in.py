@@ -1,15 +1,19 @@
 """Learners sign in with VNeID and see their own progress and certificates, nothing more."""
 
+import base64
+import string
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from app.audit.models import AuditEvent
 from app.core.config import Settings
 from app.core.signing import KeyRing
 from app.main import create_app
@@ -90,6 +94,8 @@ def test_a_learner_sees_only_their_own_records(
     assert client.get("/api/v1/me/progress", headers=headers).json()["learner_id"] == me["id"]
     other_print = f"/api/v1/me/certificates/{others_certificate['id']}/print"
     assert client.get(other_print, headers=headers).status_code == 404
+    denied = session.exec(select(AuditEvent).where(AuditEvent.action == "me.certificate_denied"))
+    assert [event.target_id for event in denied] == [others_certificate["id"]]
     # Staff endpoints refuse a learner's token, whatever they would show: signed in, but
     # not allowed (403).
     for path in (
@@ -251,3 +257,63 @@ def test_phone_sync_checks_identity_record_by_record(
     assert sorted(item["citizen_id_masked"][-4:] for item in listed) == sorted(
         r["citizen_id"][-4:] for r in (confirmed, later)
     )
+
+
+def test_an_id_token_is_accepted_once(
+    client: TestClient, staff: Staff, session: Session, settings: Settings
+) -> None:
+    citizen_id = enrol_citizen(client, session, 1)
+    register(client, staff, 1)
+    id_token = _id_token(client, citizen_id)
+    first = client.post("/api/v1/auth/vneid", json={"id_token": id_token})
+    assert first.status_code == 200, first.text
+    replayed = client.post(
+        "/api/v1/auth/vneid", json={"id_token": id_token}, headers={"Accept-Language": "en"}
+    )
+    assert replayed.status_code == 401
+    assert replayed.headers["content-type"].startswith("application/problem+json")
+    assert "already used" in replayed.json()["detail"]
+    # The same signature spelt differently is the same token; one without a jti too.
+    forged = _forge(settings, citizen_id=citizen_id)
+    assert client.post("/api/v1/auth/vneid", json={"id_token": forged}).status_code == 200
+    header, payload, signature = forged.split(".")
+    # The signature's length leaves unused bits in its last character: flipping the lowest
+    # one spells the same bytes differently.
+    alphabet = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+    respelt_signature = signature[:-1] + alphabet[alphabet.index(signature[-1]) ^ 1]
+    respelt = f"{header}.{payload}.{respelt_signature}"
+    padding = "=" * (-len(signature) % 4)
+    assert respelt_signature != signature
+    assert base64.urlsafe_b64decode(signature + padding) == base64.urlsafe_b64decode(
+        respelt_signature + padding
+    )
+    respelt_answer = client.post(
+        "/api/v1/auth/vneid", json={"id_token": respelt}, headers={"Accept-Language": "en"}
+    )
+    assert respelt_answer.status_code == 401
+    assert "already used" in respelt_answer.json()["detail"]
+    assert client.post("/api/v1/auth/vneid", json={"id_token": forged}).status_code == 401
+    denials = session.exec(
+        select(AuditEvent).where(AuditEvent.action == "auth.vneid_replayed")
+    ).all()
+    assert len(denials) == 3 and all(d.outcome == "denied" for d in denials)
+    # A fresh token from a new sign-in is welcome.
+    assert (
+        client.post("/api/v1/auth/vneid", json={"id_token": _id_token(client, citizen_id)})
+    ).status_code == 200
+
+
+def test_an_id_token_sent_many_times_at_once_is_accepted_once(
+    client: TestClient, staff: Staff, session: Session
+) -> None:
+    citizen_id = enrol_citizen(client, session, 1)
+    register(client, staff, 1)
+    id_token = _id_token(client, citizen_id)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(
+            pool.map(
+                lambda _: client.post("/api/v1/auth/vneid", json={"id_token": id_token}),
+                range(6),
+            )
+        )
+    assert sorted(a.status_code for a in answers) == [200] + [401] * 5

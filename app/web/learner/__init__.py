@@ -1,0 +1,1 @@
+"""The learner's own pages: VNeID sign-in (as a relying party), progress and certificates."""
