@@ -5,11 +5,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -40,10 +38,9 @@ from app.training.router import router as training_router
 from app.units.router import router as units_router
 from app.vneid.client import VneidClient, make_http_client
 from app.vneid_mock.main import create_mock_app, start_mock
-from app.web.field.router import router as field_router
+from app.web import install_web
 
 API_PREFIX = "/api/v1"
-WEB_STATIC = Path(__file__).parent / "web" / "static"
 logger = logging.getLogger("app")
 
 DESCRIPTION = """
@@ -134,6 +131,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Served by the pages from self-hosted assets (app/web/docs.py).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.passwords = Passwords(settings)
@@ -167,10 +167,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(certificates_public_router)
-    app.include_router(field_router)
-    app.mount("/static", StaticFiles(directory=WEB_STATIC), name="static")
     if mock is not None:
         app.mount("/mock-vneid", mock)
+    install_web(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:

@@ -10,6 +10,7 @@ from app.accounts.deps import CurrentActor, TeamInScope
 from app.accounts.models import Role, User
 from app.accounts.schemas import (
     Me,
+    PasswordChange,
     TeamCreate,
     TeamDetail,
     TeamMember,
@@ -68,6 +69,27 @@ def who_am_i(actor: CurrentActor, session: SessionDep) -> Me:
         commune_code=user.commune_code,
         team_id=user.team_id,
         scope=scope,
+    )
+
+
+@router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
+def change_password(
+    data: PasswordChange,
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
+    passwords: PasswordsDep,
+) -> None:
+    """Đổi mật khẩu của chính mình / Change your own password (the current one is required)."""
+    service.change_password(
+        session,
+        actor=actor,
+        engine=request.app.state.engine,
+        settings=settings,
+        passwords=passwords,
+        data=data,
+        address=request.client.host if request.client else None,
     )
 
 

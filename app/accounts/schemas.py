@@ -34,6 +34,20 @@ class Me(BaseModel):
     )
 
 
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"current_password": "mat-khau-cu-123", "new_password": "mat-khau-moi-456"}
+            ]
+        },
+    )
+
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=10, max_length=128)
+
+
 class UserCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",

@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 from app.accounts import throttle
 from app.accounts.actor import Actor
 from app.accounts.models import ROLE_RANK, Role, Team, User
-from app.accounts.schemas import TeamCreate, UserCreate
+from app.accounts.schemas import PasswordChange, TeamCreate, UserCreate
 from app.audit import service as audit
 from app.core.config import Settings
 from app.core.db import write_bind
@@ -245,3 +245,57 @@ def ensure_admin(
         role=Role.national_admin,
     )
     return create_user(session, actor=None, passwords=passwords, data=data)
+
+
+def change_password(
+    session: Session,
+    *,
+    actor: Actor,
+    engine: Engine,
+    settings: Settings,
+    passwords: Passwords,
+    data: PasswordChange,
+    address: str | None,
+) -> None:
+    """Change the caller's own password, given the current one; the old one stops working.
+
+    A wrong current password counts as a failed sign-in, so the form cannot be used to guess
+    it faster than the sign-in page allows.
+    """
+    keys = throttle.throttle_keys(actor.username, address)
+    wait = throttle.seconds_locked(
+        engine,
+        keys,
+        max_failures=settings.login_max_failures,
+        window_seconds=settings.login_window_seconds,
+    )
+    if wait:
+        raise TooManyRequests(
+            "too_many_logins.detail",
+            seconds=wait,
+            headers={"Retry-After": str(wait)},
+            audit_action="auth.password_throttled",
+        )
+    user = session.get(User, actor.user_id)
+    assert user is not None
+    if not passwords.verify(user.password_hash, data.current_password):
+        # The refusal rolls the request's transaction back: the count needs its own.
+        with Session(write_bind(engine)) as check:
+            throttle.register_failure(check, keys, window_seconds=settings.login_window_seconds)
+            check.commit()
+        raise invalid_field("current_password", "password.wrong_current")
+    if data.new_password == data.current_password:
+        raise invalid_field("new_password", "password.unchanged")
+    user.password_hash = passwords.hash(data.new_password)
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=actor.audit_id,
+        actor_role=actor.role,
+        action="user.password_change",
+        target_type="user",
+        target_id=user.id,
+        province_code=user.province_code,
+        commune_code=user.commune_code,
+    )

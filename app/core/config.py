@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     # How often an idle worker looks for imports (uploads wake it at once).
     import_poll_seconds: float = Field(default=2.0, gt=0)
 
+    # Pages: the browser session's lifetime (renewed while in use) and the audience of its
+    # credential, which the API's bearer check refuses.
+    web_session_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    web_session_audience: str = "hocvuso-web"
+
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Self:
         if self.environment != "production":

@@ -137,6 +137,14 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "Thành viên tổ công nghệ số phải thuộc một tổ của xã/phường.",
         "A team member must belong to a team of the commune.",
     ),
+    "password.wrong_current": (
+        "Mật khẩu hiện tại không đúng.",
+        "The current password is wrong.",
+    ),
+    "password.unchanged": (
+        "Mật khẩu mới phải khác mật khẩu hiện tại.",
+        "The new password must differ from the current one.",
+    ),
     "team.duplicate": (
         "Xã/phường đã có tổ cùng tên.",
         "The commune already has a team with this name.",

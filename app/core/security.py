@@ -55,11 +55,15 @@ class Passwords:
 class AccessTokens:
     """HS256 access tokens with issuer, audience, subject, issue and expiry times required."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, *, audience: str | None = None, minutes: int | None = None
+    ) -> None:
+        # Another audience makes tokens of another kind (the pages' session): neither kind is
+        # accepted where the other is expected.
         self._key = settings.secret_key.get_secret_value()
         self._issuer = settings.token_issuer
-        self._audience = settings.token_audience
-        self.lifetime = timedelta(minutes=settings.access_token_minutes)
+        self._audience = audience or settings.token_audience
+        self.lifetime = timedelta(minutes=minutes or settings.access_token_minutes)
         # Only tokens that passed every check are kept; a rejected one is checked each time.
         self._checked = functools.lru_cache(maxsize=4096)(self._check)
 

@@ -17,7 +17,7 @@ from app.web.field.rules import rules_document
 
 STATIC = Path(__file__).with_name("static")
 VENDOR = Path(__file__).parent.parent / "static" / "vendor"
-IDB = "idb-8.0.4/idb.js"
+IDB = "idb-8.0.4/index.js"
 
 # The files the app's own modules and styles are made of, served under /field/static/.
 APP_FILES = {

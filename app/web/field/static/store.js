@@ -1,6 +1,6 @@
 // The phone's storage: one IndexedDB database holding the session, the commune's reference
 // data, the outbox and the batches sent but not yet answered.
-import { openDB, deleteDB } from "/static/vendor/idb-8.0.4/idb.js";
+import { openDB, deleteDB } from "/static/vendor/idb-8.0.4/index.js";
 
 const NAME = "field-app";
 

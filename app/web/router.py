@@ -1,0 +1,13 @@
+"""Every page route: the foundation's, then each area's router (appended here)."""
+
+from fastapi import APIRouter, Depends
+
+from app.web import auth, docs
+from app.web.csrf import require_csrf
+from app.web.field.router import router as field_router
+
+# Every page route that changes something checks the CSRF token: no route can forget it.
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
+router.include_router(auth.router)
+router.include_router(docs.router)
+router.include_router(field_router)

@@ -1,0 +1,23 @@
+// Starts Swagger UI or ReDoc from the self-hosted bundles (no inline script: see the CSP).
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var swagger = document.getElementById("swagger-ui");
+    if (swagger && window.SwaggerUIBundle) {
+      window.SwaggerUIBundle({
+        url: swagger.dataset.openapiUrl,
+        dom_id: "#swagger-ui",
+        layout: "BaseLayout",
+        deepLinking: true,
+        showExtensions: true,
+        showCommonExtensions: true,
+        validatorUrl: null,
+        presets: [window.SwaggerUIBundle.presets.apis, window.SwaggerUIBundle.SwaggerUIStandalonePreset].filter(Boolean)
+      });
+    }
+    var redoc = document.getElementById("redoc");
+    if (redoc && window.Redoc) {
+      window.Redoc.init(redoc.dataset.openapiUrl, { hideDownloadButton: false }, redoc);
+    }
+  });
+})();
