@@ -17,6 +17,7 @@ const app = {
   session: null, // { token, expires_at, username }
   clockOffset: 0, // the service's clock minus the phone's, learnt from answers
   sending: false,
+  sendAgain: false,
   editing: null, // the record being corrected
   chosen: [], // learners chosen for results
 };
@@ -446,7 +447,11 @@ function correct(record) {
 }
 
 async function send() {
-  if (app.sending) return;
+  if (app.sending) {
+    // Records saved while a send runs go right after it, not at the next retry.
+    app.sendAgain = true;
+    return;
+  }
   const status = $("#send-status");
   if (!navigator.onLine) {
     status.textContent = text("send.offline", app.lang);
@@ -457,13 +462,14 @@ async function send() {
     return;
   }
   app.sending = true;
+  app.sendAgain = false;
   status.textContent = text("sending", app.lang);
+  let sent = false;
   try {
     await renderRecords();
     await sendAll(app.db, (path, body, headers) => call(path, { method: "POST", body, headers }), renderRecords);
     status.textContent = text("sent.all", app.lang);
-    // What was sent is now in the commune's list, to be found offline too.
-    await refreshReference().catch(() => {});
+    sent = true;
   } catch (error) {
     if (error instanceof NeedsSignIn) {
       askToSignIn();
@@ -475,6 +481,12 @@ async function send() {
   } finally {
     app.sending = false;
     await renderRecords();
+  }
+  if (sent && app.sendAgain) {
+    await send();
+  } else if (sent) {
+    // What was sent is now in the commune's list, to be found offline too.
+    await refreshReference().catch(() => {});
   }
 }
 
