@@ -13,7 +13,7 @@ from app.learners.models import Learner
 from app.training.models import Completion
 from tests.factories import HN_CUA_NAM, HN_HOAN_KIEM, PASSWORD, citizen_id_for, learner_payload
 from tests.learners import rule_cases
-from tests.web.conftest import LiveServer, axe
+from tests.web.conftest import LiveServer, axe, sign_in
 from tests.web.field.conftest import Phone, outbox
 
 pytestmark = pytest.mark.browser
@@ -271,3 +271,15 @@ def test_the_phone_checks_every_shared_case_as_the_table_says(
         if sorted(tuple(pair) for pair in got) != rule_cases.expected(case)
     ]
     assert disagreements == []
+
+
+def test_a_team_member_signed_in_at_the_root_lands_in_the_field_app(
+    live_server: LiveServer, page: Page
+) -> None:
+    live_server.create_staff("hk_member", Role.team_member, commune_code=HN_HOAN_KIEM)
+    sign_in(page, "hk_member")
+    page.goto("/")
+    assert page.url == live_server.url + "/field/"
+    expect(page.locator("#signin-form")).to_be_visible()
+    _sign_in(page)
+    expect(page.locator("#who")).to_contain_text("Cán bộ hk_member")

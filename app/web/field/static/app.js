@@ -12,6 +12,7 @@ const $ = (selector) => document.querySelector(selector);
 const app = {
   db: null,
   rules: null,
+  rulesText: null,
   lang: "vi",
   profile: null, // { user, commune, courses }
   session: null, // { token, expires_at, username }
@@ -167,6 +168,7 @@ function openApp() {
   show("app");
   renderRecords();
   document.body.dataset.ready = "1";
+  performance.mark("field-ready");
 }
 
 // ---- errors beside the fields ----
@@ -568,27 +570,33 @@ async function confirmSignOut() {
 
 // ---- start ----
 
+// The rules as the service serves them now; the copy kept on the phone until then.
 async function loadRules() {
   try {
     const response = await fetch("/field/rules.json");
-    if (!response.ok) throw new Error(String(response.status));
-    app.rules = await response.json();
-    await store.setMeta(app.db, "rules", app.rules);
+    if (!response.ok) return;
+    const served = await response.text();
+    if (served === app.rulesText) return;
+    app.rules = JSON.parse(served);
+    app.rulesText = served;
+    await store.setMeta(app.db, "rules", served);
   } catch {
-    app.rules = await store.getMeta(app.db, "rules");
+    // No network and no cached copy yet: the kept rules stay.
   }
 }
 
 async function start() {
-  if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register("/field/sw.js", { scope: "/field/" }).catch(() => {});
-  }
   app.db = await store.open();
-  app.lang = (await store.getMeta(app.db, "lang")) ?? "vi";
-  app.clockOffset = (await store.getMeta(app.db, "clock_offset")) ?? 0;
-  app.session = (await store.getMeta(app.db, "session")) ?? null;
-  app.profile = (await store.getMeta(app.db, "profile")) ?? null;
-  await loadRules();
+  const kept = await store.getMetas(app.db, ["lang", "clock_offset", "session", "profile", "rules"]);
+  app.lang = kept.lang ?? "vi";
+  app.clockOffset = kept.clock_offset ?? 0;
+  app.session = kept.session ?? null;
+  app.profile = kept.profile ?? null;
+  app.rulesText = kept.rules ?? null;
+  app.rules = app.rulesText ? JSON.parse(app.rulesText) : null;
+  // The kept rules open the app at once; the served ones replace them when they differ.
+  const rulesLoaded = loadRules();
+  if (!app.rules) await rulesLoaded;
   applyLanguage();
 
   $("#lang").addEventListener("click", async () => {
@@ -614,6 +622,9 @@ async function start() {
   // Whatever is still waiting is tried again now and then while the app is open.
   setInterval(() => { if (app.profile && navigator.onLine) send(); }, 30000);
 
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/field/sw.js", { scope: "/field/" }).catch(() => {});
+  }
   if (!app.profile || !app.rules) {
     show("signin");
     return;

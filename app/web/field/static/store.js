@@ -22,6 +22,11 @@ export async function erase(db) {
 }
 
 export const getMeta = (db, key) => db.get("meta", key);
+export async function getMetas(db, keys) {
+  const tx = db.transaction("meta");
+  const values = await Promise.all(keys.map((key) => tx.store.get(key)));
+  return Object.fromEntries(keys.map((key, index) => [key, values[index]]));
+}
 export const setMeta = (db, key, value) => db.put("meta", value, key);
 
 export async function records(db) {
