@@ -38,15 +38,10 @@ SHELL = [
     f"/static/vendor/{IDB}",
 ]
 
-HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    # Always revalidated: the service worker, not the HTTP cache, keeps the offline copy.
-    "Cache-Control": "no-cache",
-}
+# The pages' middleware adds the security headers (CSP and the rest). The shell holds no
+# personal data, so it may be stored; the service worker, not the HTTP cache, keeps the offline
+# copy, so every answer is revalidated.
+HEADERS = {"Cache-Control": "no-cache"}
 
 router = APIRouter(prefix="/field", include_in_schema=False)
 
