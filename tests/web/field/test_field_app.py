@@ -1,6 +1,6 @@
 """The volunteers' field app in Chromium: offline registration, the outbox, sending."""
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -11,6 +11,7 @@ from sqlmodel import col, func, select
 from app.accounts.models import Role
 from app.learners.models import Learner
 from app.training.models import Completion
+from app.training.schemas import VIETNAM, vietnam_today
 from tests.factories import HN_CUA_NAM, HN_HOAN_KIEM, PASSWORD, citizen_id_for, learner_payload
 from tests.learners import rule_cases
 from tests.web.conftest import LiveServer, axe, sign_in
@@ -283,3 +284,54 @@ def test_a_team_member_signed_in_at_the_root_lands_in_the_field_app(
     expect(page.locator("#signin-form")).to_be_visible()
     _sign_in(page)
     expect(page.locator("#who")).to_contain_text("Cán bộ hk_member")
+
+
+# The phone's clock three days fast: Date.now() and new Date() run ahead, time still flows.
+CLOCK_THREE_DAYS_FAST = """(() => {
+  const shift = 3 * 24 * 3600 * 1000;
+  const Real = Date;
+  globalThis.Date = class extends Real {
+    constructor(...args) { if (args.length === 0) super(Real.now() + shift); else super(...args); }
+    static now() { return Real.now() + shift; }
+  };
+})();"""
+
+
+def test_a_phone_with_a_wrong_clock_misdates_nothing(live_server: LiveServer, page: Page) -> None:
+    _arrange(live_server)
+    page.context.add_init_script(CLOCK_THREE_DAYS_FAST)
+    page.goto("/field/")
+    page.fill("#username", "hk_member")
+    page.fill("#password", PASSWORD)
+    page.click("#signin-form button[type=submit]")
+    expect(page.locator("#learner-form")).to_be_visible()
+    today = vietnam_today()
+    # The form offers the service's today, not the phone's.
+    page.click("[data-tab=results]")
+    expect(page.locator("#completed_at")).to_have_value(today.strftime("%d/%m/%Y"))
+    _register(
+        page,
+        full_name="Phạm Văn Nam",
+        citizen_id=citizen_id_for(date(1985, 4, 12), "male", serial=401),
+        birth_date="12/04/1985",
+        sex="male",
+    )
+    page.click("[data-tab=results]")
+    page.fill("#search", "pham van nam")
+    page.click("#matches button >> nth=0")
+    page.fill("#score-0", "75")
+    page.select_option("#course_code", COURSE)
+    page.click("#completion-form button[type=submit]")
+    expect(page.locator("#completion-saved")).to_have_text("Đã lưu trên máy.")
+    page.click("[data-tab=outbox]")
+    expect(page.locator("#count")).to_have_text("0")
+    assert sorted(r["state"] for r in outbox(page)) == ["sent", "sent"], outbox(page)
+
+    with live_server.session() as db:
+        learner = db.exec(select(Learner).where(col(Learner.full_name) == "Phạm Văn Nam")).one()
+        completion = db.exec(
+            select(Completion).where(col(Completion.learner_id) == learner.id)
+        ).one()
+    assert learner.consent_given_at is not None
+    assert abs(learner.consent_given_at - datetime.now(UTC)) < timedelta(minutes=5)
+    assert completion.completed_at.astimezone(VIETNAM).date() == today
