@@ -12,7 +12,15 @@ from app.accounts.schemas import PasswordChange, TeamCreate, UserCreate
 from app.audit import service as audit
 from app.core.config import Settings
 from app.core.db import write_bind
-from app.core.errors import Conflict, Forbidden, TooManyRequests, Unauthorized, invalid_field
+from app.core.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    TooManyRequests,
+    Unauthorized,
+    field_error,
+    invalid_field,
+)
 from app.core.pagination import paginate
 from app.core.security import Passwords
 from app.core.text import normalize_name
@@ -259,13 +267,12 @@ def change_password(
 ) -> None:
     """Change the caller's own password, given the current one; the old one stops working.
 
-    A wrong current password counts as a failed sign-in, so the form cannot be used to guess
-    it faster than the sign-in page allows.
+    Refused while sign-ins for the account are throttled; a wrong current password is a
+    denial in the audit log.
     """
-    keys = throttle.throttle_keys(actor.username, address)
     wait = throttle.seconds_locked(
         engine,
-        keys,
+        throttle.throttle_keys(actor.username, address),
         max_failures=settings.login_max_failures,
         window_seconds=settings.login_window_seconds,
     )
@@ -274,16 +281,17 @@ def change_password(
             "too_many_logins.detail",
             seconds=wait,
             headers={"Retry-After": str(wait)},
-            audit_action="auth.password_throttled",
+            audit_action="user.password_change",
         )
     user = session.get(User, actor.user_id)
     assert user is not None
     if not passwords.verify(user.password_hash, data.current_password):
-        # The refusal rolls the request's transaction back: the count needs its own.
-        with Session(write_bind(engine)) as check:
-            throttle.register_failure(check, keys, window_seconds=settings.login_window_seconds)
-            check.commit()
-        raise invalid_field("current_password", "password.wrong_current")
+        raise Invalid(
+            "validation.detail",
+            errors=[field_error("current_password", "password.wrong_current")],
+            audit_action="user.password_change",
+            audit_target=str(user.id),
+        )
     if data.new_password == data.current_password:
         raise invalid_field("new_password", "password.unchanged")
     user.password_hash = passwords.hash(data.new_password)

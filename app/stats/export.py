@@ -3,12 +3,15 @@
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
+from sqlmodel import Session
 
+from app.stats import service
 from app.stats.schemas import IndicatorValue, UnitStats
 
 HEADERS = (
@@ -124,3 +127,26 @@ def _fill(sheet: Worksheet, unit: UnitStats, units: Sequence[UnitStats], as_of: 
         "ABCDEFGHIJKL", (28, 10, 44, 10, 10, 20, 10, 14, 14, 16, 12, 16), strict=True
     ):
         sheet.column_dimensions[column].width = width
+
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True)
+class Report:
+    body: bytes
+    media_type: str
+    filename: str
+
+
+def unit_report(session: Session, *, unit: service.UnitRef, as_of: date, fmt: str) -> Report:
+    """A unit's report (`csv` or `xlsx`) with each of its children, for the API and the pages.
+
+    Reports are filed with the authorities: Vietnamese, whatever the caller's language.
+    """
+    stats = service.unit_stats(session, unit=unit, as_of=as_of, lang="vi")
+    children = service.breakdown(session, parent=unit, as_of=as_of, lang="vi")
+    filename = f"bao-cao-{unit.level}-{unit.code}-{as_of.isoformat()}.{fmt}"
+    if fmt == "csv":
+        return Report(to_csv(stats, children, as_of), "text/csv; charset=utf-8", filename)
+    return Report(to_xlsx(stats, children, as_of), XLSX_MEDIA_TYPE, filename)

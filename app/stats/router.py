@@ -257,18 +257,11 @@ def _report(
     fmt: str,
 ) -> Response:
     unit = _unit(session, actor, level, code)
-    day = as_of or _today()
-    # Reports are filed with the authorities: Vietnamese, whatever the caller's language.
-    stats = service.unit_stats(session, unit=unit, as_of=day, lang="vi")
-    children = service.breakdown(session, parent=unit, as_of=day, lang="vi")
-    name = f"bao-cao-{unit.level}-{unit.code}-{day.isoformat()}.{fmt}"
-    if fmt == "csv":
-        body, media = export.to_csv(stats, children, day), "text/csv; charset=utf-8"
-    else:
-        body = export.to_xlsx(stats, children, day)
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    report = export.unit_report(session, unit=unit, as_of=as_of or _today(), fmt=fmt)
     return Response(
-        body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+        report.body,
+        media_type=report.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{report.filename}"'},
     )
 
 

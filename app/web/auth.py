@@ -17,6 +17,7 @@ from app.web.forms import domain_errors, validation_errors
 from app.web.i18n import LANGUAGE_COOKIE, page_language, translate
 from app.web.session import (
     PageActor,
+    SignInRequired,
     end_session,
     home_url,
     safe_next,
@@ -155,16 +156,17 @@ async def change_password(
     """Change one's own password through the API's service; errors beside their fields."""
     lang = page_language(request)
     user_id = session_user_id(request)
+    if user_id is None:
+        raise SignInRequired(expired=True)
     try:
         data = PasswordChange(current_password=current_password, new_password=new_password)
     except ValidationError as exc:
-        data, errors = None, validation_errors(exc, lang)
+        errors = validation_errors(exc, lang)
+        return render(request, PASSWORD, {"errors": errors, "done": False}, status_code=422)
 
     def change() -> None:
         with request_session(request) as session:
-            actor = actor_from(request, read_columns(session, *actor_read(user_id or 0)))
-            if data is None:
-                return
+            actor = actor_from(request, read_columns(session, *actor_read(user_id)))
             accounts.change_password(
                 session,
                 actor=actor,
@@ -180,7 +182,7 @@ async def change_password(
         await run_in_threadpool(change)
     except DomainError as exc:
         if exc.status == 401:
-            raise
+            raise SignInRequired(expired=True) from None
         if exc.audit_action:
             await request.app.state.record_denial(request, exc)
         return render(
@@ -190,6 +192,4 @@ async def change_password(
             status_code=exc.status,
             headers=exc.headers,
         )
-    if data is None:
-        return render(request, PASSWORD, {"errors": errors, "done": False}, status_code=422)
     return RedirectResponse("/account/password?done=1", status_code=303)

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Depends
 
-from app.web import auth, docs
+from app.web import auth, dashboards, docs
 from app.web.csrf import require_csrf
 from app.web.field.router import router as field_router
 
@@ -10,4 +10,5 @@ from app.web.field.router import router as field_router
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
 router.include_router(auth.router)
 router.include_router(docs.router)
+router.include_router(dashboards.router)
 router.include_router(field_router)

@@ -1,4 +1,4 @@
-// Starts Swagger UI or ReDoc from the self-hosted bundles (no inline script: see the CSP).
+// Starts Swagger UI from the self-hosted bundle (no inline script: see the CSP).
 (function () {
   "use strict";
   document.addEventListener("DOMContentLoaded", function () {
@@ -14,10 +14,6 @@
         validatorUrl: null,
         presets: [window.SwaggerUIBundle.presets.apis, window.SwaggerUIBundle.SwaggerUIStandalonePreset].filter(Boolean)
       });
-    }
-    var redoc = document.getElementById("redoc");
-    if (redoc && window.Redoc) {
-      window.Redoc.init(redoc.dataset.openapiUrl, { hideDownloadButton: false }, redoc);
     }
   });
 })();

@@ -1,0 +1,61 @@
+"""Changing one's own password through the API."""
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.audit.models import AuditEvent
+from tests.factories import PASSWORD, Staff
+
+
+def _token(client: TestClient, username: str, password: str) -> int:
+    return client.post(
+        "/api/v1/auth/token", data={"username": username, "password": password}
+    ).status_code
+
+
+def test_a_changed_password_replaces_the_old_one_and_is_audited(
+    client: TestClient, staff: Staff, session: Session
+) -> None:
+    response = client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": "mot-mat-khau-moi-dai"},
+        headers=staff["hk_admin"],
+    )
+    assert response.status_code == 204, response.text
+    assert _token(client, "hk_admin", PASSWORD) == 401
+    assert _token(client, "hk_admin", "mot-mat-khau-moi-dai") == 200
+    events = session.exec(
+        select(AuditEvent).where(AuditEvent.action == "user.password_change")
+    ).all()
+    assert [e.target_id for e in events] == [str(staff.users["hk_admin"].id)]
+
+
+def test_a_wrong_current_password_or_a_short_new_one_changes_nothing(
+    client: TestClient, staff: Staff
+) -> None:
+    headers = {**staff["hk_admin"], "Accept-Language": "en"}
+    wrong = client.post(
+        "/api/v1/auth/password",
+        json={"current_password": "not-my-password", "new_password": "mot-mat-khau-moi-dai"},
+        headers=headers,
+    )
+    assert wrong.status_code == 422
+    assert wrong.headers["content-type"].startswith("application/problem+json")
+    assert wrong.json()["errors"][0]["loc"] == ["body", "current_password"]
+    assert wrong.json()["errors"][0]["msg"] == "The current password is wrong."
+    short = client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": "short"},
+        headers=staff["hk_admin"],
+    )
+    assert short.status_code == 422
+    assert short.json()["errors"][0]["loc"] == ["body", "new_password"]
+    same = client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": PASSWORD},
+        headers=staff["hk_admin"],
+    )
+    assert same.status_code == 422
+    assert same.json()["errors"][0]["msg"] == "Mật khẩu mới phải khác mật khẩu hiện tại."
+    assert _token(client, "hk_admin", PASSWORD) == 200
+    assert client.post("/api/v1/auth/password", json={}).status_code == 401
