@@ -322,7 +322,9 @@ def test_a_phone_with_a_wrong_clock_misdates_nothing(live_server: LiveServer, pa
     page.fill("#score-0", "75")
     page.select_option("#course_code", COURSE)
     page.click("#completion-form button[type=submit]")
-    expect(page.locator("#completion-saved")).to_have_text("Đã lưu trên máy.")
+    expect(page.locator("#completion-saved"), page.inner_text("#completion-form")).to_have_text(
+        "Đã lưu trên máy."
+    )
     page.click("[data-tab=outbox]")
     expect(page.locator("#count")).to_have_text("0")
     assert sorted(r["state"] for r in outbox(page)) == ["sent", "sent"], outbox(page)

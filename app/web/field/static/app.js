@@ -147,18 +147,23 @@ function showWho() {
   $("#who").textContent = text("who", app.lang, { name: user.full_name, commune: commune.name });
 }
 
+// Refilled when the reference data is refreshed: what the volunteer chose stays chosen.
 function fillChoices() {
   const villageSelect = $("#village_id");
+  const village = villageSelect.value;
   villageSelect.replaceChildren(villageSelect.options[0]);
-  for (const village of app.profile.commune.villages) {
-    villageSelect.append(new Option(village.name, String(village.id)));
+  for (const { id, name } of app.profile.commune.villages) {
+    villageSelect.append(new Option(name, String(id)));
   }
+  villageSelect.value = village;
   const courseSelect = $("#course_code");
+  const chosen = courseSelect.value;
   courseSelect.replaceChildren(new Option(text("course.required", app.lang), ""));
   for (const course of app.profile.courses) {
     const title = app.lang === "en" && course.title_en ? course.title_en : course.title_vi;
     courseSelect.append(new Option(`${course.code} — ${title}`, course.code));
   }
+  courseSelect.value = chosen;
 }
 
 function openApp() {
@@ -276,10 +281,20 @@ async function search() {
   const list = $("#matches");
   list.replaceChildren();
   if (query.length < 2) return;
-  const people = (await app.db.getAll("people")).filter((person) => person.folded.includes(query));
+  // Learners registered on this phone are found at once, sent or not (a sent one by the id
+  // the service gave it), before the commune's list is refreshed.
   const onPhone = (await store.records(app.db))
-    .filter((record) => record.kind === "learner" && !record.result_id && fold(record.body.full_name).includes(query))
-    .map((record) => ({ client_id: record.client_id, full_name: record.body.full_name, birth_date: record.body.birth_date, on_phone: true }));
+    .filter((record) => record.kind === "learner" && fold(record.body.full_name).includes(query))
+    .map((record) => ({
+      id: record.result_id ?? undefined,
+      client_id: record.client_id,
+      full_name: record.body.full_name,
+      birth_date: record.body.birth_date,
+      on_phone: !record.result_id,
+    }));
+  const known = new Set(onPhone.map((person) => person.id).filter(Boolean));
+  const people = (await app.db.getAll("people"))
+    .filter((person) => person.folded.includes(query) && !known.has(person.id));
   for (const person of [...onPhone, ...people].slice(0, 20)) {
     const button = document.createElement("button");
     button.type = "button";
@@ -347,6 +362,8 @@ async function saveCompletions(event) {
   });
   if (wrong) return;
   const course = app.profile.courses.find((item) => item.code === courseCode);
+  // A corrected record keeps its client_id; learners added to it become records of their own.
+  let previous = app.editing?.kind === "completion" ? app.editing : null;
   for (const person of app.chosen) {
     const body = {
       course_code: courseCode,
@@ -357,7 +374,6 @@ async function saveCompletions(event) {
       method: form.elements.method.value,
       ...(person.id ? { learner_id: person.id } : { learner_client_id: person.client_id }),
     };
-    const previous = app.editing?.kind === "completion" ? app.editing : null;
     await store.saveRecord(app.db, {
       ...(previous ?? { client_id: crypto.randomUUID(), kind: "completion", saved_at: nowIso() }),
       body,
@@ -366,6 +382,7 @@ async function saveCompletions(event) {
       state: "saved",
       problem: null,
     });
+    previous = null;
   }
   app.editing = null;
   app.chosen = [];
