@@ -337,3 +337,49 @@ def test_a_phone_with_a_wrong_clock_misdates_nothing(live_server: LiveServer, pa
     assert learner.consent_given_at is not None
     assert abs(learner.consent_given_at - datetime.now(UTC)) < timedelta(minutes=5)
     assert completion.completed_at.astimezone(VIETNAM).date() == today
+
+
+def test_records_wait_through_an_expired_session_and_go_after_signing_in_again(
+    live_server: LiveServer, phone: Phone
+) -> None:
+    _arrange(live_server)
+    page = phone.open()
+    _sign_in(page)
+    phone.context.set_offline(True)  # type: ignore[union-attr]
+    _register(
+        page,
+        full_name="Phạm Văn Nam",
+        citizen_id=citizen_id_for(date(1985, 4, 12), "male", serial=501),
+        birth_date="12/04/1985",
+        sex="male",
+    )
+    expect(page.locator("#count")).to_have_text("1")
+    # The kept token is no longer accepted (as after its expiry, or a revoked account's).
+    page.evaluate(
+        """() => new Promise((resolve) => {
+            const request = indexedDB.open("field-app");
+            request.onsuccess = () => {
+              const tx = request.result.transaction("meta", "readwrite");
+              const meta = tx.objectStore("meta");
+              const get = meta.get("session");
+              get.onsuccess = () => meta.put({ ...get.result, token: "expired" }, "session");
+              tx.oncomplete = () => { request.result.close(); resolve(); };
+            };
+        })"""
+    )
+    page.reload()
+    expect(page.locator("#count")).to_have_text("1")
+    phone.context.set_offline(False)  # type: ignore[union-attr]
+    expect(page.locator("#signin-why")).to_be_visible()
+    expect(page.locator("#username")).to_have_value("hk_member")
+    [waiting] = outbox(page)
+    assert waiting["body"]["citizen_id"] == citizen_id_for(date(1985, 4, 12), "male", serial=501)
+
+    page.fill("#password", PASSWORD)
+    page.click("#signin-form button[type=submit]")
+    page.click("[data-tab=outbox]")
+    expect(page.locator("#count")).to_have_text("0")
+    expect(page.locator("li.record[data-state=sent]")).to_have_count(1)
+    with live_server.session() as db:
+        stored = db.exec(select(Learner).where(col(Learner.full_name) == "Phạm Văn Nam")).all()
+    assert len(stored) == 1
