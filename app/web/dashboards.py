@@ -174,12 +174,12 @@ def _dashboard(
     service.require_visible(actor, unit, action="stats.read")
     lang = page_language(request)
     day = as_of or _today()
-    if unit.level == "village":
-        stats = service.unit_stats(session, unit=unit, as_of=day, lang=lang)
-        children: list[UnitStats] = []
-    else:
-        stats = service.unit_stats(session, unit=unit, as_of=day, lang=lang)
-        children = service.breakdown(session, parent=unit, as_of=day, lang=lang)
+    stats = service.unit_stats(session, unit=unit, as_of=day, lang=lang)
+    children = (
+        []
+        if unit.level == "village"
+        else service.breakdown(session, parent=unit, as_of=day, lang=lang)
+    )
     start = date(day.year - 1, day.month, 1)
     series = timeseries(session, unit=unit, start=start, end=day)
     by_indicator = {s.indicator: s.points for s in series.series}
@@ -345,13 +345,11 @@ register_messages(
         "dash.indicators": ("Các chỉ tiêu", "Indicators"),
         "dash.rate": ("Tỷ lệ", "Rate"),
         "dash.counted": ("Đã đạt / tổng số", "Reached / total"),
-        "dash.source.baseline": (
-            "mẫu số theo số liệu thống kê năm {year}",
-            "denominator from the {year} statistics",
-        ),
+        "dash.source": ("Nguồn mẫu số", "Denominator from"),
+        "dash.source.baseline": ("số liệu thống kê năm {year}", "the {year} statistics"),
         "dash.source.registered": (
-            "mẫu số là số người đã đăng ký (chưa có số liệu thống kê)",
-            "denominator is the registered count (no statistics yet)",
+            "số người đã đăng ký (chưa có số liệu thống kê)",
+            "the registered count (no statistics yet)",
         ),
         "dash.target": ("Mục tiêu", "Target"),
         "dash.target_by": ("{value} trước {deadline}", "{value} by {deadline}"),

@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from app.accounts.models import Role
 from tests.factories import HN_HOAN_KIEM
-from tests.web.conftest import LiveServer, axe, sign_in
+from tests.web.conftest import LiveServer, PageGuard, axe, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -50,3 +50,11 @@ def test_a_wrong_password_is_refused_beside_the_form_and_then_throttled(
     expect(page.get_by_role("alert")).to_contain_text("Đăng nhập sai quá nhiều lần")
     api = live_server.get("/api/v1/auth/me")
     assert api.status_code == 401
+
+
+def test_the_guard_catches_a_request_to_another_host(page: Page, page_guard: PageGuard) -> None:
+    # Every browser test relies on this guard to prove that no request leaves the host (the
+    # pages' own policy refuses most such requests first: this page has none).
+    page.set_content('<img src="http://example.invalid/logo.png" alt="">')
+    assert page_guard.foreign_requests == ["http://example.invalid/logo.png"]
+    page_guard.foreign_requests.clear()
