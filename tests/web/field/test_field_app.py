@@ -383,3 +383,27 @@ def test_records_wait_through_an_expired_session_and_go_after_signing_in_again(
     with live_server.session() as db:
         stored = db.exec(select(Learner).where(col(Learner.full_name) == "Phạm Văn Nam")).all()
     assert len(stored) == 1
+
+
+def test_the_app_switches_to_english_with_the_services_own_words(
+    live_server: LiveServer, phone: Phone
+) -> None:
+    _arrange(live_server)
+    page = phone.open()
+    _sign_in(page)
+    page.click("#lang")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#learner-form button[type=submit]")).to_have_text("Save on the phone")
+    _register(
+        page,
+        full_name="Phạm Văn Nam",
+        citizen_id=citizen_id_for(date(1985, 4, 12), "male", serial=601),
+        birth_date="12/04/1985",
+        sex="female",
+    )
+    expect(page.locator("#err-citizen_id")).to_have_text(
+        "Digit 4 of the ID number does not match the sex and birth century."
+    )
+    # The choice is kept on the phone.
+    page.reload()
+    expect(page.locator("#learner-form button[type=submit]")).to_have_text("Save on the phone")
