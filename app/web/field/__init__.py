@@ -1,0 +1,1 @@
+"""The volunteers' offline field app, served at `/field/`."""

@@ -1,0 +1,656 @@
+// The field app: sign in once, then register learners and record results with or without a
+// network; everything waits in the phone's outbox until the service acknowledges it.
+import { checkLearner, message } from "./rules.js";
+import * as store from "./store.js";
+import { NeedsSignIn, Refused, UNACKNOWLEDGED, sendAll } from "./outbox.js";
+import { EN, text } from "./texts.js";
+
+const CONSENT_PURPOSE = "Theo dõi kết quả học kỹ năng số";
+const VIETNAM_OFFSET_MS = 7 * 3600 * 1000;
+const $ = (selector) => document.querySelector(selector);
+
+const app = {
+  db: null,
+  rules: null,
+  rulesText: null,
+  lang: "vi",
+  profile: null, // { user, commune, courses }
+  session: null, // { token, expires_at, username }
+  clockOffset: 0, // the service's clock minus the phone's, learnt from answers
+  sending: false,
+  sendAgain: false,
+  editing: null, // the record being corrected
+  chosen: [], // learners chosen for results
+};
+
+// ---- time: the phone's clock may be wrong, so "now" follows the service's when known ----
+
+const now = () => Date.now() + app.clockOffset;
+const nowIso = () => new Date(now()).toISOString();
+const todayInVietnam = () => new Date(now() + VIETNAM_OFFSET_MS).toISOString().slice(0, 10);
+
+// "dd/mm/yyyy" (or with . or -, or 8 digits) → "yyyy-mm-dd"; null when it is not one.
+function typedDate(typed) {
+  const match = /^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$/.exec(typed) ??
+    /^\s*(\d{2})(\d{2})(\d{4})\s*$/.exec(typed);
+  if (!match) return null;
+  const [day, month, year] = match.slice(1).map(Number);
+  return `${year}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
+}
+const shownDate = (iso) => (iso ? iso.split("-").reverse().join("/") : "");
+
+// Accents off, lower case: "Nguyễn Văn Ấn" and "nguyen van an" meet.
+const fold = (name) => name.normalize("NFD").replace(/[\u0300-\u036f]/g, "")
+  .replace(/đ/g, "d").replace(/Đ/g, "D").toLowerCase().replace(/\s+/g, " ").trim();
+
+// ---- the service ----
+
+async function call(path, { method = "GET", body, headers = {}, auth = true } = {}) {
+  const allHeaders = { "Accept-Language": app.lang, ...headers };
+  if (auth && app.session) allHeaders.Authorization = `Bearer ${app.session.token}`;
+  if (typeof body === "string") allHeaders["Content-Type"] = "application/json";
+  const response = await fetch(path, { method, body, headers: allHeaders, cache: "no-store" });
+  const served = Date.parse(response.headers.get("Date") ?? "");
+  if (!Number.isNaN(served)) {
+    const offset = served - Date.now();
+    // The header counts whole seconds; follow it only when the phone is clearly off.
+    if (Math.abs(offset - app.clockOffset) > 2000) {
+      app.clockOffset = Math.abs(offset) > 2000 ? offset : 0;
+      await store.setMeta(app.db, "clock_offset", app.clockOffset);
+    }
+  }
+  return response;
+}
+
+async function json(path) {
+  const response = await call(path);
+  if (response.status === 401) throw new NeedsSignIn();
+  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  return response.json();
+}
+
+const signedIn = () => app.session && app.session.expires_at > Date.now();
+
+// The commune's villages, the courses and the commune's learners, kept for offline use.
+async function refreshReference() {
+  const code = app.profile.user.commune_code;
+  const commune = await json(`/api/v1/communes/${code}`);
+  const courses = [];
+  for (let cursor = ""; ;) {
+    const page = await json(`/api/v1/courses?limit=500${cursor}`);
+    courses.push(...page.items.filter((course) => course.active));
+    if (!page.next_cursor) break;
+    cursor = `&cursor=${encodeURIComponent(page.next_cursor)}`;
+  }
+  const people = [];
+  for (let cursor = ""; ;) {
+    const page = await json(`/api/v1/learners?commune_code=${code}&limit=500${cursor}`);
+    people.push(...page.items.map((learner) => ({
+      id: learner.id,
+      full_name: learner.full_name,
+      folded: fold(learner.full_name),
+      birth_date: learner.birth_date,
+    })));
+    if (!page.next_cursor) break;
+    cursor = `&cursor=${encodeURIComponent(page.next_cursor)}`;
+  }
+  const tx = app.db.transaction(["people", "meta"], "readwrite");
+  await tx.objectStore("people").clear();
+  for (const person of people) await tx.objectStore("people").put(person);
+  app.profile = { ...app.profile, commune, courses };
+  await tx.objectStore("meta").put(app.profile, "profile");
+  await tx.done;
+  fillChoices();
+}
+
+// ---- screens ----
+
+function show(screen) {
+  for (const id of ["loading", "signin", "app"]) $(`#${id}`).hidden = id !== screen;
+}
+
+function showTab(name) {
+  for (const button of document.querySelectorAll("[data-tab]")) {
+    const current = button.dataset.tab === name;
+    button.toggleAttribute("aria-current", current);
+    if (current) button.setAttribute("aria-current", "page");
+    $(`#${button.dataset.tab}`).hidden = !current;
+  }
+}
+
+const VIETNAMESE = new Map();
+
+function applyLanguage() {
+  document.documentElement.lang = app.lang;
+  for (const element of document.querySelectorAll("[data-t]")) {
+    if (!VIETNAMESE.has(element)) VIETNAMESE.set(element, element.textContent);
+    const key = element.dataset.t;
+    element.textContent = app.lang === "en" ? EN[key] ?? VIETNAMESE.get(element) : VIETNAMESE.get(element);
+  }
+  const switcher = $("#lang");
+  switcher.textContent = app.lang === "en" ? "Tiếng Việt" : "English";
+  switcher.lang = app.lang === "en" ? "vi" : "en";
+  showNetwork();
+  if (app.profile) {
+    showWho();
+    renderRecords();
+  }
+}
+
+function showNetwork() {
+  $("#network").textContent = text(navigator.onLine ? "online" : "offline", app.lang);
+  $("#network").classList.toggle("offline", !navigator.onLine);
+}
+
+function showWho() {
+  const { user, commune } = app.profile;
+  $("#who").textContent = text("who", app.lang, { name: user.full_name, commune: commune.name });
+}
+
+// Refilled when the reference data is refreshed: what the volunteer chose stays chosen.
+function fillChoices() {
+  const villageSelect = $("#village_id");
+  const village = villageSelect.value;
+  villageSelect.replaceChildren(villageSelect.options[0]);
+  for (const { id, name } of app.profile.commune.villages) {
+    villageSelect.append(new Option(name, String(id)));
+  }
+  villageSelect.value = village;
+  const courseSelect = $("#course_code");
+  const chosen = courseSelect.value;
+  courseSelect.replaceChildren(new Option(text("course.required", app.lang), ""));
+  for (const course of app.profile.courses) {
+    const title = app.lang === "en" && course.title_en ? course.title_en : course.title_vi;
+    courseSelect.append(new Option(`${course.code} — ${title}`, course.code));
+  }
+  courseSelect.value = chosen;
+}
+
+function openApp() {
+  showWho();
+  fillChoices();
+  $("#completed_at").value = shownDate(todayInVietnam());
+  show("app");
+  renderRecords();
+  document.body.dataset.ready = "1";
+  performance.mark("field-ready");
+}
+
+// ---- errors beside the fields ----
+
+function clearErrors(form) {
+  for (const element of form.querySelectorAll(".error")) element.textContent = "";
+  for (const element of form.querySelectorAll("[aria-invalid]")) element.removeAttribute("aria-invalid");
+}
+
+function showError(field, words) {
+  const slot = $(`#err-${field}`);
+  if (!slot) return false;
+  slot.textContent = slot.textContent ? `${slot.textContent} ${words}` : words;
+  const input = document.getElementById(field);
+  if (input) input.setAttribute("aria-invalid", "true");
+  return true;
+}
+
+// ---- registering a learner ----
+
+function readLearner(form) {
+  const data = new FormData(form);
+  const learner = {};
+  for (const field of ["citizen_id", "full_name", "birth_date", "sex", "official_level", "agency", "village_id", "phone"]) {
+    const value = (data.get(field) ?? "").trim();
+    if (value) learner[field] = value;
+  }
+  learner.groups = data.getAll("groups");
+  if (data.get("consent")) learner.consent = true;
+  return learner;
+}
+
+function fillLearnerForm(body) {
+  const form = $("#learner-form");
+  form.reset();
+  for (const field of ["citizen_id", "full_name", "official_level", "agency", "phone"]) {
+    form.elements[field].value = body[field] ?? "";
+  }
+  form.elements.birth_date.value = shownDate(body.birth_date);
+  form.elements.village_id.value = body.village_id ? String(body.village_id) : "";
+  for (const input of form.querySelectorAll("[name=sex]")) input.checked = input.value === body.sex;
+  for (const input of form.querySelectorAll("[name=groups]")) input.checked = (body.groups ?? []).includes(input.value);
+  form.elements.consent.checked = Boolean(body.consent);
+  toggleOfficial();
+}
+
+function toggleOfficial() {
+  $("#official-fields").hidden = !$("#learner-form [name=groups][value=official]").checked;
+}
+
+async function saveLearner(event) {
+  event.preventDefault();
+  const form = event.target;
+  clearErrors(form);
+  $("#learner-saved").textContent = "";
+  const learner = readLearner(form);
+  if (learner.birth_date) {
+    const iso = typedDate(learner.birth_date);
+    if (!iso) {
+      showError("birth_date", text("date.format", app.lang));
+      return;
+    }
+    learner.birth_date = iso;
+  }
+  const villageIds = app.profile.commune.villages.map((village) => village.id);
+  const errors = checkLearner(learner, app.rules, { today: todayInVietnam(), villageIds });
+  if (errors.length) {
+    for (const { field, type } of errors) showError(field, message(app.rules, type, app.lang));
+    form.querySelector("[aria-invalid]")?.focus();
+    return;
+  }
+  const previous = app.editing;
+  const body = {
+    ...learner,
+    citizen_id: learner.citizen_id.trim(),
+    commune_code: app.profile.user.commune_code,
+    // Consent is given when first recorded; a correction keeps that moment.
+    consent: previous?.body.consent ?? { purpose: CONSENT_PURPOSE, given_at: nowIso() },
+  };
+  if (body.village_id) body.village_id = Number(body.village_id);
+  await store.saveRecord(app.db, {
+    ...(previous ?? { client_id: crypto.randomUUID(), kind: "learner", saved_at: nowIso() }),
+    body,
+    label: body.full_name,
+    state: "saved",
+    problem: null,
+  });
+  stopEditing();
+  form.reset();
+  toggleOfficial();
+  $("#learner-saved").textContent = text("saved", app.lang);
+  await renderRecords();
+  send();
+}
+
+function stopEditing() {
+  app.editing = null;
+  $("#learner-cancel").hidden = true;
+}
+
+// ---- recording results ----
+
+async function search() {
+  const query = fold($("#search").value);
+  const list = $("#matches");
+  list.replaceChildren();
+  if (query.length < 2) return;
+  // Learners registered on this phone are found at once, sent or not (a sent one by the id
+  // the service gave it), before the commune's list is refreshed.
+  const onPhone = (await store.records(app.db))
+    .filter((record) => record.kind === "learner" && fold(record.body.full_name).includes(query))
+    .map((record) => ({
+      id: record.result_id ?? undefined,
+      client_id: record.client_id,
+      full_name: record.body.full_name,
+      birth_date: record.body.birth_date,
+      on_phone: !record.result_id,
+    }));
+  const known = new Set(onPhone.map((person) => person.id).filter(Boolean));
+  const people = (await app.db.getAll("people"))
+    .filter((person) => person.folded.includes(query) && !known.has(person.id));
+  for (const person of [...onPhone, ...people].slice(0, 20)) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "match";
+    const born = text("born", app.lang, { date: shownDate(person.birth_date) });
+    button.textContent = `${person.full_name} (${born}${person.on_phone ? `, ${text("on_phone", app.lang)}` : ""})`;
+    button.addEventListener("click", () => choose(person));
+    const item = document.createElement("li");
+    item.append(button);
+    list.append(item);
+  }
+}
+
+function choose(person, score = "") {
+  const key = person.id ?? person.client_id;
+  if (!app.chosen.some((chosen) => (chosen.id ?? chosen.client_id) === key)) app.chosen.push({ ...person, score });
+  $("#search").value = "";
+  $("#matches").replaceChildren();
+  renderChosen();
+}
+
+function renderChosen() {
+  const list = $("#chosen");
+  list.replaceChildren();
+  app.chosen.forEach((person, index) => {
+    const item = document.createElement("li");
+    const name = document.createElement("span");
+    name.textContent = person.full_name;
+    const label = document.createElement("label");
+    label.textContent = text("score", app.lang);
+    label.htmlFor = `score-${index}`;
+    const score = document.createElement("input");
+    Object.assign(score, { id: `score-${index}`, name: "score", inputMode: "decimal", value: person.score });
+    score.addEventListener("input", () => { person.score = score.value; });
+    const error = document.createElement("p");
+    error.className = "error";
+    error.id = `err-score-${index}`;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "secondary";
+    remove.textContent = text("remove", app.lang);
+    remove.addEventListener("click", () => { app.chosen.splice(index, 1); renderChosen(); });
+    item.append(name, label, score, error, remove);
+    list.append(item);
+  });
+}
+
+async function saveCompletions(event) {
+  event.preventDefault();
+  const form = event.target;
+  clearErrors(form);
+  $("#completion-saved").textContent = "";
+  let wrong = false;
+  if (app.chosen.length === 0) wrong = showError("learner", text("learner.required", app.lang));
+  const courseCode = form.elements.course_code.value;
+  if (!courseCode) wrong = showError("course_code", text("course.required", app.lang));
+  const completedAt = typedDate(form.elements.completed_at.value);
+  if (!completedAt) wrong = showError("completed_at", text("date.format", app.lang));
+  else if (completedAt > todayInVietnam()) wrong = showError("completed_at", text("date.future", app.lang));
+  app.chosen.forEach((person, index) => {
+    const score = Number(String(person.score).replace(",", "."));
+    if (String(person.score).trim() === "" || Number.isNaN(score) || score < 0 || score > 100) {
+      wrong = showError(`score-${index}`, text("score.range", app.lang));
+    }
+  });
+  if (wrong) return;
+  const course = app.profile.courses.find((item) => item.code === courseCode);
+  // A corrected record keeps its client_id; learners added to it become records of their own.
+  let previous = app.editing?.kind === "completion" ? app.editing : null;
+  for (const person of app.chosen) {
+    const body = {
+      course_code: courseCode,
+      // A day, not an instant: the service places it at midday in Vietnam, whatever the
+      // phone's clock says.
+      completed_at: completedAt,
+      score: Number(String(person.score).replace(",", ".")),
+      method: form.elements.method.value,
+      ...(person.id ? { learner_id: person.id } : { learner_client_id: person.client_id }),
+    };
+    await store.saveRecord(app.db, {
+      ...(previous ?? { client_id: crypto.randomUUID(), kind: "completion", saved_at: nowIso() }),
+      body,
+      label: `${person.full_name} — ${course?.code ?? courseCode}`,
+      person: { id: person.id, client_id: person.client_id, full_name: person.full_name, birth_date: person.birth_date },
+      state: "saved",
+      problem: null,
+    });
+    previous = null;
+  }
+  app.editing = null;
+  app.chosen = [];
+  renderChosen();
+  $("#completion-saved").textContent = text("saved", app.lang);
+  await renderRecords();
+  send();
+}
+
+// ---- the outbox ----
+
+function problemWords(problem) {
+  if (!problem) return "";
+  const fields = (problem.errors ?? []).map((error) => error.msg).filter(Boolean);
+  return [problem.detail ?? problem.title, ...fields].filter(Boolean).join(" ");
+}
+
+async function renderRecords() {
+  const records = await store.records(app.db);
+  const waiting = records.filter((record) => UNACKNOWLEDGED.has(record.state)).length;
+  $("#count").textContent = String(waiting);
+  const list = $("#records");
+  list.replaceChildren();
+  for (const record of [...records].reverse()) {
+    const item = document.createElement("li");
+    item.className = `record ${record.state}`;
+    item.dataset.clientId = record.client_id;
+    item.dataset.state = record.state;
+    const title = document.createElement("strong");
+    title.textContent = `${text(`kind.${record.kind}`, app.lang)}: ${record.label}`;
+    const state = document.createElement("span");
+    state.className = "state";
+    state.textContent = text(`state.${record.state}`, app.lang);
+    item.append(title, state);
+    if (record.state === "duplicate") {
+      const matched = document.createElement("p");
+      matched.className = "note";
+      const person = await app.db.get("people", record.result_id);
+      const what = person
+        ? `${person.full_name} (${text("born", app.lang, { date: shownDate(person.birth_date) })})`
+        : record.result_id;
+      matched.textContent = text("matched", app.lang, { what });
+      item.append(matched);
+    }
+    if (record.state === "rejected") {
+      const why = document.createElement("p");
+      why.className = "error";
+      why.textContent = problemWords(record.problem);
+      const fix = document.createElement("button");
+      fix.type = "button";
+      fix.className = "secondary";
+      fix.textContent = text("fix", app.lang);
+      fix.addEventListener("click", () => correct(record));
+      item.append(why, fix);
+    }
+    list.append(item);
+  }
+}
+
+// A rejected record goes back into its form, with the service's words beside the fields.
+function correct(record) {
+  app.editing = record;
+  if (record.kind === "learner") {
+    fillLearnerForm(record.body);
+    $("#learner-cancel").hidden = false;
+    showTab("register");
+    clearErrors($("#learner-form"));
+    for (const error of record.problem?.errors ?? []) showError(error.loc.at(-1), error.msg);
+    if (!record.problem?.errors?.length) showError("citizen_id", problemWords(record.problem));
+  } else {
+    app.chosen = [{ ...record.person, score: String(record.body.score) }];
+    renderChosen();
+    const form = $("#completion-form");
+    form.elements.course_code.value = record.body.course_code;
+    form.elements.completed_at.value = shownDate(record.body.completed_at);
+    form.elements.method.value = record.body.method;
+    showTab("results");
+    clearErrors(form);
+    showError("learner", problemWords(record.problem));
+  }
+}
+
+async function send() {
+  if (app.sending) {
+    // Records saved while a send runs go right after it, not at the next retry.
+    app.sendAgain = true;
+    return;
+  }
+  const status = $("#send-status");
+  if (!navigator.onLine) {
+    status.textContent = text("send.offline", app.lang);
+    return;
+  }
+  if (!signedIn()) {
+    askToSignIn();
+    return;
+  }
+  app.sending = true;
+  app.sendAgain = false;
+  status.textContent = text("sending", app.lang);
+  let sent = false;
+  try {
+    await renderRecords();
+    await sendAll(app.db, (path, body, headers) => call(path, { method: "POST", body, headers }), renderRecords);
+    status.textContent = text("sent.all", app.lang);
+    sent = true;
+  } catch (error) {
+    if (error instanceof NeedsSignIn) {
+      askToSignIn();
+    } else if (error instanceof Refused) {
+      status.textContent = problemWords(error.problem);
+    } else {
+      status.textContent = text("send.failed", app.lang);
+    }
+  } finally {
+    app.sending = false;
+    await renderRecords();
+  }
+  if (sent && app.sendAgain) {
+    await send();
+  } else if (sent) {
+    // What was sent is now in the commune's list, to be found offline too.
+    await refreshReference().catch(() => {});
+  }
+}
+
+function askToSignIn() {
+  app.session = null;
+  $("#signin-why").hidden = !app.profile;
+  if (app.profile) $("#username").value = app.profile.user.username;
+  show("signin");
+}
+
+// ---- signing in and out ----
+
+async function signIn(event) {
+  event.preventDefault();
+  const form = event.target;
+  const error = $("#signin-error");
+  error.textContent = "";
+  if (!navigator.onLine) {
+    error.textContent = text("signin.online", app.lang);
+    return;
+  }
+  const username = form.elements.username.value.trim();
+  const waiting = (await store.records(app.db)).some((record) => UNACKNOWLEDGED.has(record.state));
+  if (waiting && app.profile && app.profile.user.username !== username) {
+    error.textContent = text("signin.other_user", app.lang, { name: app.profile.user.username });
+    return;
+  }
+  try {
+    const response = await call("/api/v1/auth/token", {
+      method: "POST",
+      body: new URLSearchParams({ username, password: form.elements.password.value }),
+      auth: false,
+    });
+    const answer = await response.json();
+    if (!response.ok) {
+      error.textContent = text("signin.failed", app.lang, { reason: answer.detail ?? answer.title });
+      return;
+    }
+    // Kept on the phone so the app opens signed in after a restart; the token's own expiry
+    // (with a minute's margin) decides when it must be renewed.
+    app.session = {
+      token: answer.access_token,
+      expires_at: Date.now() + (answer.expires_in - 60) * 1000,
+      username,
+    };
+    const user = await json("/api/v1/auth/me");
+    if (!user.commune_code) {
+      app.session = null;
+      error.textContent = text("signin.failed", app.lang, { reason: user.role });
+      return;
+    }
+    await store.setMeta(app.db, "session", app.session);
+    app.profile = { ...(app.profile ?? {}), user };
+    await refreshReference();
+    form.reset();
+    openApp();
+    send();
+  } catch (failure) {
+    error.textContent = text("signin.failed", app.lang, { reason: failure.message });
+  }
+}
+
+async function signOut() {
+  const waiting = (await store.records(app.db)).filter((record) => UNACKNOWLEDGED.has(record.state)).length;
+  const warning = $("#signout-warning");
+  if (waiting && warning.hidden) {
+    warning.textContent = text("signout.warning", app.lang, { count: waiting });
+    warning.hidden = false;
+    $("#signout-confirm").hidden = false;
+    return;
+  }
+  await confirmSignOut();
+}
+
+async function confirmSignOut() {
+  await store.erase(app.db);
+  location.reload();
+}
+
+// ---- start ----
+
+// The rules as the service serves them now; the copy kept on the phone until then.
+async function loadRules() {
+  try {
+    const response = await fetch("/field/rules.json");
+    if (!response.ok) return;
+    const served = await response.text();
+    if (served === app.rulesText) return;
+    app.rules = JSON.parse(served);
+    app.rulesText = served;
+    await store.setMeta(app.db, "rules", served);
+  } catch {
+    // No network and no cached copy yet: the kept rules stay.
+  }
+}
+
+async function start() {
+  app.db = await store.open();
+  const kept = await store.getMetas(app.db, ["lang", "clock_offset", "session", "profile", "rules"]);
+  app.lang = kept.lang ?? "vi";
+  app.clockOffset = kept.clock_offset ?? 0;
+  app.session = kept.session ?? null;
+  app.profile = kept.profile ?? null;
+  app.rulesText = kept.rules ?? null;
+  app.rules = app.rulesText ? JSON.parse(app.rulesText) : null;
+  // The kept rules open the app at once; the served ones replace them when they differ.
+  const rulesLoaded = loadRules();
+  if (!app.rules) await rulesLoaded;
+  applyLanguage();
+
+  $("#lang").addEventListener("click", async () => {
+    app.lang = app.lang === "en" ? "vi" : "en";
+    await store.setMeta(app.db, "lang", app.lang);
+    applyLanguage();
+    if (app.profile) fillChoices();
+  });
+  for (const button of document.querySelectorAll("[data-tab]")) {
+    button.addEventListener("click", () => showTab(button.dataset.tab));
+  }
+  $("#signin-form").addEventListener("submit", signIn);
+  $("#learner-form").addEventListener("submit", saveLearner);
+  $("#learner-form").addEventListener("change", toggleOfficial);
+  $("#learner-cancel").addEventListener("click", () => { stopEditing(); $("#learner-form").reset(); toggleOfficial(); });
+  $("#completion-form").addEventListener("submit", saveCompletions);
+  $("#search").addEventListener("input", search);
+  $("#send").addEventListener("click", send);
+  $("#signout").addEventListener("click", signOut);
+  $("#signout-confirm").addEventListener("click", confirmSignOut);
+  window.addEventListener("online", () => { showNetwork(); send(); });
+  window.addEventListener("offline", showNetwork);
+  // Whatever is still waiting is tried again now and then while the app is open.
+  setInterval(() => { if (app.profile && navigator.onLine) send(); }, 30000);
+
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/field/sw.js", { scope: "/field/" }).catch(() => {});
+  }
+  if (!app.profile || !app.rules) {
+    show("signin");
+    return;
+  }
+  openApp();
+  if (navigator.onLine && signedIn()) {
+    refreshReference().catch(() => {});
+    send();
+  }
+}
+
+start();

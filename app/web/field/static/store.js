@@ -1,0 +1,47 @@
+// The phone's storage: one IndexedDB database holding the session, the commune's reference
+// data, the outbox and the batches sent but not yet answered.
+import { openDB, deleteDB } from "/static/vendor/idb-8.0.4/index.js";
+
+const NAME = "field-app";
+
+export async function open() {
+  return openDB(NAME, 1, {
+    upgrade(db) {
+      db.createObjectStore("meta"); // key → value: session, profile, courses, clock offset
+      const outbox = db.createObjectStore("outbox", { keyPath: "client_id" });
+      outbox.createIndex("seq", "seq");
+      db.createObjectStore("batches", { keyPath: "key" });
+      db.createObjectStore("people", { keyPath: "id" }); // the commune's learners, for search
+    },
+  });
+}
+
+export async function erase(db) {
+  db.close();
+  await deleteDB(NAME);
+}
+
+export const getMeta = (db, key) => db.get("meta", key);
+export async function getMetas(db, keys) {
+  const tx = db.transaction("meta");
+  const values = await Promise.all(keys.map((key) => tx.store.get(key)));
+  return Object.fromEntries(keys.map((key, index) => [key, values[index]]));
+}
+export const setMeta = (db, key, value) => db.put("meta", value, key);
+
+export async function records(db) {
+  return db.getAllFromIndex("outbox", "seq");
+}
+
+// Saves a new or corrected record; a new one gets the next place in the outbox.
+export async function saveRecord(db, record) {
+  const tx = db.transaction(["outbox", "meta"], "readwrite");
+  if (record.seq === undefined) {
+    const seq = ((await tx.objectStore("meta").get("seq")) ?? 0) + 1;
+    await tx.objectStore("meta").put(seq, "seq");
+    record.seq = seq;
+  }
+  await tx.objectStore("outbox").put(record);
+  await tx.done;
+  return record;
+}

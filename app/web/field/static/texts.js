@@ -1,0 +1,92 @@
+// The app's own words. Vietnamese is in the page itself; English here for the switch, and
+// both for what the app writes as it runs. Rule messages come from the service (rules.json).
+
+export const EN = {
+  "title": "Community digital-technology team",
+  "loading": "Opening…",
+  "signin.title": "Sign in",
+  "signin.again": "Your session has expired. Sign in again to send; the records stay on the phone.",
+  "username": "Username",
+  "password": "Password",
+  "signin.submit": "Sign in",
+  "tab.register": "Register",
+  "tab.results": "Results",
+  "tab.outbox": "To send",
+  "register.title": "Register a learner",
+  "full_name": "Full name",
+  "citizen_id": "Personal ID number (12 digits)",
+  "birth_date": "Birth date (dd/mm/yyyy)",
+  "sex": "Sex",
+  "sex.male": "Male",
+  "sex.female": "Female",
+  "groups": "Groups",
+  "group.citizen": "Resident",
+  "group.official": "Official or public employee",
+  "group.pupil": "Pupil or student",
+  "group.worker": "Enterprise or cooperative worker",
+  "official_level": "Level",
+  "choose": "— choose —",
+  "level.commune": "Commune",
+  "level.province": "Province",
+  "agency": "Agency",
+  "village_id": "Village",
+  "phone": "Phone number (optional)",
+  "consent": "The learner agrees to the storing and processing of personal data to follow their digital-skills results",
+  "save": "Save on the phone",
+  "cancel": "Cancel the correction",
+  "results.title": "Record results",
+  "results.help": "Find one learner, or choose several for a class session.",
+  "search": "Search by name (diacritics optional)",
+  "course_code": "Course",
+  "completed_at": "Completion date (dd/mm/yyyy)",
+  "method": "Method",
+  "method.home_visit": "Home visit",
+  "method.class": "Class",
+  "method.online": "Online",
+  "outbox.title": "Records on the phone",
+  "send": "Send now",
+  "signout": "Sign out and clear the phone's data",
+  "signout.confirm": "Sign out and clear anyway",
+};
+
+const DYNAMIC = {
+  "online": ["Có mạng", "Online"],
+  "offline": ["Không có mạng — vẫn lưu được trên máy", "Offline — records are still saved on the phone"],
+  "who": ["{name} — {commune}", "{name} — {commune}"],
+  "state.saved": ["Đã lưu trên máy", "Saved on the phone"],
+  "state.sending": ["Đang gửi", "Sending"],
+  "state.sent": ["Đã gửi", "Sent"],
+  "state.duplicate": ["Đã gửi — trùng với bản đã có", "Sent — matches a stored record"],
+  "state.rejected": ["Bị từ chối", "Rejected"],
+  "matched": ["Trùng với: {what}", "Matches: {what}"],
+  "fix": ["Sửa", "Correct"],
+  "kind.learner": ["Người học", "Learner"],
+  "kind.completion": ["Kết quả", "Result"],
+  "saved": ["Đã lưu trên máy.", "Saved on the phone."],
+  "sending": ["Đang gửi…", "Sending…"],
+  "sent.all": ["Đã gửi xong.", "Everything has been sent."],
+  "send.offline": ["Không có mạng; sẽ gửi khi có mạng.", "No network; sending when it is back."],
+  "send.failed": ["Gửi chưa được; sẽ gửi lại (không mất dữ liệu).", "Sending failed; it will be sent again (nothing is lost)."],
+  "signin.failed": ["Không đăng nhập được: {reason}", "Could not sign in: {reason}"],
+  "signin.other_user": ["Máy còn bản ghi chưa gửi của {name}; hãy đăng nhập bằng tài khoản đó.", "The phone holds unsent records of {name}; sign in with that account."],
+  "signin.online": ["Cần có mạng để đăng nhập lần đầu.", "The first sign-in needs the network."],
+  "signout.warning": ["Còn {count} bản ghi chưa gửi. Đăng xuất sẽ xóa chúng khỏi máy.", "{count} records are not sent yet. Signing out deletes them from the phone."],
+  "date.format": ["Nhập ngày theo dạng dd/mm/yyyy.", "Type the date as dd/mm/yyyy."],
+  "date.future": ["Ngày này chưa tới.", "This date is still to come."],
+  "learner.required": ["Chọn ít nhất một người học.", "Choose at least one learner."],
+  "course.required": ["Chọn khóa học.", "Choose a course."],
+  "score.range": ["Điểm từ 0 đến 100.", "A score from 0 to 100."],
+  "score": ["Điểm", "Score"],
+  "remove": ["Bỏ", "Remove"],
+  "on_phone": ["chưa gửi", "not sent yet"],
+  "born": ["sinh {date}", "born {date}"],
+};
+
+export function text(key, lang, params = {}) {
+  const pair = DYNAMIC[key];
+  let value = pair ? pair[lang === "en" ? 1 : 0] : key;
+  for (const [name, replacement] of Object.entries(params)) {
+    value = value.replaceAll(`{${name}}`, String(replacement));
+  }
+  return value;
+}
