@@ -85,7 +85,7 @@ def learner_payload(commune_code: str, serial: int = 1, **overrides: Any) -> dic
         "groups": ["citizen"],
         "consent": {
             "purpose": "Theo dõi kết quả học kỹ năng số",
-            "given_at": datetime(2026, 3, 1, 2, 0, tzinfo=UTC).isoformat(),
+            "given_at": datetime(2025, 12, 1, 2, 0, tzinfo=UTC).isoformat(),
         },
     }
     payload.update(overrides)

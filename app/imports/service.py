@@ -4,6 +4,7 @@ The rows themselves are stored by `app.imports.worker`, which commits chunk by c
 """
 
 import hashlib
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
@@ -337,6 +338,31 @@ def record_download(session: Session, *, actor: Actor, job: ImportJob) -> None:
 def remove_file(settings: Settings, job: ImportJob) -> None:
     """An import's spooled file goes once its rows are stored or refused."""
     file_path(settings, job).unlink(missing_ok=True)
+
+
+# A spooled file no active import names is an upload whose transaction failed after the file
+# was written (or a crash mid-upload): once older than this, no request is still writing it.
+STRAY_FILE_SECONDS = 3600
+
+
+def sweep_stray_files(session: Session, settings: Settings) -> int:
+    """Delete spooled files that no queued or running import names; how many went."""
+    if not settings.imports_dir.exists():
+        return 0
+    cutoff = time.time() - STRAY_FILE_SECONDS
+    removed = 0
+    for path in settings.imports_dir.iterdir():
+        try:
+            import_id = uuid.UUID(path.name.split(".", 1)[0])
+        except ValueError:
+            continue
+        if path.stat().st_mtime > cutoff:
+            continue
+        job = session.get(ImportJob, import_id)
+        if job is None or job.status not in (ImportStatus.queued, ImportStatus.running):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def estimated_rows(path: Path, file_format: str) -> int | None:

@@ -397,3 +397,7 @@ class ImportWorker:
             session.commit()
         if purged:
             logger.info("purged %d expired idempotency keys", purged)
+        with Session(self.engine) as session:
+            swept = service.sweep_stray_files(session, self.settings)
+        if swept:
+            logger.info("deleted %d spooled files no import names", swept)

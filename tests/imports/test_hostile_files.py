@@ -2,6 +2,9 @@
 cannot be read answers 422 with a reason, and the spooled upload never stays behind."""
 
 import io
+import os
+import time
+import uuid
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -10,9 +13,11 @@ from xml.sax.saxutils import escape
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
 from app.core.config import Settings
 from app.core.i18n import translate
+from app.imports import service
 from app.imports.readers import FileLimits, FileProblem, check_archive
 from tests.factories import HN_HOAN_KIEM, Staff, citizen_id_for
 from tests.imports.helpers import LEARNER_HEADER_EN, upload, wait_done, xlsx_bytes
@@ -267,3 +272,22 @@ def test_rows_out_of_order_fail_the_import(
     rows = [header_row(), inline_row("5", learner_row(5)), inline_row("3", learner_row(3))]
     body = failed_import(client, staff, settings, xlsx_with({SHEET: sheet_xml(rows)}))
     assert body["failure"] == translate("import.unreadable", "vi")
+
+
+def test_spooled_files_no_import_names_are_swept(
+    client: TestClient, staff: Staff, settings: Settings, session: Session
+) -> None:
+    done = failed_import(
+        client, staff, settings, xlsx_with({SHEET: sheet_xml([header_row(), "<row"])})
+    )
+    settings.imports_dir.mkdir(parents=True, exist_ok=True)
+    hour_ago = time.time() - 3700
+    left_by_done = settings.imports_dir / f"{done['id']}.xlsx"
+    stray = settings.imports_dir / f"{uuid.uuid4()}.csv"
+    being_written = settings.imports_dir / f"{uuid.uuid4()}.part"
+    for path in (left_by_done, stray, being_written):
+        path.write_bytes(b"a,b\r\n")
+    for path in (left_by_done, stray):
+        os.utime(path, (hour_ago, hour_ago))
+    assert service.sweep_stray_files(session, settings) == 2
+    assert spooled(settings) == [being_written.name]
