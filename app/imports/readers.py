@@ -97,7 +97,8 @@ def detect_format(path: Path) -> str:
         except zipfile.BadZipFile:
             pass
         raise FileProblem("import.not_csv_or_xlsx")
-    if head.startswith(_NOT_SHEETS) or b"\x00" in head:
+    # Binary files are full of NULs; a text list may hold a stray one, refused in its row.
+    if head.startswith(_NOT_SHEETS) or head.count(b"\x00") * 100 > len(head):
         raise FileProblem("import.not_csv_or_xlsx")
     return "csv"
 

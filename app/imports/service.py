@@ -69,9 +69,9 @@ def create_import(
     path = partial
     # The spooled file goes on every path but success, whatever the file made the reader do.
     try:
-        file_format = detect_format(partial)
-        path = partial.rename(partial.with_suffix("." + file_format))
         try:
+            file_format = detect_format(partial)
+            path = partial.rename(partial.with_suffix("." + file_format))
             with open_sheet(path, file_format, FileLimits.of(settings), header_only=True) as sheet:
                 header = sheet.header
                 columns.layout_for(kind, header)
