@@ -223,7 +223,7 @@ async def credential_issuers(request: Request) -> JSONResponse:
 
 
 @public_router.get(
-    "/certificates/{certificate_id}", response_class=HTMLResponse, tags=["certificates"]
+    "/certificates/{certificate_id}", response_class=HTMLResponse, include_in_schema=False
 )
 def certificate_page(
     certificate_id: Annotated[str, Path(max_length=100, description="Certificate id")],
