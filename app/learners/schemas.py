@@ -1,7 +1,7 @@
 """Request and response shapes for learners."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import (
@@ -84,7 +84,7 @@ class LearnerCreate(InputModel):
 
     citizen_id: CitizenId
     full_name: FullName
-    birth_date: Day
+    birth_date: date  # checked against the ID number and its range by the service
     sex: Sex
     commune_code: Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
     village_id: int | None = None
