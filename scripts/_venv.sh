@@ -29,9 +29,10 @@ install_project() {
     "$(find_python)" -m venv "$VENV"
   fi
   local stamp="$VENV/.installed-$(echo "$target" | tr -c 'a-z' '_')"
-  if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
+  # Every package at the version of constraints.txt (scripts/lock makes it again).
+  if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" || constraints.txt -nt "$stamp" ]]; then
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e "$target"
+    "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e "$target"
     touch "$stamp"
   fi
 }

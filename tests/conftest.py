@@ -36,6 +36,20 @@ TEST_SECRETS = {
 }
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test marked `postgresql_only` is skipped on SQLite before its fixtures are built."""
+    for item in items:
+        marker = item.get_closest_marker("postgresql_only")
+        callspec = getattr(item, "callspec", None)
+        if marker is None or callspec is None:
+            continue
+        if "sqlite" in (callspec.params.get(name) for name in DATABASE_FIXTURES):
+            item.add_marker(pytest.mark.skip(reason=marker.args[0]))
+
+
+DATABASE_FIXTURES = ("database_url", "empty_database_url")
+
+
 @pytest.fixture(autouse=True)
 def secrets_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The console commands a test runs read the same secrets as its app."""

@@ -67,13 +67,12 @@ def _drop_connections(database_url: str) -> None:
     assert dropped is not None and dropped[0] >= 1
 
 
+@pytest.mark.postgresql_only("SQLite has no server to drop a connection")
 def test_a_read_after_the_server_dropped_its_connections_is_answered(
     client: TestClient, staff: Staff, database_url: str
 ) -> None:
     url = f"/api/v1/stats/communes/{HN_HOAN_KIEM}"
     assert client.get(url, headers=staff["hk_admin"]).status_code == 200
-    if not database_url.startswith("postgresql"):
-        return  # SQLite has no server to drop a connection
     _drop_connections(database_url)
     again = client.get(url, headers=staff["hk_admin"])
     assert again.status_code == 200, again.text
@@ -112,9 +111,8 @@ RENAME = (
 )
 
 
+@pytest.mark.postgresql_only("transactions on the event loop are PostgreSQL's")
 def test_a_transaction_commits_only_when_told(database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("transactions on the event loop are PostgreSQL's")
     engine = make_engine(database_url)
 
     async def rename() -> tuple[list[object], list[object], list[object]]:
