@@ -5,10 +5,12 @@ test then gets its own copy (a file copy on SQLite, `CREATE DATABASE ... TEMPLAT
 PostgreSQL), so tests are isolated and may commit, as the service does.
 """
 
+import asyncio
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -48,6 +50,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 DATABASE_FIXTURES = ("database_url", "empty_database_url")
+
+
+@pytest.fixture(autouse=True)
+def no_event_loop_left_running(request: pytest.FixtureRequest) -> None:
+    """No test may find an event loop running in the main thread (an open Playwright would
+    leave one): the console's commands call asyncio.run, which then fails. Tests run in any
+    order, in any worker."""
+    if WEB_TESTS in request.node.path.parents:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    pytest.fail(f"an earlier test left an event loop running: {loop!r}")
+
+
+WEB_TESTS = Path(__file__).parent / "web"
 
 
 @pytest.fixture(autouse=True)
@@ -109,7 +128,8 @@ class PostgresServer:
         return self.url.set(database=name).render_as_string(hide_password=False)
 
     def create(self, name: str, template: str | None = None) -> str:
-        clause = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+        # WAL_LOG copies a small template without the checkpoint FILE_COPY forces.
+        clause = f' TEMPLATE "{template}" STRATEGY WAL_LOG' if template else ""
         with self.admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             connection.execute(text(f'CREATE DATABASE "{name}"{clause}'))
@@ -120,14 +140,55 @@ class PostgresServer:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+class Clones:
+    """Copies of the template, made one ahead and dropped behind, in a thread of their own.
+
+    Making and dropping a database costs the server about a second each, mostly waiting on the
+    disk: done while the tests run, a test waits for neither.
+    """
+
+    def __init__(self, server: PostgresServer, template: str) -> None:
+        self.server = server
+        self.template = template
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clones")
+        self.next: Future[str] | None = self._make()
+
+    def _make(self) -> "Future[str]":
+        name = f"hocvuso_t_{uuid.uuid4().hex[:12]}"
+        return self.worker.submit(self._create, name)
+
+    def _create(self, name: str) -> str:
+        self.server.create(name, template=self.template)
+        return name
+
+    def take(self) -> str:
+        """The name of a fresh copy, for one test to use and give back."""
+        ready, self.next = self.next, None
+        assert ready is not None
+        name = ready.result()
+        self.next = self._make()
+        return name
+
+    def give_back(self, name: str) -> None:
+        self.worker.submit(self.server.drop, name)
+
+    def close(self) -> None:
+        if self.next is not None:
+            self.give_back(self.next.result())
+        self.worker.shutdown(wait=True)
+
+
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[tuple[PostgresServer, str]]:
+def postgres() -> Iterator[tuple[PostgresServer, Clones]]:
     server = PostgresServer(os.environ["TEST_DATABASE_URL"])
-    template = f"hocvuso_tpl_{os.getpid()}"
+    # One template per process: parallel workers (and parallel runs) never share one.
+    template = f"hocvuso_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     url = server.create(template)
     upgrade_to_head(url)
     _seed(url)
-    yield server, template
+    clones = Clones(server, template)
+    yield server, clones
+    clones.close()
     server.drop(template)
     server.admin.dispose()
 
@@ -141,11 +202,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copyfile(template, path)
         yield f"sqlite:///{path}"
         return
-    server, template_name = request.getfixturevalue("postgres")
-    name = f"hocvuso_t_{uuid.uuid4().hex[:12]}"
-    url = server.create(name, template=template_name)
-    yield url
-    server.drop(name)
+    server, clones = request.getfixturevalue("postgres")
+    name = clones.take()
+    yield server.url_for(name)
+    clones.give_back(name)
 
 
 @pytest.fixture

@@ -147,7 +147,9 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
         sock.close()
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in the main thread while it
+# is open, and a later test elsewhere that calls asyncio.run (the console's commands) would fail.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(
