@@ -154,7 +154,8 @@ class Clones:
         self.next: Future[str] | None = self._make()
 
     def _make(self) -> "Future[str]":
-        name = f"hocvuso_t_{uuid.uuid4().hex[:12]}"
+        # The process id in the name tells whose copy a leftover is.
+        name = f"hocvuso_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         return self.worker.submit(self._create, name)
 
     def _create(self, name: str) -> str:
