@@ -258,6 +258,8 @@ def set_password(
     """Give an account with a lower role, inside the caller's scope, a new password."""
     _require_lower(actor, user, action="user.password_reset")
     user.password_hash = passwords.hash(password)
+    # Whoever knew the old password may hold a session: every one of them ends.
+    user.session_epoch += 1
     session.add(user)
     session.flush()
     audit.record(
@@ -359,7 +361,7 @@ def change_password(
     passwords: Passwords,
     data: PasswordChange,
     address: str | None,
-) -> None:
+) -> User:
     """Change the caller's own password, given the current one; the old one stops working.
 
     Refused while sign-ins for the account are throttled; a wrong current password is a
@@ -387,6 +389,8 @@ def change_password(
     if data.new_password == data.current_password:
         raise invalid_field("new_password", "password.unchanged")
     user.password_hash = passwords.hash(data.new_password)
+    # The account's other sessions and tokens end; a browser page renews its own session.
+    user.session_epoch += 1
     session.add(user)
     session.flush()
     audit.record(
@@ -399,3 +403,4 @@ def change_password(
         province_code=user.province_code,
         commune_code=user.commune_code,
     )
+    return user

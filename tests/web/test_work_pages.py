@@ -30,6 +30,7 @@ from tests.web.conftest import LiveServer, PageGuard, axe, new_page, sign_in
 pytestmark = pytest.mark.browser
 
 COMMUNE = f"/communes/{HN_HOAN_KIEM}"
+NEW_PASSWORD = "mot-mat-khau-moi-dai"
 
 
 @pytest.fixture
@@ -349,6 +350,40 @@ def test_deactivating_an_account_ends_its_open_session(
             .order_by(col(AuditEvent.id))
         ).all()
     assert actions == ["user.deactivate", "user.activate"]
+
+
+def test_a_password_set_by_an_admin_ends_the_accounts_sessions_and_tokens(
+    page: Page, live_server: LiveServer, browser: Browser, page_guard: PageGuard
+) -> None:
+    live_server.create_staff("hk_admin", Role.commune_admin, commune_code=HN_HOAN_KIEM)
+    member = live_server.create_staff("hk_member", Role.team_member, commune_code=HN_HOAN_KIEM)
+    member_headers = live_server.api_headers("hk_member")
+    member_page = new_page(browser, live_server, page_guard)
+    sign_in(member_page, "hk_member")
+    member_page.goto(f"{COMMUNE}/learners")
+    expect(member_page.locator("h1")).to_contain_text("Người học")
+
+    sign_in(page, "hk_admin")
+    page.goto(f"{COMMUNE}/users")
+    row = page.locator(f"#user-{member.id}")
+    row.locator("summary").click()
+    row.locator("input[name=password]").fill(NEW_PASSWORD)
+    row.get_by_role("button", name="Đặt lại mật khẩu").click()
+    expect(page.get_by_role("status")).to_contain_text("hk_member")
+
+    # Whoever knew the old password may hold a session or a token: both end at once.
+    member_page.reload()
+    expect(member_page).to_have_url(re.compile(r"/sign-in\?next="))
+    assert live_server.get("/api/v1/auth/me", headers=member_headers).status_code == 401
+    # The account itself goes on, with the new password.
+    sign_in(member_page, "hk_member", NEW_PASSWORD)
+    expect(member_page).not_to_have_url(re.compile(r"/sign-in"))
+    fresh = live_server.api_headers("hk_member", NEW_PASSWORD)
+    assert live_server.get("/api/v1/auth/me", headers=fresh).status_code == 200
+    member_page.context.close()
+    # The admin who set it is still signed in.
+    page.reload()
+    expect(page.locator(f"#user-{member.id}")).to_be_visible()
 
 
 def test_each_work_page_is_limited_to_the_users_scope_and_accessible(
