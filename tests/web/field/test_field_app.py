@@ -281,9 +281,19 @@ def test_a_team_member_signed_in_at_the_root_lands_in_the_field_app(
     sign_in(page, "hk_member")
     page.goto("/")
     assert page.url == live_server.url + "/field/"
-    expect(page.locator("#signin-form")).to_be_visible()
-    _sign_in(page)
+    # The pages' session opens the app: no second sign-in.
     expect(page.locator("#who")).to_contain_text("Cán bộ hk_member")
+    expect(page.locator("#learner-form")).to_be_visible()
+    expect(page.locator("#signin-form")).to_be_hidden()
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    # Signing out of the app signs the browser out of the pages too: it does not come back.
+    page.click("[data-tab=outbox]")
+    page.click("#signout")
+    expect(page.locator("#signin-form")).to_be_visible()
+    page.goto("/")
+    assert page.url.startswith(live_server.url + "/sign-in")
+    page.goto("/field/")
+    expect(page.locator("#signin-form")).to_be_visible()
 
 
 # The phone's clock three days fast: Date.now() and new Date() run ahead, time still flows.

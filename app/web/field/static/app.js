@@ -528,9 +528,9 @@ async function signIn(event) {
     return;
   }
   const username = form.elements.username.value.trim();
-  const waiting = (await store.records(app.db)).some((record) => UNACKNOWLEDGED.has(record.state));
-  if (waiting && app.profile && app.profile.user.username !== username) {
-    error.textContent = text("signin.other_user", app.lang, { name: app.profile.user.username });
+  const other = await otherUsersRecords(username);
+  if (other) {
+    error.textContent = text("signin.other_user", app.lang, { name: other });
     return;
   }
   try {
@@ -544,27 +544,80 @@ async function signIn(event) {
       error.textContent = text("signin.failed", app.lang, { reason: answer.detail ?? answer.title });
       return;
     }
-    // Kept on the phone so the app opens signed in after a restart; the token's own expiry
-    // (with a minute's margin) decides when it must be renewed.
-    app.session = {
-      token: answer.access_token,
-      expires_at: Date.now() + (answer.expires_in - 60) * 1000,
-      username,
-    };
-    const user = await json("/api/v1/auth/me");
-    if (!user.commune_code) {
-      app.session = null;
-      error.textContent = text("signin.failed", app.lang, { reason: user.role });
+    // An explicit sign-in ends a sign-out still waiting to reach the service.
+    localStorage.removeItem(SIGNED_OUT);
+    const refused = await adopt(answer);
+    if (refused) {
+      error.textContent = refused;
       return;
     }
-    await store.setMeta(app.db, "session", app.session);
-    app.profile = { ...(app.profile ?? {}), user };
-    await refreshReference();
     form.reset();
-    openApp();
-    send();
   } catch (failure) {
+    app.session = null;
     error.textContent = text("signin.failed", app.lang, { reason: failure.message });
+  }
+}
+
+// The user whose unsent records the phone holds, when it is not `username`.
+async function otherUsersRecords(username) {
+  if (!app.profile || app.profile.user.username === username) return null;
+  const waiting = (await store.records(app.db)).some((record) => UNACKNOWLEDGED.has(record.state));
+  return waiting ? app.profile.user.username : null;
+}
+
+// Opens the app with a bearer token the service gave; the words of the refusal, if not.
+async function adopt(answer) {
+  // Kept on the phone so the app opens signed in after a restart; the token's own expiry
+  // (with a minute's margin) decides when it must be renewed.
+  app.session = { token: answer.access_token, expires_at: Date.now() + (answer.expires_in - 60) * 1000 };
+  const user = await json("/api/v1/auth/me");
+  const other = await otherUsersRecords(user.username);
+  if (!user.commune_code || other) {
+    app.session = null;
+    return other
+      ? text("signin.other_user", app.lang, { name: other })
+      : text("signin.failed", app.lang, { reason: user.role });
+  }
+  app.session.username = user.username;
+  await store.setMeta(app.db, "session", app.session);
+  app.profile = { ...(app.profile ?? {}), user };
+  await refreshReference();
+  openApp();
+  send();
+  return null;
+}
+
+// The pages and the app share one sign-in: a team member signed in on the service's pages
+// (the browser's cookie session) gets the app's token from it, with no password typed again.
+const SIGNED_OUT = "field-signed-out";
+
+async function sessionRequest(method) {
+  const { csrf_token: csrf } = await (await fetch("/field/session", { cache: "no-store" })).json();
+  return call("/field/session", { method, headers: { "X-CSRF-Token": csrf }, auth: false });
+}
+
+async function takeWebSession() {
+  if (!navigator.onLine || localStorage.getItem(SIGNED_OUT)) return false;
+  try {
+    const response = await sessionRequest("POST");
+    if (!response.ok) return false;
+    const refused = await adopt(await response.json());
+    if (refused) $("#signin-error").textContent = refused;
+    return !refused;
+  } catch {
+    app.session = null;
+    return false;
+  }
+}
+
+// Signing out of the app signs the browser out of the pages too, once the network allows:
+// until then the app does not take the pages' session back.
+async function endWebSession() {
+  if (!navigator.onLine) return;
+  try {
+    if ((await sessionRequest("DELETE")).ok) localStorage.removeItem(SIGNED_OUT);
+  } catch {
+    // Tried again at the next start.
   }
 }
 
@@ -581,6 +634,8 @@ async function signOut() {
 }
 
 async function confirmSignOut() {
+  localStorage.setItem(SIGNED_OUT, "1");
+  await endWebSession();
   await store.erase(app.db);
   location.reload();
 }
@@ -642,14 +697,18 @@ async function start() {
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/field/sw.js", { scope: "/field/" }).catch(() => {});
   }
+  if (localStorage.getItem(SIGNED_OUT)) endWebSession();
   if (!app.profile || !app.rules) {
-    show("signin");
+    if (!(await takeWebSession())) show("signin");
     return;
   }
   openApp();
   if (navigator.onLine && signedIn()) {
     refreshReference().catch(() => {});
     send();
+  } else if (navigator.onLine) {
+    // An expired token is renewed from the pages' session when there is one.
+    takeWebSession();
   }
 }
 
