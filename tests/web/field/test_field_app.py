@@ -274,6 +274,36 @@ def test_the_phone_checks_every_shared_case_as_the_table_says(
     assert disagreements == []
 
 
+def test_the_phone_checks_every_shared_result_case_as_the_table_says(
+    live_server: LiveServer, phone: Phone
+) -> None:
+    page = phone.open()
+    table = rule_cases.load()
+    courses = {"active": "CB-VNEID", "inactive": "CB-AI"}
+    completions = [
+        rule_cases.completion_of(table, case, courses=courses)
+        for case in table["completion"]["cases"]
+    ]
+    answers = page.evaluate(
+        """async ([completions, birthDate]) => {
+            const { checkCompletion } = await import("/field/static/rules.js");
+            const rules = await (await fetch("/field/rules.json")).json();
+            const today = new Date(Date.now() + 7 * 3600e3).toISOString().slice(0, 10);
+            const courses = [{ code: "CB-VNEID", active: true }, { code: "CB-AI", active: false }];
+            return completions.map((completion) =>
+              checkCompletion(completion, rules, { today, courses, birthDate })
+                .map(({ field, type }) => [field, type]));
+        }""",
+        [completions, table["base"]["birth_date"]],
+    )
+    disagreements = [
+        (case["name"], got)
+        for case, got in zip(table["completion"]["cases"], answers, strict=True)
+        if sorted(tuple(pair) for pair in got) != rule_cases.expected(case)
+    ]
+    assert disagreements == []
+
+
 def test_a_team_member_signed_in_at_the_root_lands_in_the_field_app(
     live_server: LiveServer, page: Page
 ) -> None:
@@ -417,3 +447,74 @@ def test_the_app_switches_to_english_with_the_services_own_words(
     # The choice is kept on the phone.
     page.reload()
     expect(page.locator("#learner-form button[type=submit]")).to_have_text("Save on the phone")
+
+
+def test_the_forms_are_made_for_a_phone_and_keep_what_was_typed(
+    live_server: LiveServer, phone: Phone
+) -> None:
+    _arrange(live_server)
+    page = phone.open()
+    _sign_in(page)
+    # Fields named as the API names them; the ID number on the numeric keyboard.
+    names = page.eval_on_selector_all(
+        "#learner-form [name], #completion-form [name]", "(all) => all.map((e) => e.name)"
+    )
+    assert {"citizen_id", "full_name", "birth_date", "sex", "groups", "consent"} <= set(names)
+    assert {"course_code", "completed_at", "method"} <= set(names)
+    assert page.get_attribute("#citizen_id", "inputmode") == "numeric"
+    assert page.get_attribute("#birth_date", "placeholder") == "dd/mm/yyyy"
+
+    page.click("[data-tab=results]")
+    page.fill("#search", "le thi hoa")
+    page.click("#matches button >> nth=0")
+    expect(page.locator("#score-0")).to_have_attribute("name", "score")
+    # Every control a finger must hit is at least 44 px high (most 48).
+    small = page.evaluate(
+        """() => [...document.querySelectorAll(
+              "button, select, input:not([type=radio]):not([type=checkbox]), .choice")]
+            .filter((e) => e.offsetParent !== null)
+            .map((e) => [e.id || e.className || e.tagName, e.getBoundingClientRect().height])
+            .filter(([, height]) => height < 44)"""
+    )
+    assert small == []
+
+    # A result the service would refuse is refused on the phone with the service's words,
+    # and what was typed stays.
+    tomorrow = (vietnam_today() + timedelta(days=1)).strftime("%d/%m/%Y")
+    page.fill("#score-0", "101")
+    page.select_option("#course_code", COURSE)
+    page.fill("#completed_at", tomorrow)
+    page.click("#completion-form button[type=submit]")
+    # As on the service, a field's own problem comes first: the date is checked after.
+    expect(page.locator("#err-score-0")).to_have_text("Giá trị quá lớn.")
+    expect(page.locator("#err-completed_at")).to_be_empty()
+    expect(page.locator("#score-0")).to_have_value("101")
+    expect(page.locator("#completed_at")).to_have_value(tomorrow)
+    expect(page.locator("#course_code")).to_have_value(COURSE)
+    expect(page.locator("#chosen li")).to_have_count(1)
+    page.fill("#score-0", "75")
+    page.click("#completion-form button[type=submit]")
+    expect(page.locator("#err-score-0")).to_be_empty()
+    expect(page.locator("#err-completed_at")).to_have_text(
+        "Thời điểm hoàn thành không thể ở tương lai."
+    )
+    expect(page.locator("#score-0")).to_have_value("75")
+    assert outbox(page) == []
+    # Before the learner's birth (Lê Thị Hoa was born on the factory's date): refused too.
+    page.fill("#completed_at", "01/01/1901")
+    page.click("#completion-form button[type=submit]")
+    expect(page.locator("#err-completed_at")).to_have_text(
+        "Ngày hoàn thành không được trước ngày sinh của người học."
+    )
+    assert outbox(page) == []
+
+    # Corrected, it is kept on the phone and says so, then sent, and says that.
+    phone.context.set_offline(True)  # type: ignore[union-attr]
+    page.fill("#completed_at", vietnam_today().strftime("%d/%m/%Y"))
+    page.click("#completion-form button[type=submit]")
+    expect(page.locator("#completion-saved")).to_have_text("Đã lưu trên máy.")
+    page.click("[data-tab=outbox]")
+    [saved] = outbox(page)
+    expect(_record(page, saved["client_id"])).to_contain_text("Đã lưu trên máy")
+    phone.context.set_offline(False)  # type: ignore[union-attr]
+    expect(_record(page, saved["client_id"])).to_contain_text("Đã gửi")

@@ -1,6 +1,6 @@
 // The field app: sign in once, then register learners and record results with or without a
 // network; everything waits in the phone's outbox until the service acknowledges it.
-import { checkLearner, message } from "./rules.js";
+import { checkCompletion, checkLearner, message } from "./rules.js";
 import * as store from "./store.js";
 import { NeedsSignIn, Refused, UNACKNOWLEDGED, sendAll } from "./outbox.js";
 import { EN, text } from "./texts.js";
@@ -78,7 +78,8 @@ async function refreshReference() {
   const courses = [];
   for (let cursor = ""; ;) {
     const page = await json(`/api/v1/courses?limit=500${cursor}`);
-    courses.push(...page.items.filter((course) => course.active));
+    // Retired courses are kept too: the phone tells them apart as the service does.
+    courses.push(...page.items);
     if (!page.next_cursor) break;
     cursor = `&cursor=${encodeURIComponent(page.next_cursor)}`;
   }
@@ -159,7 +160,7 @@ function fillChoices() {
   const courseSelect = $("#course_code");
   const chosen = courseSelect.value;
   courseSelect.replaceChildren(new Option(text("course.required", app.lang), ""));
-  for (const course of app.profile.courses) {
+  for (const course of app.profile.courses.filter((item) => item.active)) {
     const title = app.lang === "en" && course.title_en ? course.title_en : course.title_vi;
     courseSelect.append(new Option(`${course.code} — ${title}`, course.code));
   }
@@ -349,29 +350,47 @@ async function saveCompletions(event) {
   $("#completion-saved").textContent = "";
   let wrong = false;
   if (app.chosen.length === 0) wrong = showError("learner", text("learner.required", app.lang));
+  const typedDay = form.elements.completed_at.value;
+  const completedAt = typedDate(typedDay);
+  const badFormat = typedDay.trim() !== "" && !completedAt;
+  if (badFormat) wrong = showError("completed_at", text("date.format", app.lang));
   const courseCode = form.elements.course_code.value;
-  if (!courseCode) wrong = showError("course_code", text("course.required", app.lang));
-  const completedAt = typedDate(form.elements.completed_at.value);
-  if (!completedAt) wrong = showError("completed_at", text("date.format", app.lang));
-  else if (completedAt > todayInVietnam()) wrong = showError("completed_at", text("date.future", app.lang));
-  app.chosen.forEach((person, index) => {
-    const score = Number(String(person.score).replace(",", "."));
-    if (String(person.score).trim() === "" || Number.isNaN(score) || score < 0 || score > 100) {
-      wrong = showError(`score-${index}`, text("score.range", app.lang));
+  // Each learner's result is checked by the service's rules (the score and birth date are
+  // theirs); a problem shared by all is shown once.
+  const shown = new Set();
+  const checked = app.chosen.length ? app.chosen : [{ score: "0" }];
+  const bodies = checked.map((person, index) => {
+    const typedScore = String(person.score ?? "").trim();
+    const body = {
+      course_code: courseCode || undefined,
+      // A day, not an instant: the service places it at midday in Vietnam, whatever the
+      // phone's clock says.
+      completed_at: completedAt ?? undefined,
+      score: typedScore === "" ? undefined : Number(typedScore.replace(",", ".")),
+      method: form.elements.method.value,
+    };
+    const problems = checkCompletion(body, app.rules, {
+      today: todayInVietnam(),
+      courses: app.profile.courses,
+      birthDate: person.birth_date,
+    });
+    for (const { field, type } of problems) {
+      if (field === "completed_at" && badFormat) continue;
+      const slot = field === "score" ? `score-${index}` : field;
+      const words = message(app.rules, type, app.lang);
+      if (!shown.has(`${slot} ${words}`)) showError(slot, words);
+      shown.add(`${slot} ${words}`);
+      wrong = true;
     }
+    return body;
   });
   if (wrong) return;
   const course = app.profile.courses.find((item) => item.code === courseCode);
   // A corrected record keeps its client_id; learners added to it become records of their own.
   let previous = app.editing?.kind === "completion" ? app.editing : null;
-  for (const person of app.chosen) {
+  for (const [index, person] of app.chosen.entries()) {
     const body = {
-      course_code: courseCode,
-      // A day, not an instant: the service places it at midday in Vietnam, whatever the
-      // phone's clock says.
-      completed_at: completedAt,
-      score: Number(String(person.score).replace(",", ".")),
-      method: form.elements.method.value,
+      ...bodies[index],
       ...(person.id ? { learner_id: person.id } : { learner_client_id: person.client_id }),
     };
     await store.saveRecord(app.db, {
