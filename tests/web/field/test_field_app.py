@@ -244,6 +244,34 @@ def test_signing_out_warns_of_unsent_records_then_clears_the_phone(
     page.click("#signout-confirm")
     expect(page.locator("#signin-form")).to_be_visible()
     assert outbox(page) == []
+    # What the form opens with (the volunteer's profile, the commune's villages) is gone too;
+    # only the service's rules, read again by the page that reopened, are kept.
+    kept = page.evaluate("() => JSON.parse(localStorage.getItem('field-app-start') ?? '{}')")
+    assert "profile" not in kept and "rules" in kept
+
+
+# A database that never opens: what a slow phone's storage looks like at a cold start.
+STALLED_DATABASE = "indexedDB.open = () => ({});"
+
+
+def test_the_form_opens_offline_without_waiting_for_the_database(
+    live_server: LiveServer, phone: Phone
+) -> None:
+    arranged = _arrange(live_server)
+    page = phone.open()
+    _sign_in(page)
+    phone.close()
+    page = phone.open(offline=True)
+    expect(page.locator("#learner-form")).to_be_visible()
+    # The browser restarted, the network off, and the phone's database slow to open: the form
+    # is on screen at once, with the volunteer's commune and its villages to choose from.
+    phone.context.add_init_script(STALLED_DATABASE)  # type: ignore[union-attr]
+    page.reload()
+    expect(page.locator("#learner-form")).to_be_visible()
+    expect(page.locator("#who")).to_contain_text("Cán bộ hk_member")
+    expect(page.locator("#village_id option", has_text=arranged["village"])).to_have_count(1)
+    page.fill("#full_name", "Phạm Văn Nam")
+    expect(page.locator("#full_name")).to_have_value("Phạm Văn Nam")
 
 
 def test_the_phone_checks_every_shared_case_as_the_table_says(

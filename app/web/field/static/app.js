@@ -8,14 +8,16 @@ import { EN, text } from "./texts.js";
 const CONSENT_PURPOSE = "Theo dõi kết quả học kỹ năng số";
 const VIETNAM_OFFSET_MS = 7 * 3600 * 1000;
 const $ = (selector) => document.querySelector(selector);
+const opened = () => app.db;
 
 const app = {
-  db: null,
+  db: null, // the phone's database once open: a promise, so the form need not wait for it
   rules: null,
   rulesText: null,
   lang: "vi",
   profile: null, // { user, commune, courses }
   session: null, // { token, expires_at, username }
+  sessionRead: null, // settles once the kept session is read
   clockOffset: 0, // the service's clock minus the phone's, learnt from answers
   sending: false,
   sendAgain: false,
@@ -56,7 +58,7 @@ async function call(path, { method = "GET", body, headers = {}, auth = true } = 
     // The header counts whole seconds; follow it only when the phone is clearly off.
     if (Math.abs(offset - app.clockOffset) > 2000) {
       app.clockOffset = Math.abs(offset) > 2000 ? offset : 0;
-      await store.setMeta(app.db, "clock_offset", app.clockOffset);
+      store.keepStart({ clock_offset: app.clockOffset });
     }
   }
   return response;
@@ -95,12 +97,12 @@ async function refreshReference() {
     if (!page.next_cursor) break;
     cursor = `&cursor=${encodeURIComponent(page.next_cursor)}`;
   }
-  const tx = app.db.transaction(["people", "meta"], "readwrite");
-  await tx.objectStore("people").clear();
-  for (const person of people) await tx.objectStore("people").put(person);
-  app.profile = { ...app.profile, commune, courses };
-  await tx.objectStore("meta").put(app.profile, "profile");
+  const tx = (await opened()).transaction("people", "readwrite");
+  await tx.store.clear();
+  for (const person of people) await tx.store.put(person);
   await tx.done;
+  app.profile = { ...app.profile, commune, courses };
+  store.keepStart({ profile: app.profile });
   fillChoices();
 }
 
@@ -255,7 +257,7 @@ async function saveLearner(event) {
     consent: previous?.body.consent ?? { purpose: CONSENT_PURPOSE, given_at: nowIso() },
   };
   if (body.village_id) body.village_id = Number(body.village_id);
-  await store.saveRecord(app.db, {
+  await store.saveRecord(await opened(), {
     ...(previous ?? { client_id: crypto.randomUUID(), kind: "learner", saved_at: nowIso() }),
     body,
     label: body.full_name,
@@ -284,7 +286,7 @@ async function search() {
   if (query.length < 2) return;
   // Learners registered on this phone are found at once, sent or not (a sent one by the id
   // the service gave it), before the commune's list is refreshed.
-  const onPhone = (await store.records(app.db))
+  const onPhone = (await store.records(await opened()))
     .filter((record) => record.kind === "learner" && fold(record.body.full_name).includes(query))
     .map((record) => ({
       id: record.result_id ?? undefined,
@@ -294,7 +296,7 @@ async function search() {
       on_phone: !record.result_id,
     }));
   const known = new Set(onPhone.map((person) => person.id).filter(Boolean));
-  const people = (await app.db.getAll("people"))
+  const people = (await (await opened()).getAll("people"))
     .filter((person) => person.folded.includes(query) && !known.has(person.id));
   for (const person of [...onPhone, ...people].slice(0, 20)) {
     const button = document.createElement("button");
@@ -393,7 +395,7 @@ async function saveCompletions(event) {
       ...bodies[index],
       ...(person.id ? { learner_id: person.id } : { learner_client_id: person.client_id }),
     };
-    await store.saveRecord(app.db, {
+    await store.saveRecord(await opened(), {
       ...(previous ?? { client_id: crypto.randomUUID(), kind: "completion", saved_at: nowIso() }),
       body,
       label: `${person.full_name} — ${course?.code ?? courseCode}`,
@@ -420,7 +422,7 @@ function problemWords(problem) {
 }
 
 async function renderRecords() {
-  const records = await store.records(app.db);
+  const records = await store.records(await opened());
   const waiting = records.filter((record) => UNACKNOWLEDGED.has(record.state)).length;
   $("#count").textContent = String(waiting);
   const list = $("#records");
@@ -439,7 +441,7 @@ async function renderRecords() {
     if (record.state === "duplicate") {
       const matched = document.createElement("p");
       matched.className = "note";
-      const person = await app.db.get("people", record.result_id);
+      const person = await (await opened()).get("people", record.result_id);
       const what = person
         ? `${person.full_name} (${text("born", app.lang, { date: shownDate(person.birth_date) })})`
         : record.result_id;
@@ -485,6 +487,7 @@ function correct(record) {
 }
 
 async function send() {
+  await app.sessionRead;
   if (app.sending) {
     // Records saved while a send runs go right after it, not at the next retry.
     app.sendAgain = true;
@@ -505,7 +508,7 @@ async function send() {
   let sent = false;
   try {
     await renderRecords();
-    await sendAll(app.db, (path, body, headers) => call(path, { method: "POST", body, headers }), renderRecords);
+    await sendAll(await opened(), (path, body, headers) => call(path, { method: "POST", body, headers }), renderRecords);
     status.textContent = text("sent.all", app.lang);
     sent = true;
   } catch (error) {
@@ -580,7 +583,7 @@ async function signIn(event) {
 // The user whose unsent records the phone holds, when it is not `username`.
 async function otherUsersRecords(username) {
   if (!app.profile || app.profile.user.username === username) return null;
-  const waiting = (await store.records(app.db)).some((record) => UNACKNOWLEDGED.has(record.state));
+  const waiting = (await store.records(await opened())).some((record) => UNACKNOWLEDGED.has(record.state));
   return waiting ? app.profile.user.username : null;
 }
 
@@ -598,7 +601,7 @@ async function adopt(answer) {
       : text("signin.failed", app.lang, { reason: user.role });
   }
   app.session.username = user.username;
-  await store.setMeta(app.db, "session", app.session);
+  await store.setMeta(await opened(), "session", app.session);
   app.profile = { ...(app.profile ?? {}), user };
   await refreshReference();
   openApp();
@@ -641,7 +644,7 @@ async function endWebSession() {
 }
 
 async function signOut() {
-  const waiting = (await store.records(app.db)).filter((record) => UNACKNOWLEDGED.has(record.state)).length;
+  const waiting = (await store.records(await opened())).filter((record) => UNACKNOWLEDGED.has(record.state)).length;
   const warning = $("#signout-warning");
   if (waiting && warning.hidden) {
     warning.textContent = text("signout.warning", app.lang, { count: waiting });
@@ -655,7 +658,7 @@ async function signOut() {
 async function confirmSignOut() {
   localStorage.setItem(SIGNED_OUT, "1");
   await endWebSession();
-  await store.erase(app.db);
+  await store.erase(await opened());
   location.reload();
 }
 
@@ -670,21 +673,26 @@ async function loadRules() {
     if (served === app.rulesText) return;
     app.rules = JSON.parse(served);
     app.rulesText = served;
-    await store.setMeta(app.db, "rules", served);
+    store.keepStart({ rules: served });
   } catch {
     // No network and no cached copy yet: the kept rules stay.
   }
 }
 
 async function start() {
-  app.db = await store.open();
-  const kept = await store.getMetas(app.db, ["lang", "clock_offset", "session", "profile", "rules"]);
+  // The form needs only what is kept beside the page (language, profile, rules, clock): it is
+  // shown at once, while the database (session, outbox, the commune's learners) opens.
+  app.db = store.open();
+  app.sessionRead = app.db.then((db) => store.getMeta(db, "session")).then((session) => {
+    app.session = session ?? null;
+  });
+  const kept = store.readStart();
   app.lang = kept.lang ?? "vi";
   app.clockOffset = kept.clock_offset ?? 0;
-  app.session = kept.session ?? null;
   app.profile = kept.profile ?? null;
   app.rulesText = kept.rules ?? null;
   app.rules = app.rulesText ? JSON.parse(app.rulesText) : null;
+  if (!app.profile) await keptBefore();
   // The kept rules open the app at once; the served ones replace them when they differ.
   const rulesLoaded = loadRules();
   if (!app.rules) await rulesLoaded;
@@ -692,7 +700,7 @@ async function start() {
 
   $("#lang").addEventListener("click", async () => {
     app.lang = app.lang === "en" ? "vi" : "en";
-    await store.setMeta(app.db, "lang", app.lang);
+    store.keepStart({ lang: app.lang });
     applyLanguage();
     if (app.profile) fillChoices();
   });
@@ -713,15 +721,17 @@ async function start() {
   // Whatever is still waiting is tried again now and then while the app is open.
   setInterval(() => { if (app.profile && navigator.onLine) send(); }, 30000);
 
+  const ready = Boolean(app.profile && app.rules);
+  if (ready) openApp();
+  await app.sessionRead;
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/field/sw.js", { scope: "/field/" }).catch(() => {});
   }
   if (localStorage.getItem(SIGNED_OUT)) endWebSession();
-  if (!app.profile || !app.rules) {
+  if (!ready) {
     if (!(await takeWebSession())) show("signin");
     return;
   }
-  openApp();
   if (navigator.onLine && signedIn()) {
     refreshReference().catch(() => {});
     send();
@@ -729,6 +739,18 @@ async function start() {
     // An expired token is renewed from the pages' session when there is one.
     takeWebSession();
   }
+}
+
+// A phone that kept its profile in the database (before it was kept beside the page) moves it.
+async function keptBefore() {
+  const kept = await store.getMetas(await opened(), ["lang", "clock_offset", "profile", "rules"]);
+  if (!kept.profile) return;
+  store.keepStart(kept);
+  app.lang = kept.lang ?? app.lang;
+  app.clockOffset = kept.clock_offset ?? app.clockOffset;
+  app.profile = kept.profile;
+  app.rulesText = kept.rules ?? app.rulesText;
+  app.rules = app.rulesText ? JSON.parse(app.rulesText) : app.rules;
 }
 
 start();
