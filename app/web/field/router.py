@@ -12,14 +12,18 @@ from pathlib import Path
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
+from app.accounts.actor import Actor
 from app.accounts.deps import actor_from, actor_read
+from app.accounts.models import Role
 from app.core.db import SessionDep, read_columns
 from app.core.errors import NotFound, Unauthorized
 from app.core.i18n import translate
 from app.core.problems import language_of, problem_response
 from app.web.csrf import csrf_token
 from app.web.field.rules import rules_document
+from app.web.i18n import register_messages
 from app.web.session import end_session, session_user_id
+from app.web.templating import register_nav
 
 STATIC = Path(__file__).with_name("static")
 VENDOR = Path(__file__).parent.parent / "static" / "vendor"
@@ -52,6 +56,18 @@ HEADERS = {"Cache-Control": "no-cache"}
 NO_STORE = {"Cache-Control": "no-store"}
 
 router = APIRouter(prefix="/field", include_in_schema=False)
+
+
+def _field_link(actor: Actor) -> str | None:
+    # The commune's own people use the app; a commune admin's root is the dashboard, one link
+    # away from it.
+    if actor.role in (Role.team_member, Role.commune_admin) and actor.commune_code:
+        return "/field/"
+    return None
+
+
+register_messages({"nav.field": ("Sổ tay tổ công nghệ số", "Field app")})
+register_nav("nav.field", _field_link, order=10)
 
 
 @cache

@@ -92,3 +92,14 @@ def test_ending_the_session_from_the_app_signs_the_pages_out(
     assert client.delete("/field/session", headers=_csrf(client)).status_code == 204
     assert client.get("/", follow_redirects=False).headers["location"] == "/sign-in"
     assert client.post("/field/session", headers=_csrf(client)).status_code == 401
+
+
+def test_a_commune_admin_is_one_link_from_the_field_app(client: TestClient, staff: Staff) -> None:
+    _sign_in(client, "hk_admin")
+    home = client.get("/")
+    assert home.status_code == 200 and home.url.path.startswith("/communes/")
+    assert '<a href="/field/">Sổ tay tổ công nghệ số</a>' in home.text
+    # Staff of a wider scope do not use it: no link.
+    client.cookies.clear()
+    _sign_in(client, "hn_admin")
+    assert 'href="/field/"' not in client.get("/").text

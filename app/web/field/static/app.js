@@ -622,7 +622,10 @@ async function takeWebSession() {
   if (!navigator.onLine || localStorage.getItem(SIGNED_OUT)) return false;
   try {
     const response = await sessionRequest("POST");
-    if (!response.ok) return false;
+    if (!response.ok) {
+      await response.text(); // read to the end: an answer left unread keeps its request open
+      return false;
+    }
     const refused = await adopt(await response.json());
     if (refused) $("#signin-error").textContent = refused;
     return !refused;
