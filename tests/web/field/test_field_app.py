@@ -15,7 +15,7 @@ from app.training.schemas import VIETNAM, vietnam_today
 from tests.factories import HN_CUA_NAM, HN_HOAN_KIEM, PASSWORD, citizen_id_for, learner_payload
 from tests.learners import rule_cases
 from tests.web.conftest import LiveServer, axe, sign_in
-from tests.web.field.conftest import Phone, outbox
+from tests.web.field.conftest import Phone, everything_kept, outbox
 
 pytestmark = pytest.mark.browser
 
@@ -172,6 +172,10 @@ def test_offline_registrations_and_results_arrive_once_and_are_shown(
     assert len(keys) == 2 and keys[0] == keys[1]
 
     records = {r["label"]: r for r in outbox(page)}
+    registered_ids = [
+        citizen_id_for(date(1985, 4, 12), "male", serial=201),
+        citizen_id_for(date(1992, 1, 3), "female", serial=202),
+    ]
     assert {label: r["state"] for label, r in records.items()} == {
         "Phạm Văn Nam": "sent",
         "Đỗ Thị Lan": "sent",
@@ -192,13 +196,19 @@ def test_offline_registrations_and_results_arrive_once_and_are_shown(
     rejected.get_by_role("button", name="Sửa").click()
     expect(page.locator("#full_name")).to_have_value("Vũ Minh Tuấn")
     expect(page.locator("#err-citizen_id")).to_contain_text("đã được đăng ký")
-    page.fill("#citizen_id", citizen_id_for(date(1990, 5, 20), "male", serial=778))
+    corrected_id = citizen_id_for(date(1990, 5, 20), "male", serial=778)
+    page.fill("#citizen_id", corrected_id)
     page.click("#learner-form button[type=submit]")
     page.click("[data-tab=outbox]")
     expect(page.locator("#count")).to_have_text("0")
     tuan = _by_name(page, "Vũ Minh Tuấn")
     assert tuan["state"] == "sent" and "citizen_id" not in tuan["body"]
     expect(_record(page, tuan["client_id"])).to_contain_text("Đã gửi")
+    # Acknowledged, no ID number is left anywhere on the phone (batches sent included).
+    kept = everything_kept(page)
+    assert '"batches":[]' in kept
+    for sent_id in (ELSEWHERE_ID, corrected_id, *registered_ids):
+        assert sent_id not in kept
 
     # Every record arrived exactly once.
     with live_server.session() as db:
