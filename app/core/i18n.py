@@ -470,6 +470,11 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "import.row_column": ("Dòng", "Row"),
     "import.reason_column": ("Lý do", "Reason"),
+    "import.candidates_column": ("Xã/phường mới có thể chọn", "Candidate new communes"),
+    "import.scheme_learners_only": (
+        "Chỉ tệp người học mới ghi được mã xã cũ.",
+        "Only a file of learners may give old commune codes.",
+    ),
     "import.yes": ("Bắt buộc", "Required"),
     "import.no": ("Không bắt buộc", "Optional"),
     "import.guide_column": ("Cột (tiếng Việt)", "Column (Vietnamese)"),
