@@ -26,9 +26,10 @@ from vietnam_provinces.legacy import Ward as OldWard
 from app.core.errors import Invalid, field_error
 from app.core.text import fold
 
-# Codes of the conversion table that name no old commune, each the one commune of the same
-# old district that the table otherwise leaves out, as the new commune it went to confirms
-# (the new ward takes the old wards' names or their seat): table code → old code.
+# Codes of the conversion table that name no old commune (mistyped, or of wards renumbered in
+# the district's last merger), each taken for the one commune of the same old district that the
+# table otherwise leaves out: in these four districts they pair one to one, each pair differing
+# in one digit or two swapped ones. Table code → old code.
 CODE_CORRECTIONS: dict[int, int] = {
     26929: 26935,  # Phường 14, Quận Bình Thạnh → Phường Bình Thạnh
     26953: 26959,  # Phường 19, Quận Bình Thạnh → Phường Thạnh Mỹ Tây
@@ -38,8 +39,9 @@ CODE_CORRECTIONS: dict[int, int] = {
     27367: 27361,  # Phường 2, Quận 6 → Phường Bình Tây
     27373: 27379,  # Phường 1, Quận 6 → Phường Bình Tiên
 }
-# Codes of the conversion table no old commune can be matched to: three wards of Mộc Châu
-# made in early 2025, after the package's old list was taken.
+# Codes of the conversion table for Mộc Châu that no old commune has; which of the three old
+# communes the table leaves out there (Tân Hợp, Qui Hướng, Tà Lai) each would be, nothing in
+# the data says, so they are left out and those communes answer `unmapped`.
 UNMATCHED_TABLE_CODES: frozenset[int] = frozenset({3980, 3983, 3984})
 # Old communes the conversion table says nothing about. Their people are placed by the new
 # code (or the village) the commune office gives.
