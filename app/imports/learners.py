@@ -271,13 +271,11 @@ def _on_new_map(ctx: ImportContext, row: SourceRow, body: dict[str, Any]) -> dic
     """
     fields = row.fields
     own_code = commune_code(fields.get("commune_code"))
-    field, old, new = (
-        "legacy_commune_code",
-        commune_code(fields.get("legacy_commune_code")),
-        own_code,
-    )
     if ctx.old_codes:
         field, old, new = "commune_code", own_code, None
+    else:
+        old = commune_code(fields.get("legacy_commune_code"))
+        field, new = "legacy_commune_code", own_code
     if old is None:
         return body
     village = columns.text(fields.get("village"))
