@@ -20,7 +20,7 @@ from app.certificates.delivery import Outbox, run_worker
 from app.certificates.router import public_router as certificates_public_router
 from app.certificates.router import router as certificates_router
 from app.core.config import Settings
-from app.core.db import make_engine
+from app.core.db import make_engine, session_options
 from app.core.direct import Direct
 from app.core.logs import mask_long_numbers_in_logs
 from app.core.middleware import (
@@ -103,14 +103,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         configure_logging(settings.log_level)
         app.state.credential_signer = signer = CredentialSigner(settings, keys)
-        engine = make_engine(settings.database_url)
+        timeouts = {
+            "lock_timeout_ms": settings.database_lock_timeout_ms,
+            "statement_timeout_ms": settings.database_statement_timeout_ms,
+        }
+        engine = make_engine(settings.database_url, **timeouts)
         app.state.engine = engine
         with engine.connect() as connection:
             official.require_loaded_version(connection)
         # Credentials issued as an earlier public address keep verifying as that address.
         signer.trust(issuers.remember(engine, settings.base_url))
         log_addresses(settings)
-        app.state.direct = direct = Direct(engine)
+        app.state.direct = direct = Direct(engine, options=session_options(**timeouts))
         await direct.open()
         app.state.database_figures = figures = DatabaseFigures(engine, direct)
         metrics.registry.register(figures)
