@@ -64,14 +64,18 @@ class Holder:
     """
 
     def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.supported = supported(engine)
         self._connection: Connection | None = None
-        if supported(engine):
-            self._connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
     def take(self, lock: int) -> bool:
         """Whether this holder now holds `lock` (False: a live holder has it)."""
-        if self._connection is None:
+        if not self.supported:
             return True
+        if self._connection is None:  # opened at the first lock, not while idle
+            self._connection = self._engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
+            )
         taken = self._connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": lock})
         return bool(taken.scalar())
 
