@@ -84,11 +84,19 @@ class Holder:
             self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock})
 
     def close(self) -> None:
-        """Release every lock: the connection is closed, not returned to the pool with them."""
-        if self._connection is not None:
-            self._connection.invalidate()
-            self._connection.close()
-            self._connection = None
+        """Release every lock, before answering: a closed connection's locks go only once
+        its server process has noticed, and the next claim may come sooner."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.execute(text("SELECT pg_advisory_unlock_all()"))
+        except Exception:
+            # Never back into the pool holding locks: closed, the server drops them.
+            connection.invalidate()
+            raise
+        finally:
+            connection.close()
 
 
 @contextmanager
