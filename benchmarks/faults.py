@@ -165,8 +165,8 @@ def main() -> None:
                 data=UserCreate(
                     username="member",
                     password=PASSWORD,
-                    full_name="Tình nguyện viên",
-                    role=Role.team_member,
+                    full_name="Cán bộ xã",
+                    role=Role.commune_admin,
                     commune_code=COMMUNE,
                 ),
             )
