@@ -12,6 +12,7 @@ from app.accounts.actor import Actor
 from app.accounts.models import ROLE_RANK, Role, Team, User
 from app.accounts.schemas import PasswordChange, TeamCreate, UserCreate
 from app.audit import service as audit
+from app.core import holds
 from app.core.config import Settings
 from app.core.errors import (
     Conflict,
@@ -339,7 +340,13 @@ def team_members(session: Session, *, team: Team) -> Sequence[User]:
 def ensure_admin(
     session: Session, *, passwords: Passwords, username: str, password: str
 ) -> User | None:
-    """Create the first national admin if none exists yet; otherwise change nothing."""
+    """Create the first national admin if none exists yet; otherwise change nothing.
+
+    Workers starting at once each call it: on PostgreSQL they take turns under a lock held to
+    the end of the transaction, on SQLite the caller's transaction takes the write lock first
+    (`write_bind`), so the second finds the first one's admin instead of colliding with it.
+    """
+    holds.wait_in_transaction(session, holds.key(holds.ADMIN))
     existing = select(User.id).where(User.role == Role.national_admin.value)
     if session.exec(existing).first() is not None:
         return None
