@@ -29,6 +29,7 @@ from app.core.direct import Direct, Transaction
 from app.learners import service as learners
 from app.learners.models import Learner
 from app.training import service
+from app.training.models import Completion
 from app.training.schemas import CompletionCreate
 
 ACTION = "completion.create"
@@ -65,6 +66,11 @@ async def record_completion(
     try:
         async with direct.transaction() as transaction:
             return await _record(transaction, request, user_id, data)
+    except _CommitUnknown as unknown:
+        # The connection dropped while the commit was on its way: if the new result is
+        # stored, it was created by this request, and the answer says so.
+        await direct.dropped()
+        return unknown.recorded if await _created(direct, unknown.recorded) else None
     except psycopg.OperationalError:
         # The connection dropped: nothing was committed, or this result was, and then the
         # session path finds it stored.
@@ -102,9 +108,32 @@ async def _record(
     held: dict[str, str] = place[0][-1] or {}
     if new.passed and _changes_certificates(new, completions, held, requirements):
         return None
-    if not await transaction.commit(write):
+    try:
+        committed = await transaction.commit(write)
+    except psycopg.OperationalError as exc:
+        raise _CommitUnknown(recorded) from exc
+    if not committed:
         return None  # stored or bettered meanwhile: not under the lock, but the session path copes
     return recorded
+
+
+class _CommitUnknown(Exception):
+    """The connection dropped during the commit of `recorded`: it may or may not be stored."""
+
+    def __init__(self, recorded: service.Recorded) -> None:
+        super().__init__()
+        self.recorded = recorded
+
+
+_STORED = sa.select(col(Completion.id)).where(col(Completion.id) == sa.bindparam("id"))
+
+
+async def _created(direct: Direct, recorded: service.Recorded) -> bool:
+    """Whether `recorded`, a new result whose commit went unanswered, is stored after all."""
+    if recorded.outcome != "created":
+        return False  # a merge is answered alike whether it was stored or is made again
+    [rows] = await direct.run((_STORED, {"id": recorded.completion.id}))
+    return bool(rows)
 
 
 def _changes_certificates(

@@ -4,14 +4,17 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session
 
+from app.accounts.actor import Actor
 from app.accounts.deps import Caller, CurrentActor, as_caller
 from app.core.db import SessionDep, WritesOnRead
 from app.core.direct import direct_of
 from app.core.errors import DomainError
 from app.core.i18n import Language, translate, validation_message
 from app.core.pagination import CursorQuery, LimitQuery, Page
-from app.core.problems import PROBLEM_BASE, language_of
+from app.core.problems import PROBLEM_BASE, is_transient, language_of
 from app.learners import service as learners
 from app.training import direct as fast
 from app.training import service
@@ -64,11 +67,7 @@ async def record_completion(data: CompletionCreate, request: Request, caller: Ca
         await fast.record_completion(direct, request, caller, data) if direct.on_loop else None
     )
     if recorded is None:
-        recorded = await as_caller(
-            request,
-            caller,
-            lambda session, actor: service.record_completion(session, actor=actor, data=data),
-        )
+        recorded = await _in_session(request, caller, data)
     # Serialised here, once: FastAPI would validate the model again against `response_model`.
     return Response(
         _public(recorded.completion).model_dump_json(),
@@ -77,6 +76,31 @@ async def record_completion(data: CompletionCreate, request: Request, caller: Ca
         else status.HTTP_200_OK,
         media_type="application/json",
     )
+
+
+async def _in_session(request: Request, caller: int, data: CompletionCreate) -> service.Recorded:
+    """The completion recorded in a session; a new one whose commit went unanswered (the
+    connection dropped) but is stored after all is answered as created."""
+    attempt: list[service.Recorded] = []
+
+    def work(session: Session, actor: Actor) -> service.Recorded:
+        attempt.append(service.record_completion(session, actor=actor, data=data))
+        return attempt[-1]
+
+    try:
+        return await as_caller(request, caller, work)
+    except Exception as exc:
+        if not (attempt and attempt[-1].outcome == "created" and is_transient(exc)):
+            raise
+        recorded = attempt[-1]
+        if not await run_in_threadpool(_stored, request, recorded.completion.id):
+            raise
+        return recorded
+
+
+def _stored(request: Request, completion_id: uuid.UUID) -> bool:
+    with Session(request.app.state.engine) as session:
+        return session.get(Completion, completion_id) is not None
 
 
 @router.get(
