@@ -20,17 +20,19 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import any_, bindparam
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select
 
 from app.accounts.actor import Actor
 from app.audit import service as audit
 from app.catalog import service as catalog
 from app.certificates.issuance import attained_from, issue_attained
+from app.core import bulk
 from app.core.db import utcnow
 from app.core.errors import DomainError, Invalid, invalid_field
 from app.core.security import PersonalIds
 from app.core.text import fold, normalize_name
+from app.core.types import in_utc
 from app.learners import service as learners
 from app.learners.models import Group, Learner
 from app.stats import totals
@@ -47,23 +49,6 @@ ConfirmIdentity = Callable[..., None]
 
 _LEARNERS = Learner.__table__  # type: ignore[attr-defined]
 _COMPLETIONS = Completion.__table__  # type: ignore[attr-defined]
-
-
-def _insert(table: Any, dialect: str, *returning: Any) -> Any:
-    # No conflict target: a clash on any unique key (the person, the client_id, the learner
-    # and course) skips the row, which the per-record path then answers.
-    base = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    return base.on_conflict_do_nothing().returning(*returning)
-
-
-_INSERT_LEARNERS = {
-    dialect: _insert(_LEARNERS, dialect, _LEARNERS.c.id, _LEARNERS.c.citizen_id_hash)
-    for dialect in ("postgresql", "sqlite")
-}
-_INSERT_COMPLETIONS = {
-    dialect: _insert(_COMPLETIONS, dialect, _COMPLETIONS.c.id)
-    for dialect in ("postgresql", "sqlite")
-}
 
 
 def _among(column: Any, values: Iterable[Any], dialect: str, type_: Any) -> Any:
@@ -174,12 +159,17 @@ def store_learners(
     ordered = [rows[digest] for digest in sorted(rows)]
     inserted = {
         digest: learner_id
-        for learner_id, digest in session.execute(_INSERT_LEARNERS[dialect], ordered)
+        for learner_id, digest in bulk.insert_rows(
+            session,
+            _LEARNERS,
+            ordered,
+            order_by=("citizen_id_hash",),
+            returning=("id", "citizen_id_hash"),
+            skip_conflicts=True,
+        )
     }
     events = []
-    delta: Counter[totals.RowKey] = Counter()
-    satisfying = totals.satisfying_programs(session)
-    age = totals.adult_age(session)
+    kinds: Counter[tuple[Any, ...]] = Counter()
     for digest, row in rows.items():
         index, raw = waiting[digest]
         learner_id = inserted.get(digest)
@@ -187,8 +177,7 @@ def store_learners(
             # Stored by a concurrent batch or desk since the look-up.
             later.append((index, raw))
             continue
-        learner = Learner(**row)
-        delta.update(totals.rows_for(learner, [], satisfying=satisfying, age=age))
+        kinds[totals.new_learner_kind(row)] += 1
         place = learners.LearnerPlace(
             learner_id, row["province_code"], row["commune_code"], row["birth_date"]
         )
@@ -206,7 +195,7 @@ def store_learners(
             )
         )
     audit.record_events(session, events)
-    totals.apply(session, dict(delta))
+    totals.apply(session, totals.new_learners_rows(session, kinds))
     order = records_order(records)
     later.sort(key=lambda pair: order[pair[0]])
     return outcomes, stored, later
@@ -277,7 +266,7 @@ def _learner_row(
         "agency": record.agency,
         "phone": record.phone,
         "consent_purpose": record.consent.purpose,
-        "consent_given_at": record.consent.given_at,
+        "consent_given_at": in_utc(record.consent.given_at),
         "client_id": record.client_id,
         "created_at": now,
         "updated_at": now,
@@ -366,9 +355,19 @@ def store_completions(
         return outcomes, later
     values = [
         {key: getattr(completion, key) for key in training.STORED_COLUMNS}
-        for _, _, completion in (pairs[pair] for pair in sorted(pairs, key=str))
+        for _, _, completion in pairs.values()
     ]
-    inserted = set(session.execute(_INSERT_COMPLETIONS[dialect], values).scalars())
+    inserted = {
+        row[0]
+        for row in bulk.insert_rows(
+            session,
+            _COMPLETIONS,
+            values,
+            order_by=("learner_id", "course_code"),
+            returning=("id",),
+            skip_conflicts=True,
+        )
+    }
     events = []
     passed: dict[uuid.UUID, dict[str, float]] = {}
     for index, raw, completion in pairs.values():
