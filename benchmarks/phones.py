@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from app.imports.learners import DEFAULT_CONSENT_PURPOSE
 from benchmarks import fieldwork
 from benchmarks.fieldwork import Postgres, login, people, prepare_template, write_csv
 
@@ -47,7 +48,7 @@ def batches(
                 "client_id": str(uuid.uuid4()),
                 "groups": ["citizen"],
                 "consent": {
-                    "purpose": fieldwork.DEFAULT_CONSENT_PURPOSE,
+                    "purpose": DEFAULT_CONSENT_PURPOSE,
                     "given_at": "2026-03-01T12:00:00+07:00",
                 },
             }

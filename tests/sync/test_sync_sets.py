@@ -192,3 +192,21 @@ def test_a_person_a_concurrent_transaction_stores_first_is_answered_as_registere
     stored = session.get(Completion, uuid.UUID(results[3]["id"]))
     assert stored is not None and stored.learner_id == racer_id
     assert count(session, Learner) == 3
+
+
+def test_text_with_quotes_braces_and_backslashes_reads_back_as_sent(
+    client: TestClient, staff: Staff
+) -> None:
+    headers = staff["hk_member"]
+    agency = 'Sở "Số" {1,2} \\ NULL'
+    record = learner_record(
+        HN_HOAN_KIEM, 1, groups=["official"], official_level="commune", agency=agency
+    )
+    record["consent"]["purpose"] = 'Theo dõi "kỹ năng" \\ số'
+    response = client.post(SYNC, json={"learners": [record]}, headers=headers)
+    assert response.status_code == 200, response.text
+    [result] = response.json()["results"]
+    assert result["status"] == "created", result
+    stored = client.get(f"/api/v1/learners/{result['id']}", headers=headers).json()
+    assert stored["agency"] == agency
+    assert stored["consent"]["purpose"] == record["consent"]["purpose"]
