@@ -99,6 +99,8 @@ class ImportContext:
     credential_signer: object | None = None
     # The age from which a learner counts as an adult (ADULT_AGE).
     adult_age: int = DEFAULT_ADULT_AGE
+    # The file's `commune_code` column holds codes of the old map (the upload's option).
+    old_codes: bool = False
     _communes: dict[str, str] | None = None
     _villages: dict[str, dict[str, int]] = field(default_factory=dict)
 

@@ -42,7 +42,7 @@ from app.core.security import PersonalIds
 from app.imports import baselines, completions, learners, service
 from app.imports.columns import layout_for
 from app.imports.context import ChunkOutcome, ImportContext, SourceRow
-from app.imports.models import ImportJob, ImportKind, ImportStatus
+from app.imports.models import CommuneScheme, ImportJob, ImportKind, ImportStatus
 from app.imports.readers import FileLimits, FileProblem, open_sheet
 from app.sync.idempotency import purge_expired
 from app.training.schemas import vietnam_today
@@ -158,6 +158,7 @@ def run_import(
         engine=engine,
         credential_signer=credential_signer,
         adult_age=settings.adult_age,
+        old_codes=job.commune_scheme == CommuneScheme.legacy,
     )
     steps = STEPS[ImportKind(job.kind)]
     try:

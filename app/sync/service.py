@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from app.accounts.actor import Actor
 from app.audit import service as audit
-from app.core.errors import Conflict, DomainError, NotFound
+from app.core.errors import Conflict, DomainError, Invalid, NotFound
 from app.core.security import PersonalIds
 from app.learners import service as learners
 from app.learners.models import Learner
@@ -127,11 +127,13 @@ def _learner(
 ) -> Outcome:
     client_id = client_id_of(raw)
     try:
-        record = SyncLearner.model_validate(raw)
+        record = SyncLearner.model_validate(sets.on_new_map(raw))
     except ValidationError as exc:
         return Outcome(
             "learner", index, client_id, "rejected", problem=problems.from_validation(exc)
         )
+    except Invalid as exc:
+        return Outcome("learner", index, client_id, "rejected", problem=problems.from_error(exc))
     try:
         if confirm_identity is not None and not _already_synced(session, record.client_id):
             confirm_identity(

@@ -12,6 +12,7 @@ or of one learner and course in a batch, a result for a learner stored before th
 in a class, a row a concurrent batch stored first (the statement skips it and says so).
 """
 
+import re
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -42,9 +43,11 @@ from app.sync.schemas import SyncCompletion, SyncLearner
 from app.training import service as training
 from app.training.models import Completion
 from app.training.schemas import CompletionCreate, vietnam_today
+from app.units import legacy
 from app.units.models import Commune, Village
 
 Records = list[tuple[int, dict[str, Any]]]
+OLD_CODE = re.compile(r"\d{5}")
 ConfirmIdentity = Callable[..., None]
 
 _LEARNERS = Learner.__table__  # type: ignore[attr-defined]
@@ -84,9 +87,13 @@ def store_learners(
     parsed: list[tuple[int, dict[str, Any], SyncLearner, str]] = []
     for index, raw in records:
         try:
-            record = SyncLearner.model_validate(raw)
+            record = SyncLearner.model_validate(on_new_map(raw))
         except ValidationError as exc:
             problem = problems.from_validation(exc)
+            outcomes.append(Outcome("learner", index, client_id_of(raw), "rejected", None, problem))
+            continue
+        except Invalid as exc:
+            problem = problems.from_error(exc)
             outcomes.append(Outcome("learner", index, client_id_of(raw), "rejected", None, problem))
             continue
         parsed.append((index, raw, record, personal_ids.blind_index(record.citizen_id)))
@@ -201,6 +208,21 @@ def store_learners(
     return outcomes, stored, later
 
 
+def on_new_map(raw: dict[str, Any]) -> dict[str, Any]:
+    """The record with the new commune its old commune code stands for, when it gives one.
+
+    A malformed old code is left to the schema, which names the field.
+    """
+    old = raw.get("legacy_commune_code")
+    if not isinstance(old, str) or not OLD_CODE.fullmatch(old):
+        return raw
+    given = raw.get("commune_code")
+    new = legacy.settle(
+        "legacy_commune_code", old, new_code=given if isinstance(given, str) else None
+    )
+    return {**raw, "commune_code": new}
+
+
 def records_order(records: Records) -> dict[int, int]:
     return {index: position for position, (index, _) in enumerate(records)}
 
@@ -223,7 +245,7 @@ def _check_learner(
     """`learners.register_learner`'s checks, in its order, from the batch's look-ups."""
     province = communes.get(record.commune_code)
     if province is None:
-        raise invalid_field("commune_code", "commune.unknown")
+        raise legacy.unknown_commune("commune_code", record.commune_code)
     actor.require_in_scope(
         province, record.commune_code, what="what.commune", action="learner.create"
     )

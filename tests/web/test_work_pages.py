@@ -231,6 +231,30 @@ def test_an_import_is_uploaded_and_followed_to_the_end(
     expect(page.get_by_role("link", name="nguoi-hoc.csv")).to_be_visible()
 
 
+def test_an_import_of_old_commune_codes_is_chosen_on_the_form(
+    page: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
+    live_server.create_staff("hk_admin", Role.commune_admin, commune_code=HN_HOAN_KIEM)
+    sign_in(page, "hk_admin")
+    page.goto(f"{COMMUNE}/imports")
+    # Old 00043 (Phường Hàng Mã) went whole into Hoàn Kiếm; old 00070 (Hàng Trống) was split.
+    lines = [
+        [f"0010850000{n:02d}", f"Người học {n}", "12/04/1985", "Nam", code, "", "01/03/2026"]
+        for n, code in ((1, "00043"), (2, "00070"))
+    ]
+    upload = tmp_path / "danh-sach-cu.csv"
+    upload.write_bytes(csv_bytes(LEARNER_HEADER_VI, lines))
+    page.select_option("select[name=kind]", "learners")
+    page.select_option("select[name=commune_scheme]", "legacy")
+    page.set_input_files("input[name=file]", str(upload))
+    axe(page)
+    page.get_by_role("button", name="Tải lên").click()
+    expect(page).to_have_url(re.compile(rf"{COMMUNE}/imports/[0-9a-f-]{{36}}$"))
+    expect(page.locator(".import-status")).to_have_attribute("data-status", "done", timeout=30000)
+    expect(page.locator("#rows-stored")).to_have_text("1")
+    expect(page.locator("#rows-rejected")).to_have_text("1")
+
+
 def _certified_learner(live_server: LiveServer, headers: dict[str, str]) -> tuple[str, str]:
     learner = _api_learner(live_server, headers, 3, full_name="Phạm Thu Trang")
     for course in CITIZEN_COURSES:
