@@ -4,7 +4,7 @@ import asyncio
 import os
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import SecretStr, ValidationError
@@ -80,22 +80,34 @@ def serve(
 ) -> None:
     """Serve the API with uvicorn (migrating and seeding first, by default)."""
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
 
     # The workers read their settings on their own: tell them where they listen.
     os.environ["SERVE_URL"] = listening_url(host, port)
     if prepare:
         migrate()
         seed()
-    # The client's address is worked out by the app from TRUSTED_PROXIES, not by uvicorn.
-    uvicorn.run(
-        "app.main:app",
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=False,
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "workers": workers,
+        # The client's address is worked out by the app from TRUSTED_PROXIES, not by uvicorn.
+        "proxy_headers": False,
         # uvicorn's 5 seconds kill workers still importing on a busy machine.
-        timeout_worker_healthcheck=worker_healthcheck_seconds,
-    )
+        "timeout_worker_healthcheck": worker_healthcheck_seconds,
+    }
+    if workers == 1:
+        # A failed start-up ends uvicorn.run with STARTUP_FAILURE (3).
+        uvicorn.run("app.main:app", **options)
+        return
+    # uvicorn's master stops when a worker's start-up fails, but then exits 0: a supervisor
+    # (systemd, Docker) must see the failure, so the master's status says it.
+    config = uvicorn.Config("app.main:app", **options)
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        raise typer.Exit(code=STARTUP_FAILURE)
 
 
 @cli.command("stats-rebuild")

@@ -1,7 +1,7 @@
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
@@ -129,3 +129,17 @@ def certified_in_may(client: TestClient, staff: Staff) -> int:
     return int(
         next(i for i in body["indicators"] if i["indicator"] == "adults_certified")["numerator"]
     )
+
+
+def test_learners_keep_only_the_indexes_a_query_uses(empty_database_url: str) -> None:
+    command.upgrade(alembic_config(empty_database_url), "head")
+    engine = make_engine(empty_database_url)
+    try:
+        found = inspect(engine)
+        indexes = {index["name"] for index in found.get_indexes("learner")}
+        unique = {c["name"] for c in found.get_unique_constraints("learner")}
+    finally:
+        engine.dispose()
+    # Each stored row writes every index: the commune's alone repeated the first column of
+    # (commune, name), and the village's served a list that now goes by the commune.
+    assert indexes - unique == {"ix_learner_commune_name", "ix_learner_province_name"}

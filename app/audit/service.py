@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from app.audit.models import AuditEvent
+from app.core import bulk
 from app.core.context import request_id_var
 from app.core.db import utcnow
 
@@ -59,6 +60,11 @@ def record(session: Session, **fields: Unpack[EventFields]) -> None:
 def record_event(session: Session, fields: dict[str, Any]) -> None:
     """Write one audit event, as `event` made it, in the session's transaction."""
     session.connection().execute(_INSERT, fields)
+
+
+def record_events(session: Session, events: list[dict[str, Any]]) -> None:
+    """Write audit events, as `event` made them, with one multi-row INSERT."""
+    bulk.insert_rows(session, AuditEvent.__table__, events)  # type: ignore[attr-defined]
 
 
 # What a `for_each_row` statement returns for each event it writes.

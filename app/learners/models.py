@@ -45,8 +45,9 @@ class Learner(SQLModel, table=True):
     birth_date: date
     sex: str = Field(max_length=6)
     province_code: str = Field(foreign_key="province.code", max_length=2)
-    commune_code: str = Field(foreign_key="commune.code", max_length=5, index=True)
-    village_id: int | None = Field(default=None, foreign_key="village.id", index=True)
+    # Found through ix_learner_commune_name; a village's learners through their commune.
+    commune_code: str = Field(foreign_key="commune.code", max_length=5)
+    village_id: int | None = Field(default=None, foreign_key="village.id")
     is_citizen: bool = False
     is_official: bool = False
     is_pupil: bool = False

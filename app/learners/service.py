@@ -302,7 +302,12 @@ def list_learners(
     if commune_code is not None:
         statement = statement.where(Learner.commune_code == commune_code)
     if village_id is not None:
-        statement = statement.where(Learner.village_id == village_id)
+        # The village's commune too: its learners are then found through the commune's index.
+        village_commune = select(Village.commune_code).where(Village.id == village_id)
+        statement = statement.where(
+            Learner.village_id == village_id,
+            Learner.commune_code == village_commune.scalar_subquery(),
+        )
     if group is not None:
         statement = statement.where(getattr(Learner, f"is_{group.value}").is_(True))
     statement = statement.where(*name_matches(col(Learner.name_folded), query))

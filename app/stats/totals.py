@@ -252,6 +252,34 @@ def rows_for(
     return spread(own, units_of(learner))
 
 
+def new_learner_kind(row: dict[str, Any]) -> tuple[Any, ...]:
+    """What the totals need of a new learner (no certificates yet), from its table row's
+    values: learners of one kind add the same rows (see `new_learners_rows`)."""
+    return (
+        row["birth_date"],
+        row["created_at"],
+        tuple(row[flag.key] for flag in _GROUP_FLAGS.values()),
+        row["official_level"],
+        row["commune_code"],
+        row["province_code"],
+        row["village_id"],
+    )
+
+
+def new_learners_rows(session: Session, kinds: Counter[tuple[Any, ...]]) -> dict[RowKey, int]:
+    """What new learners add to the totals, by kind (`new_learner_kind`) and number, as
+    `rows_for` counts a learner with no certificates."""
+    satisfying, age = satisfying_programs(session), adult_age(session)
+    delta: Counter[RowKey] = Counter()
+    for kind, number in kinds.items():
+        born, created, flags, level, commune, province, village = kind
+        facts = _learner_facts(born, created, flags, level)
+        own = contributions(facts, [], satisfying=satisfying, adult_age=age)
+        for key, value in spread(own, _units(commune, province, village)).items():
+            delta[key] += value * number
+    return dict(delta)
+
+
 def current_rows(session: Session, learner: Learner) -> Counter[RowKey]:
     certificates = session.exec(
         select(Certificate).where(Certificate.learner_id == learner.id)

@@ -1,9 +1,7 @@
-"""Phone sync: each record of an offline outbox is checked and stored on its own."""
+"""Phone sync: each record of an offline outbox is checked and answered on its own."""
 
-import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,29 +14,14 @@ from app.core.security import PersonalIds
 from app.learners import service as learners
 from app.learners.models import Learner
 from app.stats import totals
-from app.sync import problems
-from app.sync.schemas import RecordKind, RecordStatus, SyncCompletion, SyncLearner, SyncRequest
+from app.sync import problems, sets
+from app.sync.outcomes import Outcome, as_uuid, client_id_of, rejected
+from app.sync.schemas import RecordStatus, SyncCompletion, SyncLearner, SyncRequest
 from app.training import service as training
 from app.training.schemas import CompletionCreate
-from app.units import legacy
 
 # Asks VNeID to confirm a person before registration (raises a DomainError when it does not).
 ConfirmIdentity = Callable[..., None]
-
-
-OLD_CODE = re.compile(r"\d{5}")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one record: its status, the stored id, or why it was refused."""
-
-    kind: RecordKind
-    index: int
-    client_id: uuid.UUID | None
-    status: RecordStatus
-    id: uuid.UUID | None = None
-    problem: problems.ProblemData | None = None
 
 
 def sync(
@@ -61,12 +44,30 @@ def sync(
     learner_ids: dict[uuid.UUID, uuid.UUID] = {}
     # The running totals of the whole batch are stored at its end (see `held_back`).
     with totals.held_back(session):
-        for index, raw in _in_lock_order(data.learners, _person_key):
+        # Set-based first (see `sets`); what it cannot place, record by record, in lock order.
+        placed, new_learners, rest = sets.store_learners(
+            session,
+            actor=actor,
+            personal_ids=personal_ids,
+            records=_in_lock_order(data.learners, _person_key),
+            confirm_identity=confirm_identity,
+        )
+        outcomes += placed
+        learner_ids.update((o.client_id, o.id) for o in placed if o.client_id and o.id)
+        for index, raw in rest:
             outcome = _learner(session, actor, personal_ids, index, raw, confirm_identity)
             if outcome.client_id is not None and outcome.id is not None:
                 learner_ids.setdefault(outcome.client_id, outcome.id)
             outcomes.append(outcome)
-        for index, raw in _in_lock_order(data.completions, _result_key(learner_ids)):
+        placed, rest = sets.store_completions(
+            session,
+            actor=actor,
+            new_learners=new_learners,
+            learner_ids=learner_ids,
+            records=_in_lock_order(data.completions, _result_key(learner_ids)),
+        )
+        outcomes += placed
+        for index, raw in rest:
             outcomes.append(_completion(session, actor, learner_ids, index, raw))
     outcomes.sort(key=lambda o: (o.kind != "learner", o.index))
     counts = {"created": 0, "duplicate": 0, "rejected": 0}
@@ -107,27 +108,13 @@ def _result_key(
     learner_ids: dict[uuid.UUID, uuid.UUID],
 ) -> Callable[[dict[str, Any]], tuple[str, ...]]:
     def key(raw: dict[str, Any]) -> tuple[str, ...]:
-        learner = _as_uuid(raw.get("learner_id"))
-        client_id = _as_uuid(raw.get("learner_client_id"))
+        learner = as_uuid(raw.get("learner_id"))
+        client_id = as_uuid(raw.get("learner_client_id"))
         if client_id is not None and client_id in learner_ids:
             learner = learner_ids[client_id]
         return (str(learner or ""), str(raw.get("course_code", "")))
 
     return key
-
-
-def client_id_of(raw: dict[str, Any]) -> uuid.UUID | None:
-    """The record's client_id when it is a readable UUID (to label its result)."""
-    return _as_uuid(raw.get("client_id"))
-
-
-def _as_uuid(value: Any) -> uuid.UUID | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 def _learner(
@@ -140,7 +127,7 @@ def _learner(
 ) -> Outcome:
     client_id = client_id_of(raw)
     try:
-        record = SyncLearner.model_validate(_on_new_map(raw))
+        record = SyncLearner.model_validate(sets.on_new_map(raw))
     except ValidationError as exc:
         return Outcome(
             "learner", index, client_id, "rejected", problem=problems.from_validation(exc)
@@ -163,25 +150,10 @@ def _learner(
         if exc.detail_key == "learner.duplicate" and existing is not None:
             # The same person, registered by another phone or desk, visible to this caller.
             return Outcome("learner", index, client_id, "duplicate", uuid.UUID(str(existing)))
-        return _rejected(session, actor, "learner", index, client_id, exc)
+        return rejected(session, actor, "learner", index, client_id, exc)
     except DomainError as exc:
-        return _rejected(session, actor, "learner", index, client_id, exc)
+        return rejected(session, actor, "learner", index, client_id, exc)
     return Outcome("learner", index, client_id, "created" if created else "duplicate", learner.id)
-
-
-def _on_new_map(raw: dict[str, Any]) -> dict[str, Any]:
-    """The record with the new commune its old commune code stands for, when it gives one.
-
-    A malformed old code is left to the schema, which names the field.
-    """
-    old = raw.get("legacy_commune_code")
-    if not isinstance(old, str) or not OLD_CODE.fullmatch(old):
-        return raw
-    given = raw.get("commune_code")
-    new = legacy.settle(
-        "legacy_commune_code", old, new_code=given if isinstance(given, str) else None
-    )
-    return {**raw, "commune_code": new}
 
 
 def _completion(
@@ -207,7 +179,7 @@ def _completion(
         with totals.held_back(session), session.begin_nested():
             recorded = training.record_completion(session, actor=actor, data=data)
     except DomainError as exc:
-        return _rejected(session, actor, "completion", index, client_id, exc)
+        return rejected(session, actor, "completion", index, client_id, exc)
     # A result merged into the learner's stored one for that course is a duplicate of it.
     status: RecordStatus = "created" if recorded.outcome == "created" else "duplicate"
     return Outcome("completion", index, client_id, status, recorded.completion.id)
@@ -229,27 +201,3 @@ def _learner_by_client_id(
     if stored is None:
         raise NotFound("what.learner")
     return stored
-
-
-def _rejected(
-    session: Session,
-    actor: Actor,
-    kind: RecordKind,
-    index: int,
-    client_id: uuid.UUID | None,
-    error: DomainError,
-) -> Outcome:
-    if error.audit_action:
-        # The request succeeds, so the refused record is audited in its transaction.
-        audit.record(
-            session,
-            actor_id=actor.audit_id,
-            actor_role=actor.role,
-            action=error.audit_action,
-            outcome="denied",
-            target_type=kind,
-            target_id=error.audit_target,
-            commune_code=error.audit_commune,
-            detail={"status": error.status, "client_id": str(client_id) if client_id else None},
-        )
-    return Outcome(kind, index, client_id, "rejected", problem=problems.from_error(error))

@@ -124,7 +124,7 @@ def course_from_values(
     return None if pass_score is None or active is None else CourseRule(code, pass_score, active)
 
 
-def _course_rule(session: Session, code: str) -> CourseRule | None:
+def course_rule(session: Session, code: str) -> CourseRule | None:
     return course_from(read_columns(session, *course_read(code)))
 
 
@@ -136,8 +136,8 @@ def _course_problems(course: CourseRule | None, field: str = "course_code") -> l
     return []
 
 
-_STORED_COLUMNS = [column.key for column in Completion.__table__.columns]  # type: ignore[attr-defined]
-if [field.name for field in fields(StoredCompletion)] != _STORED_COLUMNS:
+STORED_COLUMNS = [column.key for column in Completion.__table__.columns]  # type: ignore[attr-defined]
+if [field.name for field in fields(StoredCompletion)] != STORED_COLUMNS:
     raise RuntimeError("StoredCompletion must list the completion table's columns in order")
 _TABLE = Completion.__table__  # type: ignore[attr-defined]
 _INSERT_IF_NEW = sqlite.insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.id)
@@ -147,7 +147,7 @@ _INSERT_IF_NEW = sqlite.insert(_TABLE).on_conflict_do_nothing().returning(_TABLE
 # CTE): one round trip, atomic even in autocommit, and no event unless the row was stored.
 _CREATE_AUDITED = audit.for_each_row(
     postgresql.insert(_TABLE)
-    .values({key: bindparam(key, type_=_TABLE.c[key].type) for key in _STORED_COLUMNS})
+    .values({key: bindparam(key, type_=_TABLE.c[key].type) for key in STORED_COLUMNS})
     .on_conflict_do_nothing()
     .returning(_TABLE.c.id)
     .cte("stored")
@@ -158,8 +158,8 @@ _CREATE_AUDITED = audit.for_each_row(
 def create_write(actor: Actor, completion: StoredCompletion) -> Query:
     """Store a new completion with its audit event unless its learner and course (or its
     client_id) already have one: a row back if it was stored (PostgreSQL)."""
-    values = {key: getattr(completion, key) for key in _STORED_COLUMNS}
-    event = _event(actor, "completion.create", completion)
+    values = {key: getattr(completion, key) for key in STORED_COLUMNS}
+    event = event_of(actor, "completion.create", completion)
     return _CREATE_AUDITED, values | audit.bound(event)
 
 
@@ -172,7 +172,7 @@ def _insert_if_new(session: Session, actor: Actor, completion: StoredCompletion)
     """
     if session.get_bind().dialect.name == "postgresql":
         return bool(read_columns(session, *create_write(actor, completion)))
-    values = {key: getattr(completion, key) for key in _STORED_COLUMNS}
+    values = {key: getattr(completion, key) for key in STORED_COLUMNS}
     if session.execute(_INSERT_IF_NEW, values).first() is None:
         return False
     _audit(session, actor, "completion.create", completion)
@@ -266,7 +266,7 @@ def _merge_values(completion: StoredCompletion) -> dict[str, Any]:
 def merge_write(actor: Actor, completion: StoredCompletion) -> Query:
     """Write a better result over the stored row, with its audit event, unless the stored one
     is at least as good by now: a row back if it was written (PostgreSQL)."""
-    event = _event(actor, "completion.update", completion)
+    event = event_of(actor, "completion.update", completion)
     return _MERGE_AUDITED, _merge_values(completion) | audit.bound(event)
 
 
@@ -286,7 +286,7 @@ def _resent(earlier: Completion, data: CompletionCreate) -> Recorded:
     return Recorded(earlier, "unchanged")
 
 
-def _event(actor: Actor, action: str, completion: StoredCompletion) -> dict[str, Any]:
+def event_of(actor: Actor, action: str, completion: StoredCompletion) -> dict[str, Any]:
     return audit.event(
         actor_id=actor.audit_id,
         actor_role=actor.role,
@@ -305,7 +305,7 @@ def _event(actor: Actor, action: str, completion: StoredCompletion) -> dict[str,
 
 
 def _audit(session: Session, actor: Actor, action: str, completion: StoredCompletion) -> None:
-    audit.record_event(session, _event(actor, action, completion))
+    audit.record_event(session, event_of(actor, action, completion))
 
 
 def record_completion(
@@ -342,7 +342,7 @@ def _store_completion(
         if earlier is not None:
             return _resent(earlier, data)
     now = now or utcnow()
-    course = _course_rule(session, data.course_code)
+    course = course_rule(session, data.course_code)
     errors = _problems(course, data, now, learner)
     if data.class_id is not None:
         training_class = session.get(TrainingClass, data.class_id)
@@ -506,7 +506,7 @@ def correct_completion(
         raise invalid_field("score", "completion.correction_empty")
     now = now or utcnow()
     completion = _locked(session, completion)
-    course = _course_rule(session, completion.course_code)
+    course = course_rule(session, completion.course_code)
     assert course is not None
     if data.completed_at is not None and data.completed_at > now + CLOCK_SKEW:
         raise invalid_field("completed_at", "completion.future")
@@ -607,7 +607,7 @@ def create_class(session: Session, *, actor: Actor, data: ClassCreate) -> Traini
     actor.require_in_scope(
         commune.province_code, commune.code, what="what.commune", action="class.create"
     )
-    errors = _course_problems(_course_rule(session, data.course_code))
+    errors = _course_problems(course_rule(session, data.course_code))
     if data.held_on > vietnam_today():
         errors.append(field_error("held_on", "class.future"))
     if data.village_id is not None:

@@ -416,3 +416,36 @@ def test_consent_time_comes_back_in_utc_on_create_and_read(
     assert created.json()["consent"] == read.json()["consent"]
     assert read.json()["consent"]["given_at"] == "2026-03-01T02:00:00Z"
     assert created.json()["created_at"] == read.json()["created_at"]
+
+
+def test_a_villages_learners_are_listed_in_any_scope_that_covers_them(
+    client: TestClient, staff: Staff
+) -> None:
+    villages = [
+        client.post(
+            f"/api/v1/communes/{HN_HOAN_KIEM}/villages",
+            headers=staff["hk_admin"],
+            json={"name": name},
+        ).json()["id"]
+        for name in ("Thôn Một", "Thôn Hai")
+    ]
+    stored = {}
+    for serial, village in ((1, villages[0]), (2, villages[1]), (3, None)):
+        answer = client.post(
+            "/api/v1/learners",
+            json=learner_payload(HN_HOAN_KIEM, serial=serial, village_id=village),
+            headers=staff["hk_member"],
+        )
+        assert answer.status_code == 201, answer.text
+        stored[serial] = answer.json()["id"]
+    for who in ("hk_member", "hn_admin", "national"):
+        listed = client.get(
+            "/api/v1/learners", params={"village_id": villages[0]}, headers=staff[who]
+        )
+        assert listed.status_code == 200, listed.text
+        assert [item["id"] for item in listed.json()["items"]] == [stored[1]]
+    # Another commune's staff see none of it.
+    elsewhere = client.get(
+        "/api/v1/learners", params={"village_id": villages[0]}, headers=staff["tq_member"]
+    )
+    assert elsewhere.status_code == 200 and elsewhere.json()["items"] == []

@@ -192,3 +192,5 @@ def test_a_failed_start_up_ends_the_workers_and_the_master(serve: Any) -> None:
         master.wait(START_SECONDS)
     except subprocess.TimeoutExpired:
         pytest.fail("`hocvuso serve` still runs after its workers' start-up failed")
+    # uvicorn's STARTUP_FAILURE: a supervisor sees the start failed, not a clean stop.
+    assert master.returncode == 3
