@@ -21,9 +21,9 @@ from app.core.migrate import upgrade_to_head
 from app.core.security import Passwords, PersonalIds
 from app.core.signing import KeyRing, rotate
 from app.imports.models import ImportKind
+from app.ledger.rebuild import compare, rebuild
+from app.ledger.recount import run_to_end
 from app.seed import seed_all
-from app.stats.rebuild import compare, rebuild
-from app.stats.recount import run_to_end
 
 cli = typer.Typer(help="Bình dân học vụ số — digital-skills tracker", no_args_is_help=True)
 

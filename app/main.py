@@ -42,11 +42,11 @@ from app.core.signing import KeyRing
 from app.imports.router import router as imports_router
 from app.imports.worker import ImportWorker, collect_less_often
 from app.learners.router import router as learners_router
+from app.ledger.recount import run_worker as run_recounts
 from app.me.router import router as me_router
 from app.operations.metrics import DatabaseFigures
 from app.operations.router import router as operations_router
 from app.stats.answers import Answers
-from app.stats.recount import run_worker as run_recounts
 from app.stats.router import router as stats_router
 from app.sync.router import router as sync_router
 from app.training.router import router as training_router

@@ -38,10 +38,10 @@ from app.catalog.models import Program, ProgramCourse
 from app.catalog.schemas import ProgramUpdate
 from app.core.db import make_engine, write_bind
 from app.learners.models import Learner
-from app.stats import totals
-from app.stats.models import RulesRecount
-from app.stats.rebuild import compare
-from app.stats.recount import run_to_end
+from app.ledger import totals
+from app.ledger.models import RulesRecount
+from app.ledger.rebuild import compare
+from app.ledger.recount import run_to_end
 
 PUPILS = "CHUAN-HOC-SINH"
 CITIZENS = "CHUAN-NGUOI-DAN"

@@ -8,7 +8,7 @@ from sqlmodel import Session
 from app.audit import service as audit
 from app.core.db import make_engine
 from app.core.migrate import alembic_config
-from app.stats.rebuild import compare, rebuild
+from app.ledger.rebuild import compare, rebuild
 from tests.certificates.helpers import certify, register
 from tests.factories import CITIZEN_COURSES, HN_HOAN_KIEM, Staff, complete
 

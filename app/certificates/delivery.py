@@ -33,7 +33,7 @@ from app.core.db import utcnow, write_bind
 from app.core.logs import without_message
 from app.core.security import PersonalIds
 from app.learners.models import Learner
-from app.stats import totals
+from app.ledger import totals
 from app.vneid.client import DeliveryOutcome, VneidClient
 
 logger = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from app.certificates.credentials import CredentialSigner
 from app.certificates.models import Certificate, CertificateStatus, DeliveryStatus
 from app.core.db import read_columns, utcnow
 from app.learners.models import Learner
-from app.stats import totals
+from app.ledger import totals
 from app.training.models import Completion
 
 _PASSED_RESULTS = select(

@@ -24,8 +24,8 @@ from app.core.errors import Conflict, NotFound
 from app.core.pagination import paginate
 from app.core.security import TokenError
 from app.learners.models import Learner
-from app.stats import totals
-from app.stats.contributions import local_date
+from app.ledger import totals
+from app.ledger.contributions import local_date
 
 
 def program_title(session: Session, code: str) -> str:

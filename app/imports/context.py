@@ -15,7 +15,7 @@ from app.core.security import PersonalIds
 from app.core.text import fold
 from app.imports import columns
 from app.imports.readers import Cell
-from app.stats.totals import DEFAULT_ADULT_AGE
+from app.ledger.totals import DEFAULT_ADULT_AGE
 from app.sync import problems
 from app.units.models import Commune, Village
 

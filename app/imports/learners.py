@@ -44,8 +44,8 @@ from app.imports.readers import Cell
 from app.learners.models import Group, Learner
 from app.learners.schemas import LearnerCreate
 from app.learners.service import group_problems, person_problems
-from app.stats import totals
-from app.stats.contributions import adult_since, local_date
+from app.ledger import totals
+from app.ledger.contributions import adult_since, local_date
 from app.training.schemas import MIDDAY
 
 DEFAULT_CONSENT_PURPOSE = "Theo dõi kết quả học kỹ năng số"

@@ -23,7 +23,7 @@ from app.core.text import fold, normalize_name
 from app.learners import citizen_id as rules
 from app.learners.models import Group, Learner
 from app.learners.schemas import ConsentPublic, LearnerCreate, LearnerPublic, LearnerUpdate
-from app.stats import totals
+from app.ledger import totals
 from app.training.schemas import vietnam_today
 from app.units.models import Commune, Village
 

@@ -1,44 +1,13 @@
-"""Baselines (denominators), targets, and the running totals that indicators read."""
+"""The running totals that indicators read, their recounts and their versions."""
 
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Column, PrimaryKeyConstraint, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, PrimaryKeyConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
 from app.core.types import utc_column
-
-
-class Baseline(SQLModel, table=True):
-    """Denominators for one commune and year, from the statistics office."""
-
-    commune_code: str = Field(foreign_key="commune.code", primary_key=True, max_length=5)
-    year: int = Field(primary_key=True)
-    province_code: str = Field(foreign_key="province.code", max_length=2, index=True)
-    adults: int
-    officials: int
-    pupils: int
-    workers: int
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
-    updated_by_id: int | None = Field(default=None, foreign_key="user.id")
-
-
-class Target(SQLModel, table=True):
-    """Indicator × scope × value × deadline; the most specific scope applies."""
-
-    __table_args__ = (UniqueConstraint("indicator", "level", "scope_code"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    indicator: str = Field(max_length=40)
-    level: str = Field(max_length=10)  # national, province, commune
-    scope_code: str = Field(max_length=5)  # "VN" for the nation
-    kind: str = Field(max_length=5)  # rate or count
-    value: float
-    deadline: date
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
-    updated_by_id: int | None = Field(default=None, foreign_key="user.id")
-
 
 NATION = "VN"  # the nation's unit code
 
@@ -48,7 +17,7 @@ class StatTotal(SQLModel, table=True):
 
     A metric's value at a unit on day D is the sum of its rows with `effective_on` ≤ D.
     Each learner contributes a few rows that depend only on its own records (see
-    `app.stats.contributions`), so totals are kept exact in the same transaction as every
+    `app.ledger.contributions`), so totals are kept exact in the same transaction as every
     write and can be rebuilt from the raw records. Every learner counts at its village,
     commune and province, and at the nation (`national`, `NATION`): the nation's figures are
     then one unit's rows, not the sum of every province's.

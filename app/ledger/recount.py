@@ -21,8 +21,8 @@ from app.core.config import Settings
 from app.core.db import read_bind, write_bind
 from app.core.logs import without_message
 from app.core.problems import is_transient
-from app.stats import totals
-from app.stats.models import RulesRecount
+from app.ledger import totals
+from app.ledger.models import RulesRecount
 
 logger = logging.getLogger(__name__)
 

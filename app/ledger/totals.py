@@ -17,14 +17,14 @@ from app.catalog.models import Program, ProgramCourse
 from app.certificates.models import Certificate, CertificateStatus
 from app.core.db import read_columns, utcnow
 from app.learners.models import Group, Learner
-from app.stats import versions
-from app.stats.contributions import (
+from app.ledger import versions
+from app.ledger.contributions import (
     CertificateFacts,
     LearnerFacts,
     contributions,
     local_date,
 )
-from app.stats.models import NATION, RulesRecount, StatTotal
+from app.ledger.models import NATION, RulesRecount, StatTotal
 
 DEFAULT_ADULT_AGE = 18
 UnitKey = tuple[str, str]  # (level, unit code)

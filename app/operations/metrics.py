@@ -19,7 +19,7 @@ from app.certificates.models import Certificate, CertificateStatus, DeliveryStat
 from app.core.db import utcnow
 from app.core.direct import Direct
 from app.imports.models import ImportJob, ImportStatus
-from app.stats.models import RulesRecount
+from app.ledger.models import RulesRecount
 
 
 class DatabaseFigures(Collector):

@@ -1,7 +1,7 @@
 """A unit's indicators as last answered, kept per process while the unit's version holds.
 
 Reading a commune's indicators sums a couple of thousand running-total rows; checking that
-nothing it depends on has changed is one read of a few counters (`app.stats.versions`). An
+nothing it depends on has changed is one read of a few counters (`app.ledger.versions`). An
 answer is kept with the version read *before* its figures, so a change that lands meanwhile
 can only make the kept answer newer than its version says, never older.
 """

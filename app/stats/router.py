@@ -14,9 +14,10 @@ from app.core.direct import direct_of
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.problems import language_of
 from app.core.spreadsheets import XLSX_MEDIA_TYPE
+from app.ledger.contributions import VIETNAM
+from app.ledger.versions import VERSION_OF, version_read
 from app.stats import export, planning, service
 from app.stats.answers import Answers
-from app.stats.contributions import VIETNAM
 from app.stats.indicators import Indicator
 from app.stats.schemas import (
     BaselineIn,
@@ -32,7 +33,6 @@ from app.stats.schemas import (
 )
 from app.stats.service import UnitRef
 from app.stats.timeseries import timeseries as build_timeseries
-from app.stats.versions import VERSION_OF, version_read
 
 router = APIRouter()
 

@@ -16,8 +16,9 @@ from app.core.db import read_columns
 from app.core.direct import Direct, Query, Rows
 from app.core.errors import NotFound
 from app.core.i18n import Language
+from app.ledger.models import NATION, RulesRecount, StatTotal
 from app.stats.indicators import BY_INDICATOR, DEFINITIONS, Definition, Indicator
-from app.stats.models import NATION, Baseline, RulesRecount, StatTotal, Target
+from app.stats.models import Baseline, Target
 from app.stats.schemas import (
     IndicatorValue,
     RecountPublic,

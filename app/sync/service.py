@@ -14,7 +14,7 @@ from app.core.errors import Conflict, DomainError, NotFound
 from app.core.security import PersonalIds
 from app.learners import service as learners
 from app.learners.models import Learner
-from app.stats import totals
+from app.ledger import totals
 from app.sync import problems
 from app.sync.schemas import RecordKind, RecordStatus, SyncCompletion, SyncLearner, SyncRequest
 from app.training import service as training

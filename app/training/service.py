@@ -29,7 +29,7 @@ from app.core.errors import (
 from app.core.pagination import paginate
 from app.learners import service as learners
 from app.learners.models import Learner
-from app.stats import totals
+from app.ledger import totals
 from app.training.models import Completion, Method, TrainingClass
 from app.training.schemas import (
     VIETNAM,

@@ -18,8 +18,8 @@ from app.accounts.models import Role
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.i18n import Language
+from app.ledger.contributions import VIETNAM
 from app.stats import export, service
-from app.stats.contributions import VIETNAM
 from app.stats.indicators import Indicator
 from app.stats.schemas import IndicatorValue, UnitStats
 from app.stats.service import UnitRef

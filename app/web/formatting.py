@@ -7,7 +7,7 @@ dates are day first (`03/12/2026`). English pages use the same filters with `lan
 from datetime import date, datetime
 
 from app.core.i18n import Language
-from app.stats.contributions import VIETNAM
+from app.ledger.contributions import VIETNAM
 
 
 def format_number(value: float | int | None, lang: Language = "vi", digits: int = 0) -> str:

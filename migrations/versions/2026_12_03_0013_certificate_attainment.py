@@ -27,8 +27,8 @@ from sqlmodel import Session
 
 import app.core.types
 from app.core.config import Settings
-from app.stats import totals
-from app.stats.contributions import contributions, local_date
+from app.ledger import totals
+from app.ledger.contributions import contributions, local_date
 
 revision: str = "0013"
 down_revision: str | None = "0012"

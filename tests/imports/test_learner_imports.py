@@ -17,8 +17,8 @@ from app.core.config import Settings
 from app.imports import service, worker
 from app.imports.models import ImportJob, ImportKind
 from app.learners.models import Learner
-from app.stats import totals
-from app.stats.models import StatTotal
+from app.ledger import totals
+from app.ledger.models import StatTotal
 from tests.factories import (
     HN_CUA_NAM,
     HN_HOAN_KIEM,

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.audit.models import AuditEvent
-from app.stats.rebuild import compare
+from app.ledger.rebuild import compare
 from tests.certificates.helpers import register
 from tests.factories import CITIZEN_COURSES, HN_HOAN_KIEM, TQ_COMMUNE, Staff, complete
 

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from app.catalog.models import ProgramCourse
 from app.certificates.models import Certificate
-from app.stats.rebuild import compare
+from app.ledger.rebuild import compare
 from app.training.models import Completion
 from app.units.models import Commune
 from app.vneid_mock.service import CitizenIndex, add_citizen

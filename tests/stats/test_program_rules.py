@@ -21,11 +21,11 @@ from app.catalog.schemas import ProgramUpdate
 from app.certificates.models import Certificate
 from app.cli import cli
 from app.core.config import Settings
+from app.ledger import totals
+from app.ledger.models import StatTotal
+from app.ledger.rebuild import compare
+from app.ledger.recount import recount_batch, run_to_end
 from app.main import create_app
-from app.stats import totals
-from app.stats.models import StatTotal
-from app.stats.rebuild import compare
-from app.stats.recount import recount_batch, run_to_end
 from tests.factories import (
     CITIZEN_COURSES,
     HN_CUA_NAM,

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from app.audit.models import AuditEvent
-from app.stats.contributions import CERT_ADULTS
-from app.stats.rebuild import compare
+from app.ledger.contributions import CERT_ADULTS
+from app.ledger.rebuild import compare
 from tests.certificates.helpers import (
     PASSCODE,
     certify,

@@ -14,10 +14,10 @@ from sqlmodel import Session, select
 from app.core.config import Settings
 from app.core.db import make_engine
 from app.core.migrate import alembic_config
+from app.ledger.models import StatTotal
+from app.ledger.rebuild import compare
 from app.main import create_app
 from app.seed import seed_all
-from app.stats.models import StatTotal
-from app.stats.rebuild import compare
 from app.units import official
 from app.units.models import Commune, Province
 from tests.factories import CITIZEN_COURSES, Staff, complete, learner_payload
