@@ -14,6 +14,7 @@ from app.accounts import service as accounts
 from app.accounts.models import Role
 from app.accounts.schemas import UserCreate
 from app.core.config import Settings
+from app.core.context import WriteContext, bind_context
 from app.core.db import make_engine
 from app.core.errors import DomainError
 from app.core.i18n import translate
@@ -90,7 +91,7 @@ def stats_rebuild(
     settings = Settings()
     engine = make_engine(settings.database_url)
     with Session(engine) as session:
-        session.info["adult_age"] = settings.adult_age
+        bind_context(session, WriteContext(settings.adult_age))
         result = compare(session) if check else rebuild(session)
         if not check:
             session.commit()

@@ -17,10 +17,11 @@ import psycopg
 from sqlmodel import Session, select
 
 from app.catalog.models import ProgramCourse
+from app.core.clock import local_date
 from app.core.security import PersonalIds
 from app.core.text import fold
 from app.ledger import totals
-from app.ledger.contributions import CertificateFacts, LearnerFacts, contributions, local_date
+from app.ledger.contributions import CertificateFacts, LearnerFacts, contributions
 from app.ledger.models import NATION
 from app.units.models import Commune
 

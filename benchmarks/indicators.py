@@ -37,6 +37,7 @@ from app.accounts.models import Role
 from app.accounts.schemas import UserCreate
 from app.catalog.models import ProgramCourse
 from app.core.config import Settings
+from app.core.context import WriteContext, bind_context
 from app.core.db import make_engine, write_bind
 from app.core.migrate import upgrade_to_head
 from app.core.security import Passwords, PersonalIds
@@ -576,7 +577,7 @@ def write_costs(engine: object, sample: list[str], rng: random.Random) -> dict[s
                     mock.patch(f"app.certificates.issuance.totals.{name}", lambda *a, **k: None)
                 )
         with switch, Session(write_bind(engine)) as session:  # type: ignore[arg-type]
-            session.info["adult_age"] = 18
+            bind_context(session, WriteContext(18))
             started = time.perf_counter()
             training.record_completion(
                 session,

@@ -29,6 +29,7 @@ from app.certificates.credentials import CredentialSigner
 from app.certificates.issuance import sign
 from app.certificates.models import Certificate, CertificateStatus, DeliveryStatus
 from app.core.config import Settings
+from app.core.context import WriteContext, bind_context
 from app.core.db import utcnow, write_bind
 from app.core.logs import without_message
 from app.core.security import PersonalIds
@@ -63,8 +64,7 @@ class Outbox:
 
     def session(self) -> Session:
         session = Session(write_bind(self.engine), expire_on_commit=False)
-        session.info["adult_age"] = self.settings.adult_age
-        return session
+        return bind_context(session, WriteContext(self.settings.adult_age))
 
 
 def backoff(settings: Settings, attempts: int) -> timedelta:

@@ -13,6 +13,7 @@ from app.accounts.actor import Actor
 from app.accounts.models import Role
 from app.audit import service as audit
 from app.certificates.issuance import forget_holder
+from app.core.clock import vietnam_today
 from app.core.db import read_columns, utcnow
 from app.core.direct import Query, Rows
 from app.core.errors import Conflict, Invalid, NotFound, field_error, invalid_field
@@ -24,7 +25,6 @@ from app.learners import citizen_id as rules
 from app.learners.models import Group, Learner
 from app.learners.schemas import ConsentPublic, LearnerCreate, LearnerPublic, LearnerUpdate
 from app.ledger import totals
-from app.training.schemas import vietnam_today
 from app.units.models import Commune, Village
 
 OLDEST_BIRTH_YEAR = 1900

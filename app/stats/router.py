@@ -9,12 +9,12 @@ from fastapi.responses import Response
 from app.accounts.actor import Actor
 from app.accounts.deps import Caller, CurrentActor, actor_from, actor_read, actor_read_with
 from app.core.bounds import Day
+from app.core.clock import VIETNAM
 from app.core.db import SessionDep
 from app.core.direct import direct_of
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.problems import language_of
 from app.core.spreadsheets import XLSX_MEDIA_TYPE
-from app.ledger.contributions import VIETNAM
 from app.ledger.versions import VERSION_OF, version_read
 from app.stats import export, planning, service
 from app.stats.answers import Answers

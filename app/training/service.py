@@ -16,6 +16,7 @@ from app.accounts.models import Role, Team
 from app.audit import service as audit
 from app.catalog.models import Course
 from app.certificates.issuance import issue_attained
+from app.core.clock import VIETNAM, vietnam_today
 from app.core.db import read_columns, utcnow
 from app.core.direct import Query, Rows
 from app.core.errors import (
@@ -32,13 +33,11 @@ from app.learners.models import Learner
 from app.ledger import totals
 from app.training.models import Completion, Method, TrainingClass
 from app.training.schemas import (
-    VIETNAM,
     AttendanceCreate,
     ClassCreate,
     CompletionCorrection,
     CompletionCreate,
     moment_of_day,
-    vietnam_today,
 )
 from app.units.models import Commune, Village
 

@@ -15,10 +15,10 @@ from starlette.responses import Response
 
 from app.accounts.actor import Actor
 from app.accounts.models import Role
+from app.core.clock import VIETNAM
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.i18n import Language
-from app.ledger.contributions import VIETNAM
 from app.stats import export, service
 from app.stats.indicators import Indicator
 from app.stats.schemas import IndicatorValue, UnitStats

@@ -21,6 +21,7 @@ from app.catalog.schemas import ProgramUpdate
 from app.certificates.models import Certificate
 from app.cli import cli
 from app.core.config import Settings
+from app.core.context import WriteContext, bind_context
 from app.ledger import totals
 from app.ledger.models import StatTotal
 from app.ledger.rebuild import compare
@@ -76,7 +77,7 @@ def _matches_raw_records(client: TestClient, staff: Staff, session: Session) -> 
         }
         assert got == oracle.indicators(raw, level, code, date.fromisoformat(AS_OF))
     session.expire_all()
-    session.info["adult_age"] = 18
+    bind_context(session, WriteContext(18))
     assert compare(session).agree
 
 
@@ -370,7 +371,7 @@ def test_a_recount_larger_than_a_batch_goes_on_after_the_edit_and_writes_meanwhi
     # Mid-way the totals agree with the raw records, each person counted by the rules the
     # recount has reached them with.
     session.expire_all()
-    session.info["adult_age"] = 18
+    bind_context(session, WriteContext(18))
     assert compare(session).agree
 
     # Writes go on meanwhile: two people attain the widened standard (and the citizens'),
@@ -454,7 +455,7 @@ def test_undoing_a_change_mid_way_moves_back_only_those_the_recount_had_reached(
     assert undoing["recounted_learners"] == 1
     assert _adults_certified(client, staff, commune_url) == 1
     session.expire_all()
-    session.info["adult_age"] = 18
+    bind_context(session, WriteContext(18))
     assert compare(session).agree
     detail = session.exec(
         select(AuditEvent.detail)

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from app.accounts.models import Role
 from app.certificates.models import Certificate
 from app.cli import cli
+from app.core.clock import VIETNAM
 from app.core.config import Settings
-from app.ledger.contributions import VIETNAM
 from app.ledger.models import StatTotal
 from app.main import create_app
 from app.stats.models import Target

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlmodel import Session
 
+from app.core.clock import VIETNAM
 from app.ledger import totals
-from app.ledger.contributions import VIETNAM
 from app.ledger.models import NATION
 from app.ledger.rebuild import compare
 from tests.factories import (
