@@ -186,7 +186,8 @@ def deliver() -> None:
     from app.certificates import issuers
     from app.certificates.credentials import CredentialSigner
     from app.certificates.delivery import Outbox, drain
-    from app.vneid.client import VneidClient, make_http_client
+    from app.core.vneid_wire import make_http_client
+    from app.vneid.client import VneidClient
 
     settings = Settings()
     engine = make_engine(settings.database_url)

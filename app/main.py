@@ -39,6 +39,7 @@ from app.core.problems import (
 )
 from app.core.security import AccessTokens, Passwords, PersonalIds
 from app.core.signing import KeyRing
+from app.core.vneid_wire import make_http_client
 from app.imports.router import router as imports_router
 from app.imports.worker import ImportWorker, collect_less_often
 from app.learners.router import router as learners_router
@@ -52,7 +53,7 @@ from app.sync.router import router as sync_router
 from app.training.router import router as training_router
 from app.units import official
 from app.units.router import router as units_router
-from app.vneid.client import VneidClient, make_http_client
+from app.vneid.client import VneidClient
 from app.vneid.router import router as vneid_router
 from app.vneid_mock.main import create_mock_app, start_mock
 from app.web import install_web

@@ -6,8 +6,8 @@ checks a record the way `app.learners` does, field by field, with the service's 
 
 from typing import Any
 
+from app.core import citizen_id
 from app.core.i18n import MESSAGES, VALIDATION_TYPES
-from app.learners import citizen_id
 from app.learners.models import Group, OfficialLevel, Sex
 from app.learners.schemas import LearnerCreate
 from app.learners.service import OLDEST_BIRTH_YEAR
