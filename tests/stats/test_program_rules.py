@@ -239,7 +239,7 @@ def test_a_completion_during_a_program_edit_waits_and_is_judged_by_the_rules_tha
     # not yet committed.
     national = staff.users["national"]
     assert national.id is not None
-    editor = Session(session.get_bind(), expire_on_commit=False)
+    editor = bind_context(Session(session.get_bind(), expire_on_commit=False), WriteContext(18))
     program = editor.get(Program, PUPIL_PROGRAM)
     assert program is not None
     catalog.update_program(
