@@ -31,7 +31,7 @@ def _imports(path: Path) -> Iterator[tuple[int, str]]:
             if node.module == "app":
                 yield from ((node.lineno, f"app.{alias.name}") for alias in node.names)
             elif node.module.startswith("app."):
-                # `from app.stats import totals` imports the module app.stats.totals.
+                # `from app.ledger import totals` imports the module app.ledger.totals.
                 yield from ((node.lineno, f"{node.module}.{alias.name}") for alias in node.names)
         elif isinstance(node, ast.Import):
             yield from ((node.lineno, a.name) for a in node.names if a.name.startswith("app."))

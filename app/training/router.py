@@ -5,17 +5,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
-from app.accounts.deps import Caller, CurrentActor, as_caller
+from app.accounts.deps import Caller, CurrentActor
 from app.core.db import SessionDep, WritesOnRead
-from app.core.direct import direct_of
 from app.core.errors import DomainError
 from app.core.i18n import Language, translate, validation_message
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.problems import PROBLEM_BASE, language_of
 from app.learners import service as learners
-from app.training import direct as fast
-from app.training import service
+from app.training import completion, service
 from app.training.models import Completion, TrainingClass
+from app.training.queries import StoredCompletion
 from app.training.schemas import (
     AttendanceCreate,
     AttendanceResponse,
@@ -42,8 +41,8 @@ def class_in_scope(action: str):  # type: ignore[no-untyped-def]
     return load
 
 
-def _public(completion: Completion | service.StoredCompletion) -> CompletionPublic:
-    return CompletionPublic.model_validate(completion)
+def _public(stored: Completion | StoredCompletion) -> CompletionPublic:
+    return CompletionPublic.model_validate(stored)
 
 
 @router.post(
@@ -59,16 +58,7 @@ def _public(completion: Completion | service.StoredCompletion) -> CompletionPubl
 )
 async def record_completion(data: CompletionCreate, request: Request, caller: Caller) -> Response:
     """Ghi kết quả học / Record a completion (201 new; 200 when it merged into the best one)."""
-    direct = direct_of(request)
-    recorded = (
-        await fast.record_completion(direct, request, caller, data) if direct.on_loop else None
-    )
-    if recorded is None:
-        recorded = await as_caller(
-            request,
-            caller,
-            lambda session, actor: service.record_completion(session, actor=actor, data=data),
-        )
+    recorded = await completion.record(request, caller, data)
     # Serialised here, once: FastAPI would validate the model again against `response_model`.
     return Response(
         _public(recorded.completion).model_dump_json(),
