@@ -70,6 +70,14 @@ def serve(
     ] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
     prepare: Annotated[bool, typer.Option(help="Migrate and seed before serving")] = True,
+    worker_healthcheck_seconds: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="With --workers above 1: how long the master waits for a worker to answer "
+            "its health check (and a new worker to start) before it kills and replaces it",
+        ),
+    ] = 30,
 ) -> None:
     """Serve the API with uvicorn (migrating and seeding first, by default)."""
     import uvicorn
@@ -80,7 +88,15 @@ def serve(
         migrate()
         seed()
     # The client's address is worked out by the app from TRUSTED_PROXIES, not by uvicorn.
-    uvicorn.run("app.main:app", host=host, port=port, workers=workers, proxy_headers=False)
+    uvicorn.run(
+        "app.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        # uvicorn's 5 seconds kill workers still importing on a busy machine.
+        timeout_worker_healthcheck=worker_healthcheck_seconds,
+    )
 
 
 @cli.command("stats-rebuild")

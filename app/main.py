@@ -20,7 +20,7 @@ from app.certificates.delivery import Outbox, run_worker
 from app.certificates.router import public_router as certificates_public_router
 from app.certificates.router import router as certificates_router
 from app.core.config import Settings
-from app.core.db import make_engine
+from app.core.db import make_engine, session_options, write_bind
 from app.core.direct import DirectRunner
 from app.core.logs import mask_long_numbers_in_logs
 from app.core.middleware import (
@@ -39,6 +39,7 @@ from app.core.problems import (
 )
 from app.core.security import AccessTokens, Passwords, PersonalIds
 from app.core.signing import KeyRing
+from app.core.supervision import exit_with_master
 from app.core.vneid_wire import make_http_client
 from app.imports.router import router as imports_router
 from app.imports.worker import ImportWorker, collect_less_often
@@ -104,41 +105,50 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         configure_logging(settings.log_level)
         app.state.credential_signer = signer = CredentialSigner(settings, keys)
-        engine = make_engine(settings.database_url)
+        timeouts = {
+            "lock_timeout_ms": settings.database_lock_timeout_ms,
+            "statement_timeout_ms": settings.database_statement_timeout_ms,
+        }
+        engine = make_engine(settings.database_url, **timeouts)
         app.state.engine = engine
-        with engine.connect() as connection:
-            official.require_loaded_version(connection)
-        # Credentials issued as an earlier public address keep verifying as that address.
-        signer.trust(issuers.remember(engine, settings.base_url))
-        log_addresses(settings)
-        app.state.direct = direct = DirectRunner(engine)
-        await direct.open()
-        app.state.database_figures = figures = DatabaseFigures(engine, direct)
-        metrics.registry.register(figures)
-        # Imports are stored in the background; unfinished ones (a crash) are resumed.
-        import_worker = ImportWorker(
-            engine, settings, app.state.personal_ids, app.state.credential_signer
-        )
-        app.state.import_worker = import_worker
-        if settings.admin_username and settings.admin_password:
-            with Session(engine) as session:
-                created = accounts.ensure_admin(
-                    session,
-                    passwords=app.state.passwords,
-                    username=settings.admin_username,
-                    password=settings.admin_password.get_secret_value(),
-                )
-                session.commit()
-            if created is not None:
-                logger.info("created the national admin account from ADMIN_USERNAME")
-        # Tests hand an in-process transport over; otherwise the clients use the network.
-        transport = getattr(app.state, "http_transport", None)
-        async with (
-            make_http_client(
-                settings, base_url=settings.vneid_base_url, transport=transport
-            ) as vneid_http,
-            make_http_client(settings, base_url=settings.base_url, transport=transport) as own,
-        ):
+        # What start-up opens is closed again if a later step fails: a worker whose start-up
+        # failed then exits, instead of lingering with a pool open, answering uvicorn's pings.
+        async with contextlib.AsyncExitStack() as opened:
+            opened.callback(engine.dispose)
+            with engine.connect() as connection:
+                official.require_loaded_version(connection)
+            # Credentials issued as an earlier public address keep verifying as that address.
+            signer.trust(issuers.remember(engine, settings.base_url))
+            log_addresses(settings)
+            app.state.direct = direct = DirectRunner(engine, options=session_options(**timeouts))
+            await direct.open()
+            opened.push_async_callback(direct.close)
+            app.state.database_figures = figures = DatabaseFigures(engine, direct)
+            metrics.registry.register(figures)
+            # Imports are stored in the background; unfinished ones (a crash) are resumed.
+            import_worker = ImportWorker(
+                engine, settings, app.state.personal_ids, app.state.credential_signer
+            )
+            app.state.import_worker = import_worker
+            if settings.admin_username and settings.admin_password:
+                with Session(write_bind(engine)) as session:
+                    created = accounts.ensure_admin(
+                        session,
+                        passwords=app.state.passwords,
+                        username=settings.admin_username,
+                        password=settings.admin_password.get_secret_value(),
+                    )
+                    session.commit()
+                if created is not None:
+                    logger.info("created the national admin account from ADMIN_USERNAME")
+            # Tests hand an in-process transport over; otherwise the clients use the network.
+            transport = getattr(app.state, "http_transport", None)
+            vneid_http = await opened.enter_async_context(
+                make_http_client(settings, base_url=settings.vneid_base_url, transport=transport)
+            )
+            own = await opened.enter_async_context(
+                make_http_client(settings, base_url=settings.base_url, transport=transport)
+            )
             app.state.vneid = VneidClient(vneid_http, settings)
             if mock is not None:
                 start_mock(mock, engine=engine, tracker_http=own)
@@ -156,6 +166,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 workers.append(asyncio.create_task(run_recounts(engine, settings)))
             collect_less_often()
             import_worker.start()
+            # A worker of `hocvuso serve --workers N` ends when its master does.
+            exit_with_master()
             try:
                 yield
             finally:
@@ -164,8 +176,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     worker.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker
-                await direct.close()
-                engine.dispose()
 
     app = FastAPI(
         title="Bình dân học vụ số — API",

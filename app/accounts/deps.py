@@ -20,7 +20,7 @@ from app.core.security import TokenError
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 # The signed-in user as an `Actor`'s fields, and whether the account is active.
-_ACTOR: Select[int, str, str, str | None, str | None, int | None, bool] = select(
+_ACTOR: Select[int, str, str, str | None, str | None, int | None, bool, int] = select(
     col(User.id).label("user_id"),
     col(User.username),
     col(User.role),
@@ -28,14 +28,26 @@ _ACTOR: Select[int, str, str, str | None, str | None, int | None, bool] = select
     col(User.commune_code),
     col(User.team_id),
     col(User.is_active),
+    col(User.session_epoch),
 ).where(col(User.id) == bindparam("user_id"))
+
+# The claim of a staff credential (token or browser session) naming the account's session
+# epoch when it was issued: a new password moves the epoch on and ends every older credential.
+EPOCH_CLAIM = "sep"
+
+
+def note_credential_epoch(request: Request, claims: dict[str, Any]) -> None:
+    """Keep the epoch a verified credential names, for `actor_from` to compare."""
+    request.state.credential_epoch = int(claims.get(EPOCH_CLAIM, 0))
 
 
 _ACTOR_FIELDS = tuple(str(column.key) for column in _ACTOR.selected_columns)
 
 
 async def get_caller(
-    tokens: AccessTokensDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+    request: Request,
+    tokens: AccessTokensDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> int:
     """The user id a valid token names; 401 for a missing, forged, expired or foreign token,
     403 for a learner's token (signed in, but not staff).
@@ -54,6 +66,7 @@ async def get_caller(
         raise Forbidden("auth.learner_on_staff", audit_action="auth.learner_on_staff")
     if not subject.startswith("user:") or not subject[5:].isdigit():
         raise Unauthorized(audit_action="auth.token_rejected")
+    note_credential_epoch(request, claims)
     return int(subject[5:])
 
 
@@ -79,9 +92,13 @@ def actor_read_with(*columns: Any) -> Callable[[int, dict[str, Any]], Query]:
 
 
 def actor_from(request: Request, rows: Rows) -> Actor:
-    """The caller as read by `actor_read`; 401 if the account is gone or disabled."""
+    """The caller as read by `actor_read`; 401 if the account is gone or disabled, or if its
+    credential was issued before the account's last new password."""
     fields: dict[str, Any] = dict(zip(_ACTOR_FIELDS, rows[0], strict=True)) if rows else {}
+    epoch = fields.pop("session_epoch", None)
     if not fields.pop("is_active", False):
+        raise Unauthorized(audit_action="auth.token_rejected")
+    if epoch != getattr(request.state, "credential_epoch", 0):
         raise Unauthorized(audit_action="auth.token_rejected")
     actor = Actor(**fields | {"role": Role(fields["role"])})
     request.state.actor = actor

@@ -55,6 +55,9 @@ class User(SQLModel, table=True):
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    # Named by every token and browser session when issued; moved on by a new password, so
+    # every credential issued before stops working (see `app.accounts.deps.actor_from`).
+    session_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class LoginThrottle(SQLModel, table=True):

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.accounts import service
-from app.accounts.deps import CurrentActor, TeamInScope, UserInScope
+from app.accounts.deps import EPOCH_CLAIM, CurrentActor, TeamInScope, UserInScope
 from app.accounts.models import Role, User
 from app.accounts.schemas import (
     Me,
@@ -48,7 +48,7 @@ def sign_in(
         password=form.password,
         address=address,
     )
-    token = tokens.issue(f"user:{user.id}", {"role": user.role})
+    token = tokens.issue(f"user:{user.id}", {"role": user.role, EPOCH_CLAIM: user.session_epoch})
     return Token(access_token=token, expires_in=int(tokens.lifetime.total_seconds()))
 
 

@@ -12,6 +12,7 @@ from app.accounts.actor import Actor
 from app.accounts.models import ROLE_RANK, Role, Team, User
 from app.accounts.schemas import PasswordChange, TeamCreate, UserCreate
 from app.audit import service as audit
+from app.core import holds
 from app.core.config import Settings
 from app.core.errors import (
     Conflict,
@@ -258,6 +259,8 @@ def set_password(
     """Give an account with a lower role, inside the caller's scope, a new password."""
     _require_lower(actor, user, action="user.password_reset")
     user.password_hash = passwords.hash(password)
+    # Whoever knew the old password may hold a session: every one of them ends.
+    user.session_epoch += 1
     session.add(user)
     session.flush()
     audit.record(
@@ -337,7 +340,13 @@ def team_members(session: Session, *, team: Team) -> Sequence[User]:
 def ensure_admin(
     session: Session, *, passwords: Passwords, username: str, password: str
 ) -> User | None:
-    """Create the first national admin if none exists yet; otherwise change nothing."""
+    """Create the first national admin if none exists yet; otherwise change nothing.
+
+    Workers starting at once each call it: on PostgreSQL they take turns under a lock held to
+    the end of the transaction, on SQLite the caller's transaction takes the write lock first
+    (`write_bind`), so the second finds the first one's admin instead of colliding with it.
+    """
+    holds.wait_in_transaction(session, holds.key(holds.ADMIN))
     existing = select(User.id).where(User.role == Role.national_admin.value)
     if session.exec(existing).first() is not None:
         return None
@@ -359,7 +368,7 @@ def change_password(
     passwords: Passwords,
     data: PasswordChange,
     address: str | None,
-) -> None:
+) -> User:
     """Change the caller's own password, given the current one; the old one stops working.
 
     Refused while sign-ins for the account are throttled; a wrong current password is a
@@ -387,6 +396,8 @@ def change_password(
     if data.new_password == data.current_password:
         raise invalid_field("new_password", "password.unchanged")
     user.password_hash = passwords.hash(data.new_password)
+    # The account's other sessions and tokens end; a browser page renews its own session.
+    user.session_epoch += 1
     session.add(user)
     session.flush()
     audit.record(
@@ -399,3 +410,4 @@ def change_password(
         province_code=user.province_code,
         commune_code=user.commune_code,
     )
+    return user

@@ -2,8 +2,10 @@
 
 A certificate is due while `vneid_status` is pending (or, once revoked after it may have
 reached VNeID, withdrawing) and `next_delivery_at` has passed. The
-worker claims a batch (pushing `next_delivery_at` a lease ahead, committed, so no other worker
-takes it meanwhile), posts each credential, then records the receipt or schedules the next
+worker claims a batch (on PostgreSQL by locks held on a connection of its own until the pass
+ends, so a worker that died gives its batch up at once; on SQLite by pushing
+`next_delivery_at` a lease ahead, committed, so no other worker takes it meanwhile), posts
+each credential, then records the receipt or schedules the next
 attempt with exponential backoff and jitter. VNeID keeps one record per credential id and
 answers a second delivery with the first receipt, which counts as delivered: a crash between
 VNeID accepting and this side recording it costs one more request, never a second record.
@@ -28,6 +30,7 @@ from app.audit import service as audit
 from app.certificates.credentials import CredentialSigner
 from app.certificates.issuance import sign
 from app.certificates.models import Certificate, CertificateStatus, DeliveryStatus
+from app.core import holds
 from app.core.config import Settings
 from app.core.context import WriteContext, bind_context
 from app.core.db import utcnow, write_bind
@@ -76,9 +79,18 @@ def backoff(settings: Settings, attempts: int) -> timedelta:
     return timedelta(seconds=ceiling * random.uniform(0.5, 1.0))  # noqa: S311
 
 
-def claim_due(outbox: Outbox, *, now: datetime, limit: int) -> list[Parcel]:
-    """Take up to `limit` due certificates for one attempt each (signing any not yet signed)."""
+def claim_due(
+    outbox: Outbox, *, now: datetime, limit: int, holder: holds.Holder | None = None
+) -> list[Parcel]:
+    """Take up to `limit` due certificates for one attempt each (signing any not yet signed).
+
+    With a `holder` on PostgreSQL each is held by a lock on the holder's connection until the
+    pass ends, and stays due meanwhile: a certificate whose lock is taken is skipped, and one
+    whose worker died is sent by the next pass at once. Otherwise (SQLite) `next_delivery_at`
+    is pushed a lease ahead, committed, so that no other worker takes it until then.
+    """
     lease = timedelta(seconds=outbox.settings.vneid_timeout_seconds * 3 + 30)
+    locking = holder is not None and holder.supported
     with outbox.session() as session:
         statement = (
             select(Certificate)
@@ -93,14 +105,22 @@ def claim_due(outbox: Outbox, *, now: datetime, limit: int) -> list[Parcel]:
                 col(Certificate.next_delivery_at) <= now,
             )
             .order_by(col(Certificate.next_delivery_at))
-            .limit(limit)
+            # Beyond what this pass takes: another worker may hold some of the first.
+            .limit(limit * 4 if locking else limit)
         )
         if session.get_bind().dialect.name == "postgresql":
             statement = statement.with_for_update(skip_locked=True)
-        parcels = []
+        parcels: list[Parcel] = []
         for certificate in session.exec(statement).all():
+            if locking:
+                assert holder is not None
+                if len(parcels) == limit:
+                    break
+                if not holder.take(holds.key(holds.DELIVERY, certificate.id)):
+                    continue  # a live worker is sending it
+            else:
+                certificate.next_delivery_at = now + lease
             certificate.delivery_attempts += 1
-            certificate.next_delivery_at = now + lease
             session.add(certificate)
             if certificate.vneid_status == DeliveryStatus.withdrawing.value:
                 notice = outbox.signer.revocation_notice(certificate)
@@ -206,8 +226,23 @@ def _landed_after_revocation(
 async def deliver_due(outbox: Outbox, *, now: datetime | None = None) -> Counter[str]:
     """One pass over the outbox: claim what is due, deliver it, record each answer."""
     moment = now or utcnow()
+    holder = holds.Holder(outbox.engine)
+    try:
+        return await _deliver_claimed(outbox, moment, holder)
+    finally:
+        # The pass's locks end with its connection.
+        await anyio.to_thread.run_sync(holder.close)
+
+
+async def _deliver_claimed(outbox: Outbox, moment: datetime, holder: holds.Holder) -> Counter[str]:
     parcels = await anyio.to_thread.run_sync(
-        partial(claim_due, outbox, now=moment, limit=outbox.settings.delivery_batch_size)
+        partial(
+            claim_due,
+            outbox,
+            now=moment,
+            limit=outbox.settings.delivery_batch_size,
+            holder=holder,
+        )
     )
     results: Counter[str] = Counter()
     for parcel in parcels:

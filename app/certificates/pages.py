@@ -1,5 +1,6 @@
 """HTML pages: the public verification page and the printable certificate, with a QR code."""
 
+from datetime import date
 from html import escape
 
 import qrcode
@@ -26,6 +27,11 @@ def qr_svg(url: str) -> str:
     image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=10)
     svg: str = image.to_string(encoding="unicode")
     return svg
+
+
+def _day(value: date) -> str:
+    """Dates as people in Vietnam write them, day first: 20/10/2025."""
+    return value.strftime("%d/%m/%Y")
 
 
 def _page(title: str, body: str) -> str:
@@ -65,8 +71,8 @@ def verification_page(result: Verification, page_url: str) -> str:
     <dt>Người được cấp / Holder</dt><dd>{escape(result.holder_name)}</dd>
     <dt>Chương trình / Program</dt>
     <dd>{escape(result.program_title)} ({escape(result.program_code)})</dd>
-    <dt>Ngày đạt chuẩn / Attained on</dt><dd>{result.attained_on.isoformat()}</dd>
-    <dt>Ngày cấp / Issued on</dt><dd>{result.issued_on.isoformat()}</dd>
+    <dt>Ngày đạt chuẩn / Attained on</dt><dd>{_day(result.attained_on)}</dd>
+    <dt>Ngày cấp / Issued on</dt><dd>{_day(result.issued_on)}</dd>
     {revoked_row}
     <dt>Đơn vị cấp / Issuer</dt><dd>{escape(result.issuer)}</dd>
   </dl>
@@ -99,9 +105,9 @@ def printable_page(certificate: CertificatePublic, page_url: str) -> str:
   <h2>{escape(certificate.holder_name)}</h2>
   <p>đã đạt / has attained</p>
   <h3>{escape(certificate.program_title)}</h3>
-  <p>ngày đạt chuẩn / attained on {local_date(certificate.attained_at).isoformat()}</p>
+  <p>ngày đạt chuẩn / attained on {_day(local_date(certificate.attained_at))}</p>
   <p>Phong trào “Bình dân học vụ số” — ngày cấp / issued on
-     {local_date(certificate.issued_at).isoformat()}</p>
+     {_day(local_date(certificate.issued_at))}</p>
   {_status(not revoked, revoked) if revoked else ""}
   <div class="qr">{qr_svg(page_url)}</div>
   <p class="small">Quét mã để xác minh / Scan to verify: {escape(page_url)}</p>

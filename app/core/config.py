@@ -24,6 +24,13 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///./hocvuso.db"
+    # PostgreSQL: how long the service's statements wait for a lock, and run at most, before
+    # the database cancels them (the request answers 503 with Retry-After): a row held by
+    # another transaction makes requests fail fast instead of piling up behind it. 0: no limit.
+    database_lock_timeout_ms: int = Field(default=5000, ge=0)
+    database_statement_timeout_ms: int = Field(default=30000, ge=0)
+    # How long /readyz waits for the database to answer before it reports it not ready.
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     keys_dir: Path = Path("./keys")
     # Signs access tokens (HS256). Unset outside production: a random one kept in KEYS_DIR.
     secret_key: SecretStr = Field(default_factory=lambda data: _kept_secret(data, "secret_key"))

@@ -50,8 +50,28 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(database_url: str, **kwargs: Any) -> Engine:
-    """An engine for SQLite (the embedded default) or PostgreSQL."""
+def session_options(*, lock_timeout_ms: int | None, statement_timeout_ms: int | None) -> str:
+    """PostgreSQL's start-up `options` that set the service's timeouts on a connection.
+
+    Sent with the connection itself, so they cost no round trip and hold on every connection
+    of every pool (SQLAlchemy's and the event loop's).
+    """
+    settings = {"lock_timeout": lock_timeout_ms, "statement_timeout": statement_timeout_ms}
+    return " ".join(f"-c {name}={value}" for name, value in settings.items() if value is not None)
+
+
+def make_engine(
+    database_url: str,
+    *,
+    lock_timeout_ms: int | None = None,
+    statement_timeout_ms: int | None = None,
+    **kwargs: Any,
+) -> Engine:
+    """An engine for SQLite (the embedded default) or PostgreSQL.
+
+    The timeouts apply on PostgreSQL only; the service sets them, console commands that may
+    run long (a rebuild, a migration) leave them unset.
+    """
     # A database error's message then carries the statement but none of its values.
     kwargs.setdefault("hide_parameters", True)
     if database_url.startswith("sqlite"):
@@ -64,6 +84,11 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
     kwargs.setdefault("pool_pre_ping", True)
+    options = session_options(
+        lock_timeout_ms=lock_timeout_ms, statement_timeout_ms=statement_timeout_ms
+    )
+    if options:
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "options": options}
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     return create_engine(database_url, **kwargs)

@@ -37,7 +37,8 @@ class DirectRunner:
     """Runs statements built once (module constants), outside any session: SELECTs of plain
     columns, and on PostgreSQL transactions of such reads and a write."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, options: str = "") -> None:
+        """`options`: the connections' start-up options (the service's timeouts)."""
         self.engine = engine
         self._pool: AsyncConnectionPool | None = None
         if engine.dialect.name == "postgresql":
@@ -50,7 +51,11 @@ class DirectRunner:
                 max_size=max(2, engine.pool.size() // 2),  # type: ignore[attr-defined]
                 max_idle=60,
                 # Named, so that pg_stat_activity tells these connections apart.
-                kwargs={"autocommit": True, "application_name": APPLICATION_NAME},
+                kwargs={
+                    "autocommit": True,
+                    "application_name": APPLICATION_NAME,
+                    **({"options": options} if options else {}),
+                },
                 open=False,
             )
 

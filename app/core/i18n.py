@@ -82,6 +82,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     # objects, used in not_found.detail
     "what.learner": ("người học", "The learner"),
     "what.commune": ("xã/phường", "The commune"),
+    "what.legacy_commune": ("xã/phường cũ (trước 1/7/2025)", "The old (pre-July 2025) commune"),
     "what.province": ("tỉnh/thành phố", "The province"),
     "what.village": ("thôn/tổ dân phố", "The village"),
     "what.user": ("tài khoản", "The user"),
@@ -144,6 +145,39 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "The commune already has a village with this name.",
     ),
     "commune.unknown": ("Mã xã/phường không tồn tại.", "Unknown commune code."),
+    "commune.old_code_only": (
+        "Mã {code} chỉ có trong danh mục cũ (trước 1/7/2025); tra cứu xã mới ở legacy_commune.",
+        "{code} is a code of the old map (before 1 July 2025) only; look up its new commune"
+        " at legacy_commune.",
+    ),
+    "legacy.unknown": (
+        "Không có xã/phường cũ (trước 1/7/2025) mang mã {old}.",
+        "No commune of the old map (before 1 July 2025) has code {old}.",
+    ),
+    "legacy.split": (
+        "Xã/phường cũ {old} ({where}) được chia vào nhiều xã/phường mới: {candidates}."
+        " Hãy ghi mã xã/phường mới (hoặc thôn) của người này.",
+        "The old commune {old} ({where}) was split between new communes: {candidates}."
+        " Give this person's new commune code (or village).",
+    ),
+    "legacy.unmapped": (
+        "Bảng chuyển đổi không ghi xã/phường cũ {old} ({where}) chuyển vào đâu;"
+        " hãy ghi mã xã/phường mới.",
+        "The conversion table does not say where the old commune {old} ({where}) went;"
+        " give the new commune code.",
+    ),
+    "legacy.mismatch": (
+        "Xã/phường cũ {old} không chuyển vào xã/phường mới {new}, mà vào: {candidates}.",
+        "The old commune {old} did not go into the new commune {new} but into: {candidates}.",
+    ),
+    "legacy.district_mismatch": (
+        'Mã cũ {old} là {where}, không thuộc huyện "{given}".',
+        'Old code {old} is {where}, not in the district "{given}".',
+    ),
+    "legacy.name_mismatch": (
+        'Mã cũ {old} là {where}, không phải "{given}".',
+        'Old code {old} is {where}, not "{given}".',
+    ),
     "province.unknown": ("Mã tỉnh/thành phố không tồn tại.", "Unknown province code."),
     # accounts
     "user.duplicate": ("Tên đăng nhập đã tồn tại.", "This username is taken."),
@@ -436,6 +470,11 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "import.row_column": ("Dòng", "Row"),
     "import.reason_column": ("Lý do", "Reason"),
+    "import.candidates_column": ("Xã/phường mới có thể chọn", "Candidate new communes"),
+    "import.scheme_learners_only": (
+        "Chỉ tệp người học mới ghi được mã xã cũ.",
+        "Only a file of learners may give old commune codes.",
+    ),
     "import.yes": ("Bắt buộc", "Required"),
     "import.no": ("Không bắt buộc", "Optional"),
     "import.guide_column": ("Cột (tiếng Việt)", "Column (Vietnamese)"),

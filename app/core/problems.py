@@ -6,10 +6,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
+import psycopg_pool
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -164,20 +166,33 @@ _RETRY_ON_POSTGRESQL = (
     psycopg.errors.DeadlockDetected,
     psycopg.errors.SerializationFailure,
     psycopg.errors.LockNotAvailable,
+    # statement_timeout fired (or the statement was cancelled from outside).
+    psycopg.errors.QueryCanceled,
+    # The server is shutting down or restarting, or an administrator ended the session.
+    psycopg.errors.OperatorIntervention,
 )
 
 
 def is_transient(exc: BaseException) -> bool:
-    """A clash with another transaction that trying again resolves.
+    """A failure that trying again resolves, having stored nothing the retry could double.
 
     A deadlock or a serialization failure on PostgreSQL (the transaction was rolled back), a
-    lock not granted in time, or SQLite still busy after its timeout.
+    lock not granted or a statement not finished in time, a connection the server ended or
+    lost, no connection free in the pool, or SQLite still busy after its timeout. On the event
+    loop's path the driver's own errors arrive unwrapped: any of its operational errors is one
+    of these.
     """
-    if not isinstance(exc, OperationalError):
+    if isinstance(exc, psycopg.OperationalError | psycopg_pool.PoolTimeout | SQLAlchemyTimeout):
+        return True
+    if not isinstance(exc, DBAPIError):
         return False
+    if exc.connection_invalidated:
+        return True
     cause = exc.orig
     if isinstance(cause, _RETRY_ON_POSTGRESQL):
         return True
+    if isinstance(cause, psycopg.OperationalError) and cause.sqlstate is None:
+        return True  # no answer from the server at all: the connection is gone
     return isinstance(cause, sqlite3.OperationalError) and "locked" in str(cause)
 
 
@@ -190,7 +205,7 @@ def unexpected_error_response(request: Request, exc: Exception) -> JSONResponse:
     if is_transient(exc):
         logger.warning(
             "retry advised after %s on %s %s",
-            type(exc.orig).__name__,  # type: ignore[attr-defined]
+            type(getattr(exc, "orig", None) or exc).__name__,
             request.method,
             request.url.path,
         )

@@ -45,6 +45,20 @@ COLUMNS: dict[ImportKind, tuple[Column, ...]] = {
             "commune_code", "Mã xã", "commune_code", False, "00070", ("Mã xã/phường", "Mã phường")
         ),
         Column("village", "Thôn/Tổ dân phố", "village", False, "Tổ dân phố số 1", ("Thôn",)),
+        # A list made on the old map (before 1 July 2025): the old code, and to confirm it,
+        # the old district's and commune's names.
+        Column(
+            "legacy_commune_code",
+            "Mã xã (cũ)",
+            "legacy_commune_code",
+            False,
+            "00043",
+            ("Mã xã cũ", "Mã phường (cũ)"),
+        ),
+        Column("legacy_district", "Huyện (cũ)", "legacy_district", False, "Quận Hoàn Kiếm"),
+        Column(
+            "legacy_commune_name", "Tên xã (cũ)", "legacy_commune_name", False, "Phường Hàng Mã"
+        ),
         Column(
             "groups",
             "Nhóm",

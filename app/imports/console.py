@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from app.accounts.models import User
 from app.accounts.service import actor_for
+from app.core import holds
 from app.core.config import Settings
 from app.core.db import make_engine, write_bind
 from app.core.errors import DomainError
@@ -25,6 +26,8 @@ def import_file(path: Path, *, kind: ImportKind, username: str, commune_code: st
     engine = make_engine(settings.database_url)
     owner = worker_name("cli")
     collect_less_often()
+    # Holds the import's lock while it is stored here, so no worker of a service takes it.
+    holder = holds.Holder(engine)
     try:
         with Session(write_bind(engine), expire_on_commit=False) as session:
             user = session.exec(select(User).where(User.username == username)).first()
@@ -42,12 +45,14 @@ def import_file(path: Path, *, kind: ImportKind, username: str, commune_code: st
                     default_commune_code=commune_code,
                     lease_owner=owner,
                 )
+            holder.take(holds.key(holds.IMPORT, job.id))  # before any worker can see it
             session.commit()
         done = _run_with_progress(engine, settings, job, owner)
     except DomainError as exc:
         typer.echo(f"error: {_message(exc)}", err=True)
         return 1
     finally:
+        holder.close()
         engine.dispose()
     typer.echo(
         f"import {done.id}: {done.status} — read {done.rows_read}, stored {done.rows_stored}, "

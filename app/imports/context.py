@@ -97,6 +97,8 @@ class ImportContext:
     engine: Engine
     # The adult age, and the signer of certificates that completions issue.
     context: WriteContext
+    # The file's `commune_code` column holds codes of the old map (the upload's option).
+    old_codes: bool = False
     _communes: dict[str, str] | None = None
     _villages: dict[str, dict[str, int]] = field(default_factory=dict)
 

@@ -29,7 +29,7 @@ from sqlmodel import Session, col, select
 from app.audit import service as audit
 from app.core.clock import local_date
 from app.core.db import utcnow
-from app.core.errors import Conflict, Invalid, NotFound, field_error, invalid_field
+from app.core.errors import Conflict, Invalid, NotFound, field_error
 from app.core.text import fold, normalize_name
 from app.imports import columns
 from app.imports.context import (
@@ -48,6 +48,7 @@ from app.learners.service import group_problems, person_problems
 from app.ledger import totals
 from app.ledger.contributions import adult_since
 from app.training.schemas import MIDDAY
+from app.units import legacy
 
 DEFAULT_CONSENT_PURPOSE = "Theo dõi kết quả học kỹ năng số"
 LEARNER_TABLE = Learner.__table__  # type: ignore[attr-defined]
@@ -231,13 +232,17 @@ class Checked:
 def _check(ctx: ImportContext, row: SourceRow, outcome: ChunkOutcome) -> Checked | None:
     body = payload(row, ctx.default_commune_code)
     try:
+        body = _on_new_map(ctx, row, body)
         data = LearnerCreate.model_validate(body)
     except ValidationError as exc:
         outcome.reject(row, row_problem(exc))
         return None
+    except Invalid as exc:
+        outcome.reject(row, exc)
+        return None
     province = ctx.province_of(data.commune_code)
     if province is None:
-        outcome.reject(row, invalid_field("commune_code", "commune.unknown"))
+        outcome.reject(row, legacy.unknown_commune("commune_code", data.commune_code))
         return None
     if not ctx.actor.covers(province, data.commune_code):
         outcome.reject(row, NotFound("what.commune"))
@@ -256,6 +261,37 @@ def _check(ctx: ImportContext, row: SourceRow, outcome: ChunkOutcome) -> Checked
         outcome.reject(row, Invalid("validation.detail", errors=errors))
         return None
     return Checked(data, province, village_id)
+
+
+def _on_new_map(ctx: ImportContext, row: SourceRow, body: dict[str, Any]) -> dict[str, Any]:
+    """The row's body with the new commune its old commune code stands for, if it gives one.
+
+    The old code is in the `Mã xã (cũ)` column, or in `Mã xã` when the upload said its codes
+    are old ones. A split old commune is placed by the row's new code (one of the candidates)
+    or by its village, when exactly one candidate commune has a village of that name.
+    """
+    fields = row.fields
+    own_code = commune_code(fields.get("commune_code"))
+    if ctx.old_codes:
+        field, old, new = "commune_code", own_code, None
+    else:
+        old = commune_code(fields.get("legacy_commune_code"))
+        field, new = "legacy_commune_code", own_code
+    if old is None:
+        return body
+    village = columns.text(fields.get("village"))
+    unit = legacy.get(old)
+    if new is None and unit is not None and village is not None:
+        having = [c.code for c in unit.new_communes if ctx.village_id(c.code, village)]
+        new = having[0] if len(having) == 1 else None
+    settled = legacy.settle(
+        field,
+        old,
+        new_code=new,
+        district=columns.text(fields.get("legacy_district")),
+        name=columns.text(fields.get("legacy_commune_name")),
+    )
+    return {**body, "commune_code": settled}
 
 
 def _count_known(

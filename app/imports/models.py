@@ -18,6 +18,11 @@ class ImportKind(StrEnum):
     baselines = "baselines"
 
 
+class CommuneScheme(StrEnum):
+    official = "official"  # the official 2025 codes
+    legacy = "legacy"  # the codes before 1 July 2025
+
+
 class ImportStatus(StrEnum):
     queued = "queued"
     running = "running"
@@ -43,6 +48,10 @@ class ImportJob(SQLModel, table=True):
     file_sha256: str = Field(max_length=64)
     # The file's own header row, in its order (for the rejected-rows download).
     columns: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    # Which map the file's `commune_code` column is on: `official` (2025) or `legacy` (old).
+    commune_scheme: str = Field(
+        default="official", max_length=8, sa_column_kwargs={"server_default": "official"}
+    )
     # Rows with no commune of their own go to this one.
     default_commune_code: str | None = Field(default=None, foreign_key="commune.code", max_length=5)
     # Whose import it is: the uploader and the scope it was made in.

@@ -26,7 +26,7 @@ from app.core.spreadsheets import (
 )
 from app.imports import service
 from app.imports.columns import COLUMNS, layout_for
-from app.imports.models import ImportJob, ImportKind, ImportStatus
+from app.imports.models import CommuneScheme, ImportJob, ImportKind, ImportStatus
 from app.imports.schemas import REJECTED_SHOWN, ImportPublic, RejectedRow
 from app.sync import problems
 
@@ -69,6 +69,7 @@ def to_public(session: Session, job: ImportJob, request: Request) -> ImportPubli
         ignored_columns=layout.ignored,
         failure=translate(job.failure, lang) if job.failure else None,
         default_commune_code=job.default_commune_code,
+        commune_scheme=CommuneScheme(job.commune_scheme),
         created_by_id=job.created_by_id,
         created_at=job.created_at,
         started_at=job.started_at,
@@ -96,6 +97,15 @@ def upload(
             description="Xã/phường cho các dòng không có cột Mã xã / Commune for rows without one",
         ),
     ] = None,
+    commune_scheme: Annotated[
+        CommuneScheme,
+        Form(
+            description=(
+                "legacy: cột Mã xã ghi mã cũ (trước 1/7/2025), chỉ với learners / legacy: the"
+                " file's commune_code column holds codes of the old map (learners only)"
+            )
+        ),
+    ] = CommuneScheme.official,
 ) -> ImportPublic:
     """Nhập tệp / Upload a CSV or XLSX file of learners, completions or baselines.
 
@@ -110,6 +120,7 @@ def upload(
         upload=file.file,
         file_name=file.filename or "upload",
         default_commune_code=commune_code,
+        commune_scheme=commune_scheme,
     )
     # Woken once the response's transaction is committed, so the worker sees the import.
     background.add_task(request.app.state.import_worker.wake)

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.imports.models import ImportKind, ImportStatus
+from app.imports.models import CommuneScheme, ImportKind, ImportStatus
 
 REJECTED_SHOWN = 100
 
@@ -36,6 +36,9 @@ class ImportPublic(BaseModel):
     ignored_columns: list[str] = Field(description="Cột không dùng đến / Columns not used")
     failure: str | None = None
     default_commune_code: str | None
+    commune_scheme: CommuneScheme = Field(
+        description="Mã xã trong tệp: official (2025) hay legacy (cũ) / the file's commune codes"
+    )
     created_by_id: int
     created_at: datetime
     started_at: datetime | None

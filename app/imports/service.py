@@ -22,7 +22,13 @@ from app.core.i18n import Language, translate
 from app.core.security import PersonalIds, mask_citizen_id
 from app.imports import columns
 from app.imports.context import Rejection
-from app.imports.models import ImportJob, ImportKind, ImportRowError, ImportStatus
+from app.imports.models import (
+    CommuneScheme,
+    ImportJob,
+    ImportKind,
+    ImportRowError,
+    ImportStatus,
+)
 from app.imports.readers import Cell, FileLimits, FileProblem, detect_format, open_sheet
 from app.sync import problems
 from app.units.models import Commune
@@ -54,6 +60,7 @@ def create_import(
     file_name: str,
     default_commune_code: str | None,
     lease_owner: str | None = None,
+    commune_scheme: CommuneScheme = CommuneScheme.official,
 ) -> ImportJob:
     """Spool the upload to disk (at most IMPORT_MAX_BYTES), check its header, queue it.
 
@@ -61,6 +68,9 @@ def create_import(
     """
     if kind is ImportKind.baselines:
         actor.require(*ADMIN_ROLES, action="import.create")
+    if commune_scheme is CommuneScheme.legacy and kind is not ImportKind.learners:
+        # A baseline of an old commune has no one new commune to belong to.
+        raise invalid_field("commune_scheme", "import.scheme_learners_only")
     default_commune_code = _default_commune(session, actor, default_commune_code)
     import_id = uuid.uuid4()
     settings.imports_dir.mkdir(parents=True, exist_ok=True)
@@ -92,6 +102,7 @@ def create_import(
             header=header,
             default_commune_code=default_commune_code,
             lease_owner=lease_owner,
+            commune_scheme=commune_scheme,
         )
     except BaseException:
         path.unlink(missing_ok=True)
@@ -112,8 +123,10 @@ def _queue(
     header: list[str],
     default_commune_code: str | None,
     lease_owner: str | None,
+    commune_scheme: CommuneScheme,
 ) -> ImportJob:
     job = ImportJob(
+        commune_scheme=commune_scheme.value,
         id=import_id,
         kind=kind.value,
         file_name=Path(file_name.replace("\x00", "")).name[:200] or "upload",
@@ -142,7 +155,12 @@ def _queue(
         target_id=job.id,
         province_code=actor.province_code,
         commune_code=actor.commune_code,
-        detail={"kind": kind.value, "bytes": size, "format": file_format},
+        detail={
+            "kind": kind.value,
+            "bytes": size,
+            "format": file_format,
+            "commune_scheme": commune_scheme.value,
+        },
     )
     return job
 
@@ -308,17 +326,38 @@ def iter_download(
         .order_by(col(ImportRowError.row_number))
         .execution_options(yield_per=500)
     )
+    on_old_map = names_old_codes(job)
     for error in session.exec(statement):
         number = personal_ids.decrypt(error.citizen_id_enc) if error.citizen_id_enc else None
-        yield [*row_cells(job, error, number), error.row_number, reason(job, error.problem, lang)]
+        line = [*row_cells(job, error, number), error.row_number, reason(job, error.problem, lang)]
+        if on_old_map:
+            line.append(candidates_cell(error.problem))
+        yield line
+
+
+def names_old_codes(job: ImportJob) -> bool:
+    """Whether the file's communes are (or may be) on the old map."""
+    if job.commune_scheme == CommuneScheme.legacy:
+        return True
+    layout = columns.layout_for(ImportKind(job.kind), job.columns)
+    return "legacy_commune_code" in layout.positions
+
+
+def candidates_cell(problem: problems.ProblemData) -> str | None:
+    """The new communes a row's split old commune may belong to: "00070 Phường Hoàn Kiếm; …"."""
+    found = problem.get("candidates") or []
+    return "; ".join(f"{c['code']} {c['name']}" for c in found) or None
 
 
 def download_header(job: ImportJob, lang: Language) -> list[str]:
-    return [
+    header = [
         *job.columns,
         translate("import.row_column", lang),
         translate("import.reason_column", lang),
     ]
+    if names_old_codes(job):
+        header.append(translate("import.candidates_column", lang))
+    return header
 
 
 def record_download(session: Session, *, actor: Actor, job: ImportJob) -> None:

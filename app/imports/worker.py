@@ -5,8 +5,9 @@ rows, the running totals, the audit event and the import's counters go in one tr
 So a row is reported stored only once it is committed, and an import interrupted anywhere
 resumes after its last committed chunk (`last_row`), with nothing stored twice.
 
-A worker claims an import with a lease it renews with every chunk; an import whose lease ran
-out (its worker died) is taken over by the next worker that looks, e.g. after a restart.
+A worker claims an import with a lease it renews with every chunk and, on PostgreSQL, a lock
+held on a connection of its own; an import whose lock is free, or whose lease ran out (its
+worker died), is taken over by the next worker that looks, e.g. after a restart.
 """
 
 import collections
@@ -35,6 +36,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import User
 from app.accounts.service import actor_for
+from app.core import holds
 from app.core.clock import vietnam_today
 from app.core.config import Settings
 from app.core.context import Signer, WriteContext, bind_context
@@ -44,7 +46,7 @@ from app.core.security import PersonalIds
 from app.imports import baselines, completions, learners, service
 from app.imports.columns import layout_for
 from app.imports.context import ChunkOutcome, ImportContext, SourceRow
-from app.imports.models import ImportJob, ImportKind, ImportStatus
+from app.imports.models import CommuneScheme, ImportJob, ImportKind, ImportStatus
 from app.imports.readers import FileLimits, FileProblem, open_sheet
 from app.sync.idempotency import purge_expired
 
@@ -93,29 +95,45 @@ def worker_name(kind: str) -> str:
 
 
 def claim_next(
-    engine: Engine, *, owner: str, lease: timedelta, imports_dir: Path
+    engine: Engine,
+    *,
+    owner: str,
+    lease: timedelta,
+    imports_dir: Path,
+    holder: holds.Holder | None = None,
 ) -> uuid.UUID | None:
-    """Claim the oldest import nobody is working on (queued, or its worker's lease ran out).
+    """Claim the oldest import nobody is working on (queued, or its worker is gone).
 
+    With a `holder` on PostgreSQL, the import's lock is taken on the holder's connection and
+    held while the worker stores it: an import whose lock is free has no live worker and is
+    taken over at once (its worker's process died, and its connection with it). The lease is
+    the backstop, and all there is on SQLite: an import whose lease ran out is taken over.
     Only imports whose spooled file this worker can see: several machines may share a
     database without sharing IMPORTS_DIR.
     """
     now = utcnow()
     free = or_(col(ImportJob.lease_until).is_(None), col(ImportJob.lease_until) < now)
+    locking = holder is not None and holder.supported
     with Session(engine) as session:
         candidates = session.exec(
             select(ImportJob.id, ImportJob.file_format)
-            .where(col(ImportJob.status).in_(ACTIVE), free)
+            .where(col(ImportJob.status).in_(ACTIVE), *([] if locking else [free]))
             .order_by(col(ImportJob.created_at))
             .limit(50)
         ).all()
     for import_id, file_format in candidates:
         if not (imports_dir / f"{import_id}.{file_format}").exists():
             continue
+        lock = holds.key(holds.IMPORT, import_id)
+        held = locking and holder is not None and holder.take(lock)
         with Session(write_bind(engine)) as session:
             claimed = session.execute(
                 update(ImportJob)
-                .where(col(ImportJob.id) == import_id, col(ImportJob.status).in_(ACTIVE), free)
+                .where(
+                    col(ImportJob.id) == import_id,
+                    col(ImportJob.status).in_(ACTIVE),
+                    *([] if held else [free]),
+                )
                 .values(
                     status=ImportStatus.running.value,
                     lease_owner=owner,
@@ -126,6 +144,8 @@ def claim_next(
             session.commit()
         if claimed.rowcount == 1:  # type: ignore[attr-defined]
             return import_id
+        if held and holder is not None:
+            holder.give_up(lock)
     return None
 
 
@@ -158,6 +178,7 @@ def run_import(
         today=vietnam_today(),
         engine=engine,
         context=WriteContext(settings.adult_age, credential_signer),
+        old_codes=job.commune_scheme == CommuneScheme.legacy,
     )
     steps = STEPS[ImportKind(job.kind)]
     try:
@@ -368,22 +389,26 @@ class ImportWorker:
                 if time.monotonic() >= next_purge:
                     self._purge()
                     next_purge = time.monotonic() + PURGE_EVERY
-                import_id = claim_next(
-                    self.engine,
-                    owner=self.owner,
-                    lease=lease,
-                    imports_dir=self.settings.imports_dir,
-                )
-                if import_id is not None:
-                    run_import(
+                # The import's lock lives on this connection while the import is stored.
+                with holds.holder(self.engine) as holder:
+                    import_id = claim_next(
                         self.engine,
-                        settings=self.settings,
-                        personal_ids=self.personal_ids,
-                        credential_signer=self.credential_signer,
-                        import_id=import_id,
                         owner=self.owner,
-                        should_stop=self._stop.is_set,
+                        lease=lease,
+                        imports_dir=self.settings.imports_dir,
+                        holder=holder,
                     )
+                    if import_id is not None:
+                        run_import(
+                            self.engine,
+                            settings=self.settings,
+                            personal_ids=self.personal_ids,
+                            credential_signer=self.credential_signer,
+                            import_id=import_id,
+                            owner=self.owner,
+                            should_stop=self._stop.is_set,
+                        )
+                if import_id is not None:
                     continue
             except Exception as exc:
                 logger.error("import worker step failed: %s", without_message(exc))

@@ -25,6 +25,7 @@ from app.core.text import fold, normalize_name
 from app.learners.models import Group, Learner
 from app.learners.schemas import ConsentPublic, LearnerCreate, LearnerPublic, LearnerUpdate
 from app.ledger import totals
+from app.units import legacy
 from app.units.models import Commune, Village
 
 OLDEST_BIRTH_YEAR = 1900
@@ -119,7 +120,7 @@ def register_learner(
             return replayed, False
     commune = session.get(Commune, data.commune_code)
     if commune is None:
-        raise invalid_field("commune_code", "commune.unknown")
+        raise legacy.unknown_commune("commune_code", data.commune_code)
     actor.require_in_scope(
         commune.province_code, commune.code, what="what.commune", action="learner.create"
     )

@@ -10,7 +10,8 @@ its own, committed before the work starts, so a concurrent retry sees it:
 The answer is stored in the same transaction as the work, so it is never stored without the
 records it reports. A key expires after `IDEMPOTENCY_TTL_HOURS` (24 h by default) and is then
 purged; a request that died holding a claim (a crash) gives it up after
-`IDEMPOTENCY_LOCK_SECONDS`. The records' own client_ids keep retries safe after either.
+`IDEMPOTENCY_LOCK_SECONDS` on SQLite, and at once on PostgreSQL (see `_claim_held`). The
+records' own client_ids keep retries safe after either.
 """
 
 import hashlib
@@ -24,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app.accounts.actor import Actor
+from app.core import holds
 from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid
 from app.sync.models import IdempotencyKey
@@ -66,6 +68,10 @@ def claim(
     """
     now = now or utcnow()
     session.commit()  # the request's reads so far (SQLite: frees the write lock)
+    if holds.supported(session):
+        return _claim_held(
+            session, actor=actor, key=key, request_fingerprint=request_fingerprint, policy=policy
+        )
     existing = session.get(IdempotencyKey, (actor.user_id, key), with_for_update=True)
     if existing is not None and existing.expires_at <= now:
         session.delete(existing)
@@ -108,6 +114,59 @@ def claim(
     existing.locked_until = now + policy.lock
     session.add(existing)
     session.commit()
+    return None
+
+
+def _claim_held(
+    session: Session, *, actor: Actor, key: str, request_fingerprint: str, policy: Policy
+) -> StoredAnswer | None:
+    """`claim` on PostgreSQL: the key is held by an advisory lock on the request's own
+    transaction, which does the work and stores the answer, instead of a claim committed
+    ahead of it. A retry while the work runs finds the lock taken (409); if the request dies,
+    its connection goes and the lock with it, and with its transaction the uncommitted claim:
+    the retry does the work at once. A claim committed "in progress" (by a service holding keys
+    by their lease alone) still waits for its lease, the backstop.
+    """
+    if not holds.try_in_transaction(session, holds.key(holds.IDEMPOTENCY, actor.user_id, key)):
+        session.rollback()
+        raise _in_progress(policy)
+    now = utcnow()
+    existing = session.get(IdempotencyKey, (actor.user_id, key), with_for_update=True)
+    if existing is not None and existing.expires_at <= now:
+        session.delete(existing)
+        session.flush()
+        existing = None
+    if existing is None:
+        session.add(
+            IdempotencyKey(
+                user_id=actor.user_id,
+                key=key,
+                fingerprint=request_fingerprint,
+                status=IN_PROGRESS,
+                created_at=now,
+                expires_at=now + policy.ttl,
+                locked_until=now + policy.lock,
+            )
+        )
+        session.flush()
+        return None
+    if existing.fingerprint != request_fingerprint:
+        session.rollback()
+        raise Invalid("sync.key_reused")
+    if existing.status == DONE:
+        answer = StoredAnswer(
+            existing.response_status or 200, json.loads(existing.response_body or "null")
+        )
+        session.rollback()
+        return answer
+    if existing.locked_until > now:
+        # Claimed and committed by a service that holds keys by their lease alone: the
+        # lease decides.
+        session.rollback()
+        raise _in_progress(policy)
+    existing.locked_until = now + policy.lock
+    session.add(existing)
+    session.flush()
     return None
 
 

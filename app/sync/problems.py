@@ -37,6 +37,10 @@ def from_error(error: DomainError) -> ProblemData:
     existing = error.extra.get("existing_id")
     if existing is not None:
         data["existing_id"] = str(existing)
+    # A record on the old map: the new communes to choose from, or where to look a code up.
+    for member in ("candidates", "legacy_commune"):
+        if member in error.extra:
+            data[member] = error.extra[member]
     return data
 
 
@@ -82,8 +86,9 @@ def render(
                 loc = [*loc_prefix, *loc[1:]]
             raw.append({**error, "loc": loc})
         body["errors"] = _render_errors(raw, lang)
-    if problem.get("existing_id"):
-        body["existing_id"] = problem["existing_id"]
+    for member in ("existing_id", "candidates", "legacy_commune"):
+        if problem.get(member):
+            body[member] = problem[member]
     return body
 
 

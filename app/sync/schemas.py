@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
 from app.learners.schemas import LearnerCreate
@@ -17,9 +17,21 @@ Record = Annotated[dict[str, Any], Field(description="Một bản ghi / One reco
 
 
 class SyncLearner(LearnerCreate):
-    """A learner from a phone: `client_id` (the phone's UUID) is required."""
+    """A learner from a phone: `client_id` (the phone's UUID) is required.
+
+    A record made on the old map gives `legacy_commune_code` (the commune's code before
+    1 July 2025) instead of, or with, `commune_code`.
+    """
 
     client_id: uuid.UUID
+    legacy_commune_code: Annotated[str, StringConstraints(pattern=r"^\d{5}$")] | None = Field(
+        default=None,
+        description=(
+            "Mã xã cũ (trước 1/7/2025): nhập nguyên vào một xã mới thì lưu ở đó; bị chia thì"
+            " cần commune_code là một trong các xã mới / the old commune code: one that went"
+            " whole is stored in its new commune; one split needs commune_code, one of them"
+        ),
+    )
 
 
 class SyncCompletion(CompletionCreate):

@@ -1,5 +1,6 @@
 """Phone sync: each record of an offline outbox is checked and stored on its own."""
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from sqlmodel import Session, select
 
 from app.accounts.actor import Actor
 from app.audit import service as audit
-from app.core.errors import Conflict, DomainError, NotFound
+from app.core.errors import Conflict, DomainError, Invalid, NotFound
 from app.core.security import PersonalIds
 from app.learners import service as learners
 from app.learners.models import Learner
@@ -19,9 +20,13 @@ from app.sync import problems
 from app.sync.schemas import RecordKind, RecordStatus, SyncCompletion, SyncLearner, SyncRequest
 from app.training import service as training
 from app.training.schemas import CompletionCreate
+from app.units import legacy
 
 # Asks VNeID to confirm a person before registration (raises a DomainError when it does not).
 ConfirmIdentity = Callable[..., None]
+
+
+OLD_CODE = re.compile(r"\d{5}")
 
 
 @dataclass(frozen=True)
@@ -135,11 +140,13 @@ def _learner(
 ) -> Outcome:
     client_id = client_id_of(raw)
     try:
-        record = SyncLearner.model_validate(raw)
+        record = SyncLearner.model_validate(_on_new_map(raw))
     except ValidationError as exc:
         return Outcome(
             "learner", index, client_id, "rejected", problem=problems.from_validation(exc)
         )
+    except Invalid as exc:
+        return Outcome("learner", index, client_id, "rejected", problem=problems.from_error(exc))
     try:
         if confirm_identity is not None and not _already_synced(session, record.client_id):
             confirm_identity(
@@ -160,6 +167,21 @@ def _learner(
     except DomainError as exc:
         return _rejected(session, actor, "learner", index, client_id, exc)
     return Outcome("learner", index, client_id, "created" if created else "duplicate", learner.id)
+
+
+def _on_new_map(raw: dict[str, Any]) -> dict[str, Any]:
+    """The record with the new commune its old commune code stands for, when it gives one.
+
+    A malformed old code is left to the schema, which names the field.
+    """
+    old = raw.get("legacy_commune_code")
+    if not isinstance(old, str) or not OLD_CODE.fullmatch(old):
+        return raw
+    given = raw.get("commune_code")
+    new = legacy.settle(
+        "legacy_commune_code", old, new_code=given if isinstance(given, str) else None
+    )
+    return {**raw, "commune_code": new}
 
 
 def _completion(

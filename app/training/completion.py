@@ -17,19 +17,26 @@ issue, a dropped connection) it hands to the session path, having written nothin
 problem it finds it answers as the session path would.
 """
 
+import uuid
 from datetime import datetime
 from typing import Any
 
 import psycopg
+import sqlalchemy as sa
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session, col
 
+from app.accounts.actor import Actor
 from app.accounts.deps import actor_from, as_caller
 from app.catalog import service as catalog
 from app.certificates import issuance
 from app.core.db import utcnow
 from app.core.direct import DirectRunner, Transaction, direct_of
+from app.core.problems import is_transient
 from app.learners import service as learners
 from app.training import queries, service
+from app.training.models import Completion
 from app.training.queries import StoredCompletion
 from app.training.schemas import CompletionCreate
 
@@ -41,12 +48,33 @@ async def record(request: Request, user_id: int, data: CompletionCreate) -> serv
     direct = direct_of(request)
     recorded = await _pipelined(direct, request, user_id, data) if direct.on_loop else None
     if recorded is None:
-        recorded = await as_caller(
-            request,
-            user_id,
-            lambda session, actor: service.record_completion(session, actor=actor, data=data),
-        )
+        recorded = await _in_session(request, user_id, data)
     return recorded
+
+
+async def _in_session(request: Request, caller: int, data: CompletionCreate) -> service.Recorded:
+    """The completion recorded in a session; a new one whose commit went unanswered (the
+    connection dropped) but is stored after all is answered as created."""
+    attempt: list[service.Recorded] = []
+
+    def work(session: Session, actor: Actor) -> service.Recorded:
+        attempt.append(service.record_completion(session, actor=actor, data=data))
+        return attempt[-1]
+
+    try:
+        return await as_caller(request, caller, work)
+    except Exception as exc:
+        if not (attempt and attempt[-1].outcome == "created" and is_transient(exc)):
+            raise
+        recorded = attempt[-1]
+        if not await run_in_threadpool(_stored, request, recorded.completion.id):
+            raise
+        return recorded
+
+
+def _stored(request: Request, completion_id: uuid.UUID) -> bool:
+    with Session(request.app.state.engine) as session:
+        return session.get(Completion, completion_id) is not None
 
 
 async def _pipelined(
@@ -58,6 +86,11 @@ async def _pipelined(
     try:
         async with direct.transaction() as transaction:
             return await _record(transaction, request, user_id, data)
+    except _CommitUnknown as unknown:
+        # The connection dropped while the commit was on its way: if the new result is
+        # stored, it was created by this request, and the answer says so.
+        await direct.dropped()
+        return unknown.recorded if await _created(direct, unknown.recorded) else None
     except psycopg.OperationalError:
         # The connection dropped: nothing was committed, or this result was, and then the
         # session path finds it stored.
@@ -93,9 +126,32 @@ async def _record(
     write = (queries.create_write if existing is None else queries.merge_write)(
         actor, recorded.completion
     )
-    if not await transaction.commit(write):
+    try:
+        committed = await transaction.commit(write)
+    except psycopg.OperationalError as exc:
+        raise _CommitUnknown(recorded) from exc
+    if not committed:
         return None  # stored or bettered meanwhile: not under the lock, but the session path copes
     return recorded
+
+
+class _CommitUnknown(Exception):
+    """The connection dropped during the commit of `recorded`: it may or may not be stored."""
+
+    def __init__(self, recorded: service.Recorded) -> None:
+        super().__init__()
+        self.recorded = recorded
+
+
+_STORED = sa.select(col(Completion.id)).where(col(Completion.id) == sa.bindparam("id"))
+
+
+async def _created(direct: DirectRunner, recorded: service.Recorded) -> bool:
+    """Whether `recorded`, a new result whose commit went unanswered, is stored after all."""
+    if recorded.outcome != "created":
+        return False  # a merge is answered alike whether it was stored or is made again
+    [rows] = await direct.run((_STORED, {"id": recorded.completion.id}))
+    return bool(rows)
 
 
 def _changes_certificates(

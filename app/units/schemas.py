@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.bounds import InputModel
 from app.core.text import CleanName
@@ -52,3 +52,34 @@ class VillagePublic(BaseModel):
 class CommuneDetail(CommunePublic):
     province_name: str
     villages: list[VillagePublic]
+
+
+class OldUnit(BaseModel):
+    code: str
+    name: str
+
+
+class NewCommuneOfOld(BaseModel):
+    code: str = Field(description="Mã chính thức 2025 / the official 2025 code")
+    name: str
+    division_type: str
+    province_code: str
+    province_name: str
+
+
+class LegacyCommunePublic(BaseModel):
+    """A commune of the old map (before 1 July 2025) and where it went."""
+
+    code: str = Field(description="Mã cũ / the old code")
+    name: str
+    division_type: str
+    district: OldUnit
+    province: OldUnit
+    went: Literal["whole", "split", "unmapped"] = Field(
+        description=(
+            "whole: nhập nguyên vào một xã mới; split: chia (một phần) vào các xã mới; "
+            "unmapped: bảng chuyển đổi không ghi / whole: all of it into one new commune; "
+            "split: in parts into the new communes listed; unmapped: the table does not say"
+        )
+    )
+    new_communes: list[NewCommuneOfOld]

@@ -11,7 +11,7 @@ from app.core.errors import Conflict, Invalid, NotFound
 from app.core.pagination import decode_cursor, encode_cursor, paginate
 from app.core.search import name_matches
 from app.core.text import fold, normalize_name
-from app.units import official
+from app.units import legacy, official
 from app.units.models import Commune, Province, Village
 from app.units.schemas import VillageCreate
 
@@ -96,7 +96,8 @@ def get_province(session: Session, code: str) -> Province:
 def get_commune(session: Session, code: str) -> Commune:
     commune = session.get(Commune, code)
     if commune is None:
-        raise NotFound("what.commune")
+        # A code of the old map only: say where to look it up.
+        raise NotFound("what.commune", extra=legacy.pointer(code))
     return commune
 
 
@@ -121,7 +122,7 @@ def search_communes(
     if words:
         # At most the 3,321 communes match: ranking them here costs little.
         ranked = sorted(session.exec(statement).all(), key=lambda c: (_rank(c, words), c.code))
-        return _page_of(ranked, cursor=cursor, limit=limit)
+        return page_of(ranked, cursor=cursor, limit=limit)
     return paginate(
         session,
         statement,
@@ -151,9 +152,9 @@ def _rank(commune: Commune, words: list[str]) -> int:
     return 4
 
 
-def _page_of(
-    ranked: Sequence[Commune], *, cursor: str | None, limit: int
-) -> tuple[Sequence[Commune], str | None]:
+def page_of[Item](
+    ranked: Sequence[Item], *, cursor: str | None, limit: int
+) -> tuple[Sequence[Item], str | None]:
     """One page of an ordered list; the cursor is the position of the next page."""
     start = 0
     if cursor is not None:

@@ -118,7 +118,7 @@ async def sign_in(
         )
     assert user.id is not None
     response = RedirectResponse(target or "/", status_code=303)
-    start_session(response, request, user_id=user.id, role=user.role)
+    start_session(response, request, user_id=user.id, role=user.role, epoch=user.session_epoch)
     return response
 
 
@@ -168,10 +168,10 @@ async def change_password(
         errors = validation_errors(exc, lang)
         return render(request, PASSWORD, {"errors": errors, "done": False}, status_code=422)
 
-    def change() -> None:
+    def change() -> tuple[str, int]:
         with request_session(request) as session:
             actor = actor_from(request, read_columns(session, *actor_read(user_id)))
-            accounts.change_password(
+            user = accounts.change_password(
                 session,
                 actor=actor,
                 engine=request.app.state.engine,
@@ -181,9 +181,10 @@ async def change_password(
                 address=request_client_address(request),
             )
             session.commit()
+            return user.role, user.session_epoch
 
     try:
-        await run_in_threadpool(change)
+        role, epoch = await run_in_threadpool(change)
     except DomainError as exc:
         if exc.status == 401:
             raise SignInRequired(expired=True) from None
@@ -196,4 +197,7 @@ async def change_password(
             status_code=exc.status,
             headers=exc.headers,
         )
-    return RedirectResponse("/account/password?done=1", status_code=303)
+    # The new password ended every session of the account: this browser's goes on afresh.
+    response = RedirectResponse("/account/password?done=1", status_code=303)
+    start_session(response, request, user_id=user_id, role=role, epoch=epoch)
+    return response

@@ -18,7 +18,7 @@ from app.core.errors import Invalid, NotFound
 from app.core.i18n import validation_message
 from app.imports import router as imports_api
 from app.imports import service
-from app.imports.models import ImportJob, ImportKind, ImportStatus
+from app.imports.models import CommuneScheme, ImportJob, ImportKind, ImportStatus
 from app.web.forms import domain_errors
 from app.web.i18n import page_language, register_messages, translate
 from app.web.session import PageActor
@@ -43,6 +43,12 @@ MESSAGES = {
     "imports.kind.learners": ("Người học", "Learners"),
     "imports.kind.completions": ("Kết quả học", "Results"),
     "imports.kind.baselines": ("Số liệu mẫu số", "Baselines"),
+    "imports.scheme": ("Mã xã trong tệp", "Commune codes in the file"),
+    "imports.scheme.official": ("Mã mới (từ 1/7/2025)", "New codes (from 1 July 2025)"),
+    "imports.scheme.legacy": (
+        "Mã cũ (trước 1/7/2025; chỉ người học)",
+        "Old codes (before 1 July 2025; learners only)",
+    ),
     "imports.file": ("Tệp (CSV hoặc XLSX)", "File (CSV or XLSX)"),
     "imports.upload": ("Tải lên", "Upload"),
     "imports.recent": ("Các lần nhập gần đây", "Recent imports"),
@@ -120,6 +126,7 @@ def _upload_page(
     *,
     errors: dict[str, str],
     kind: str = "learners",
+    scheme: str = CommuneScheme.official.value,
 ) -> Response:
     lang = page_language(request)
     return render(
@@ -130,6 +137,11 @@ def _upload_page(
             "crumbs": crumbs(request, session, actor, unit.commune, province=unit.province),
             "kinds": [(k.value, translate(f"imports.kind.{k.value}", lang)) for k in ImportKind],
             "kind": kind,
+            "schemes": [
+                (option.value, translate(f"imports.scheme.{option.value}", lang))
+                for option in CommuneScheme
+            ],
+            "scheme": scheme,
             "errors": errors,
             "jobs": _recent(session, actor, unit),
         },
@@ -158,6 +170,7 @@ def _upload(level: str):  # type: ignore[no-untyped-def]
         """Queue the file as the API does; then follow its progress on its own page."""
         form = await request.form()
         kind_value = str(form.get("kind") or "")
+        scheme_value = str(form.get("commune_scheme") or CommuneScheme.official.value)
         file = form.get("file")
         lang = page_language(request)
 
@@ -166,6 +179,9 @@ def _upload(level: str):  # type: ignore[no-untyped-def]
             if kind_value not in ImportKind.__members__:
                 errors = {"kind": validation_message("enum", "", lang)}
                 return _upload_page(request, session, actor, unit, errors=errors)
+            if scheme_value not in CommuneScheme.__members__:
+                errors = {"commune_scheme": validation_message("enum", "", lang)}
+                return _upload_page(request, session, actor, unit, errors=errors, kind=kind_value)
             if not isinstance(file, UploadFile) or not file.filename:
                 errors = {"file": translate("imports.file_required", lang)}
                 return _upload_page(request, session, actor, unit, errors=errors, kind=kind_value)
@@ -178,6 +194,7 @@ def _upload(level: str):  # type: ignore[no-untyped-def]
                     upload=file.file,
                     file_name=file.filename,
                     default_commune_code=unit.commune.code if unit.commune else None,
+                    commune_scheme=CommuneScheme(scheme_value),
                 )
             except (Invalid, service.PayloadTooLarge) as exc:
                 session.rollback()
@@ -185,7 +202,8 @@ def _upload(level: str):  # type: ignore[no-untyped-def]
                 # A refused file's problem is about the file as a whole.
                 if "__all__" in errors:
                     errors = {"file": errors.pop("__all__")} | errors
-                return _upload_page(request, session, actor, unit, errors=errors, kind=kind_value)
+                again = {"kind": kind_value, "scheme": scheme_value}
+                return _upload_page(request, session, actor, unit, errors=errors, **again)
             background.add_task(request.app.state.import_worker.wake)
             return RedirectResponse(f"{unit.path}/imports/{job.id}", 303)
 

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from starlette.responses import Response
 
 from app.accounts.actor import Actor
-from app.accounts.deps import actor_from, actor_read
+from app.accounts.deps import EPOCH_CLAIM, actor_from, actor_read, note_credential_epoch
 from app.accounts.models import Role
 from app.core.db import SessionDep, read_columns
 from app.core.errors import Unauthorized
@@ -55,9 +55,11 @@ def set_session_cookie(response: Response, request: Request, token: str) -> None
     )
 
 
-def start_session(response: Response, request: Request, *, user_id: int, role: str) -> None:
-    """Sign the user in on this browser."""
-    token = session_tokens(request).issue(f"user:{user_id}", {"role": role})
+def start_session(
+    response: Response, request: Request, *, user_id: int, role: str, epoch: int
+) -> None:
+    """Sign the user in on this browser (`epoch`: the account's session epoch)."""
+    token = session_tokens(request).issue(f"user:{user_id}", {"role": role, EPOCH_CLAIM: epoch})
     set_session_cookie(response, request, token)
 
 
@@ -81,9 +83,12 @@ def session_user_id(request: Request) -> int | None:
     if not subject.startswith("user:") or not subject[5:].isdigit():
         return None
     user_id = int(subject[5:])
+    note_credential_epoch(request, claims)
     remaining = claims["exp"] - datetime.now(UTC).timestamp()
     if remaining < tokens.lifetime.total_seconds() / 2:
-        request.state.web_session_renewed = tokens.issue(subject, {"role": claims.get("role")})
+        request.state.web_session_renewed = tokens.issue(
+            subject, {"role": claims.get("role"), EPOCH_CLAIM: claims.get(EPOCH_CLAIM, 0)}
+        )
     return user_id
 
 

@@ -71,8 +71,8 @@ MESSAGES = {
     ),
     "staff.activated": ("Đã mở lại tài khoản {username}.", "Account {username} was reactivated."),
     "staff.password_set": (
-        "Đã đặt mật khẩu mới cho {username}.",
-        "A new password was set for {username}.",
+        "Đã đặt mật khẩu mới cho {username}: mọi phiên đăng nhập của tài khoản đã kết thúc.",
+        "A new password was set for {username}: all its sessions have ended.",
     ),
     "teams.title": ("Tổ công nghệ số cộng đồng", "Community digital-technology teams"),
     "teams.name": ("Tên tổ", "Team name"),

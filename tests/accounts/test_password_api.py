@@ -4,7 +4,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.audit.models import AuditEvent
-from tests.factories import PASSWORD, Staff
+from tests.factories import PASSWORD, Staff, login
 
 
 def _token(client: TestClient, username: str, password: str) -> int:
@@ -58,4 +58,27 @@ def test_a_wrong_current_password_or_a_short_new_one_changes_nothing(
     assert same.status_code == 422
     assert same.json()["errors"][0]["msg"] == "Mật khẩu mới phải khác mật khẩu hiện tại."
     assert _token(client, "hk_admin", PASSWORD) == 200
+    # Nothing changed, so no session ended.
+    assert client.get("/api/v1/auth/me", headers=staff["hk_admin"]).status_code == 200
     assert client.post("/api/v1/auth/password", json={}).status_code == 401
+
+
+def test_a_changed_password_ends_the_accounts_tokens(client: TestClient, staff: Staff) -> None:
+    # The same person signed in twice: the change is made with one token, the other is
+    # somewhere else (a lost phone, a shared computer).
+    used = staff["hk_admin"]
+    other = login(client, "hk_admin")
+    assert client.get("/api/v1/auth/me", headers=other).status_code == 200
+    response = client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": "mot-mat-khau-moi-dai"},
+        headers=used,
+    )
+    assert response.status_code == 204, response.text
+    assert client.get("/api/v1/auth/me", headers=other).status_code == 401
+    # The token that made the change ends too: an API client signs in again with the new one.
+    assert client.get("/api/v1/auth/me", headers=used).status_code == 401
+    fresh = login(client, "hk_admin", "mot-mat-khau-moi-dai")
+    assert client.get("/api/v1/auth/me", headers=fresh).status_code == 200
+    # Other accounts' tokens are untouched.
+    assert client.get("/api/v1/auth/me", headers=staff["hn_admin"]).status_code == 200

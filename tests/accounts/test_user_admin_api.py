@@ -119,5 +119,8 @@ def test_admin_sets_a_lower_accounts_password(
     assert event.actor_id == f"user:{staff.users['hn_admin'].id}"
     assert event.target_id == str(target.id)
     assert NEW_PASSWORD not in str(event.detail)
-    # The account stays usable by its owner in the meantime: a reset does not deactivate it.
-    assert client.get("/api/v1/auth/me", headers=old_headers).status_code == 200
+    # Whoever held the old password may hold a token: every token issued before ends, the
+    # account itself stays usable with the new password.
+    assert client.get("/api/v1/auth/me", headers=old_headers).status_code == 401
+    fresh = login(client, "hk_admin", NEW_PASSWORD)
+    assert client.get("/api/v1/auth/me", headers=fresh).status_code == 200

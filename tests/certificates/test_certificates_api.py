@@ -85,6 +85,9 @@ def test_printable_certificate_carries_a_qr_code_to_verification(
     assert page.status_code == 200
     assert "Nguyễn Văn An" in page.text and "<svg" in page.text
     assert f"/certificates/{certificate['id']}" in page.text
+    # Dated day first, as a certificate in Vietnam is.
+    attained = local_date(datetime.fromisoformat(certificate["attained_at"]))
+    assert f"attained on {attained.strftime('%d/%m/%Y')}" in page.text
     assert client.get(path, headers=staff["cn_member"]).status_code == 404
 
 

@@ -25,3 +25,15 @@ def learner_of(
 
 def expected(case: dict[str, Any]) -> list[tuple[str, str]]:
     return sorted((field, kind) for field, kind in case["errors"])
+
+
+def completion_of(
+    table: dict[str, Any], case: dict[str, Any], *, courses: dict[str, str]
+) -> dict[str, Any]:
+    """The case's result as the phone sends it: absent fields left out, courses resolved."""
+    completion = {**table["completion"]["base"], **case["completion"]}
+    completion = {k: v for k, v in completion.items() if v is not None}
+    code = completion.get("course_code")
+    if code is not None:
+        completion["course_code"] = courses.get(code, code)
+    return completion

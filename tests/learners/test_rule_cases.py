@@ -47,3 +47,33 @@ def test_the_service_answers_every_shared_case_as_the_table_says(
         if got != rule_cases.expected(case):
             disagreements.append((case["name"], got))
     assert disagreements == []
+
+
+# The table's two course placeholders: one that is taught, one no longer taught.
+COURSES = {"active": "CB-VNEID", "inactive": "CB-AI"}
+
+
+def test_the_service_answers_every_shared_result_case_as_the_table_says(
+    client: TestClient, staff: Staff
+) -> None:
+    table = rule_cases.load()
+    retired = client.patch(
+        f"/api/v1/courses/{COURSES['inactive']}", json={"active": False}, headers=staff["national"]
+    )
+    assert retired.status_code == 200, retired.text
+    learner = _as_api_body({**table["base"], "citizen_id": "001085000901"})
+    created = client.post("/api/v1/learners", json=learner, headers=staff["hk_member"])
+    assert created.status_code == 201, created.text
+    disagreements = []
+    for case in table["completion"]["cases"]:
+        body = rule_cases.completion_of(table, case, courses=COURSES)
+        body["learner_id"] = created.json()["id"]
+        response = client.post("/api/v1/completions", json=body, headers=staff["hk_member"])
+        if response.status_code in (200, 201):
+            got = []
+        else:
+            assert response.status_code == 422, (case["name"], response.text)
+            got = sorted((e["loc"][-1], e["type"]) for e in response.json()["errors"])
+        if got != rule_cases.expected(case):
+            disagreements.append((case["name"], got))
+    assert disagreements == []

@@ -53,7 +53,7 @@ def test_results_entered_late_count_in_the_months_the_work_was_done(
     verified = client.get(f"/api/v1/certificates/{certificate['id']}/verify").json()
     assert verified["attained_on"] == "2025-10-20"
     page = client.get(f"/certificates/{certificate['id']}")
-    assert "Ngày đạt chuẩn / Attained on</dt><dd>2025-10-20" in page.text
+    assert "Ngày đạt chuẩn / Attained on</dt><dd>20/10/2025" in page.text
     # The past months move: registered and certified from the day the standard was met.
     assert certified(client, staff, "2025-10-19") == (0, 0)
     assert certified(client, staff, "2025-10-20") == (1, 1)

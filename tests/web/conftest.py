@@ -166,13 +166,6 @@ def browser() -> Iterator[Browser]:
 class PageGuard:
     foreign_requests: list[str] = field(default_factory=list)
     policy_violations: list[str] = field(default_factory=list)
-    # Refusals a test expects (a substring of the browser's message), e.g. of a vendor's logo.
-    expected_violations: list[str] = field(default_factory=list)
-
-    def unexpected_violations(self) -> list[str]:
-        return [
-            v for v in self.policy_violations if not any(e in v for e in self.expected_violations)
-        ]
 
 
 @pytest.fixture
@@ -217,8 +210,8 @@ def page(browser: Browser, live_server: LiveServer, page_guard: PageGuard) -> It
     assert not page_guard.foreign_requests, (
         f"requests left the service's host: {page_guard.foreign_requests}"
     )
-    assert not page_guard.unexpected_violations(), (
-        f"the page broke its Content-Security-Policy: {page_guard.unexpected_violations()}"
+    assert not page_guard.policy_violations, (
+        f"the page broke its Content-Security-Policy: {page_guard.policy_violations}"
     )
 
 

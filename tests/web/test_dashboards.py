@@ -25,6 +25,9 @@ def test_the_dashboards_figures_equal_the_apis(page: Page, live_server: LiveServ
     sign_in(page, "hk_admin")
     expect(page).to_have_url(re.compile(rf"/communes/{HN_HOAN_KIEM}$"))
     expect(page.locator("html")).to_have_attribute("data-charts-drawn", "7")
+    # Each chart is drawn, its figures also in a table for screen readers.
+    expect(page.locator(".chart canvas")).to_have_count(7)
+    expect(page.locator(".chart-data table")).to_have_count(7)
     stats = _api(live_server, "hk_admin", f"/api/v1/stats/communes/{HN_HOAN_KIEM}")
     assert page.get_by_test_id("as-of").inner_text() == "/".join(
         reversed(stats["as_of"].split("-"))

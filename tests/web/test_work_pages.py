@@ -30,6 +30,7 @@ from tests.web.conftest import LiveServer, PageGuard, axe, new_page, sign_in
 pytestmark = pytest.mark.browser
 
 COMMUNE = f"/communes/{HN_HOAN_KIEM}"
+NEW_PASSWORD = "mot-mat-khau-moi-dai"
 
 
 @pytest.fixture
@@ -231,6 +232,30 @@ def test_an_import_is_uploaded_and_followed_to_the_end(
     expect(page.get_by_role("link", name="nguoi-hoc.csv")).to_be_visible()
 
 
+def test_an_import_of_old_commune_codes_is_chosen_on_the_form(
+    page: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
+    live_server.create_staff("hk_admin", Role.commune_admin, commune_code=HN_HOAN_KIEM)
+    sign_in(page, "hk_admin")
+    page.goto(f"{COMMUNE}/imports")
+    # Old 00043 (Phường Hàng Mã) went whole into Hoàn Kiếm; old 00070 (Hàng Trống) was split.
+    lines = [
+        [f"0010850000{n:02d}", f"Người học {n}", "12/04/1985", "Nam", code, "", "01/03/2026"]
+        for n, code in ((1, "00043"), (2, "00070"))
+    ]
+    upload = tmp_path / "danh-sach-cu.csv"
+    upload.write_bytes(csv_bytes(LEARNER_HEADER_VI, lines))
+    page.select_option("select[name=kind]", "learners")
+    page.select_option("select[name=commune_scheme]", "legacy")
+    page.set_input_files("input[name=file]", str(upload))
+    axe(page)
+    page.get_by_role("button", name="Tải lên").click()
+    expect(page).to_have_url(re.compile(rf"{COMMUNE}/imports/[0-9a-f-]{{36}}$"))
+    expect(page.locator(".import-status")).to_have_attribute("data-status", "done", timeout=30000)
+    expect(page.locator("#rows-stored")).to_have_text("1")
+    expect(page.locator("#rows-rejected")).to_have_text("1")
+
+
 def _certified_learner(live_server: LiveServer, headers: dict[str, str]) -> tuple[str, str]:
     learner = _api_learner(live_server, headers, 3, full_name="Phạm Thu Trang")
     for course in CITIZEN_COURSES:
@@ -349,6 +374,40 @@ def test_deactivating_an_account_ends_its_open_session(
             .order_by(col(AuditEvent.id))
         ).all()
     assert actions == ["user.deactivate", "user.activate"]
+
+
+def test_a_password_set_by_an_admin_ends_the_accounts_sessions_and_tokens(
+    page: Page, live_server: LiveServer, browser: Browser, page_guard: PageGuard
+) -> None:
+    live_server.create_staff("hk_admin", Role.commune_admin, commune_code=HN_HOAN_KIEM)
+    member = live_server.create_staff("hk_member", Role.team_member, commune_code=HN_HOAN_KIEM)
+    member_headers = live_server.api_headers("hk_member")
+    member_page = new_page(browser, live_server, page_guard)
+    sign_in(member_page, "hk_member")
+    member_page.goto(f"{COMMUNE}/learners")
+    expect(member_page.locator("h1")).to_contain_text("Người học")
+
+    sign_in(page, "hk_admin")
+    page.goto(f"{COMMUNE}/users")
+    row = page.locator(f"#user-{member.id}")
+    row.locator("summary").click()
+    row.locator("input[name=password]").fill(NEW_PASSWORD)
+    row.get_by_role("button", name="Đặt lại mật khẩu").click()
+    expect(page.get_by_role("status")).to_contain_text("hk_member")
+
+    # Whoever knew the old password may hold a session or a token: both end at once.
+    member_page.reload()
+    expect(member_page).to_have_url(re.compile(r"/sign-in\?next="))
+    assert live_server.get("/api/v1/auth/me", headers=member_headers).status_code == 401
+    # The account itself goes on, with the new password.
+    sign_in(member_page, "hk_member", NEW_PASSWORD)
+    expect(member_page).not_to_have_url(re.compile(r"/sign-in"))
+    fresh = live_server.api_headers("hk_member", NEW_PASSWORD)
+    assert live_server.get("/api/v1/auth/me", headers=fresh).status_code == 200
+    member_page.context.close()
+    # The admin who set it is still signed in.
+    page.reload()
+    expect(page.locator(f"#user-{member.id}")).to_be_visible()
 
 
 def test_each_work_page_is_limited_to_the_users_scope_and_accessible(

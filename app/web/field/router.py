@@ -9,11 +9,21 @@ import json
 from functools import cache
 from pathlib import Path
 
-from fastapi import APIRouter, Response
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
 
-from app.core.errors import NotFound
+from app.accounts.actor import Actor
+from app.accounts.deps import actor_from, actor_read
+from app.accounts.models import Role
+from app.core.db import SessionDep, read_columns
+from app.core.errors import NotFound, Unauthorized
+from app.core.i18n import translate
+from app.core.problems import language_of, problem_response
+from app.web.csrf import csrf_token
 from app.web.field.rules import rules_document
+from app.web.i18n import register_messages
+from app.web.session import end_session, session_user_id
+from app.web.templating import register_nav
 
 STATIC = Path(__file__).with_name("static")
 VENDOR = Path(__file__).parent.parent / "static" / "vendor"
@@ -42,8 +52,22 @@ SHELL = [
 # personal data, so it may be stored; the service worker, not the HTTP cache, keeps the offline
 # copy, so every answer is revalidated.
 HEADERS = {"Cache-Control": "no-cache"}
+# The session answers hold a token: never stored anywhere.
+NO_STORE = {"Cache-Control": "no-store"}
 
 router = APIRouter(prefix="/field", include_in_schema=False)
+
+
+def _field_link(actor: Actor) -> str | None:
+    # The commune's own people use the app; a commune admin's root is the dashboard, one link
+    # away from it.
+    if actor.role in (Role.team_member, Role.commune_admin) and actor.commune_code:
+        return "/field/"
+    return None
+
+
+register_messages({"nav.field": ("Sổ tay tổ công nghệ số", "Field app")})
+register_nav("nav.field", _field_link, order=10)
 
 
 @cache
@@ -95,3 +119,55 @@ def app_file(name: str) -> FileResponse:
     if media_type is None:
         raise NotFound()
     return FileResponse(STATIC / name, media_type=media_type, headers=HEADERS)
+
+
+# The app and the staff pages share one sign-in: a team member signed in on the pages (the
+# cookie session) takes the app's bearer token from it without typing the password again. The
+# exchange is a page request like any form: same origin, CSRF token in `X-CSRF-Token`.
+
+
+@router.get("/session")
+def session_csrf(request: Request) -> JSONResponse:
+    """The CSRF token the app's session requests carry (readable by this site's scripts only)."""
+    return JSONResponse({"csrf_token": csrf_token(request)}, headers=NO_STORE)
+
+
+@router.post("/session")
+def session_token(request: Request, session: SessionDep) -> Response:
+    """The API's bearer token for the team member the browser session names; 401 without one.
+
+    The account is read as a bearer token's would be: a deactivated one gets nothing.
+    """
+    user_id = session_user_id(request)
+    try:
+        if user_id is None:
+            raise Unauthorized()
+        actor = actor_from(request, read_columns(session, *actor_read(user_id)))
+    except Unauthorized as exc:
+        # Answered as the API answers it: the app reads problem+json, not a sign-in page.
+        lang = language_of(request)
+        return problem_response(
+            request,
+            status=exc.status,
+            slug=exc.slug,
+            title=translate(exc.title_key, lang),
+            detail=translate("unauthorized.detail", lang),
+            headers=NO_STORE,
+        )
+    tokens = request.app.state.access_tokens
+    token = tokens.issue(f"user:{actor.user_id}", {"role": actor.role.value})
+    body = {
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": int(tokens.lifetime.total_seconds()),
+    }
+    return JSONResponse(body, headers=NO_STORE)
+
+
+@router.delete("/session", status_code=204)
+def end_browser_session(request: Request) -> Response:
+    """Signing out of the app signs the browser out of the pages too, or the next start would
+    take the session straight back."""
+    response = Response(status_code=204, headers=NO_STORE)
+    end_session(response, request)
+    return response

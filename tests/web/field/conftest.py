@@ -90,3 +90,24 @@ def outbox(page: Page) -> list[dict[str, Any]]:
             };
         })"""
     )
+
+
+def everything_kept(page: Page) -> str:
+    """All the phone keeps for the app (every IndexedDB store and localStorage), as text."""
+    return page.evaluate(  # type: ignore[no-any-return]
+        """() => new Promise((resolve, reject) => {
+            const request = indexedDB.open("field-app");
+            request.onerror = () => reject(request.error);
+            request.onsuccess = () => {
+              const db = request.result;
+              const names = [...db.objectStoreNames];
+              const tx = db.transaction(names);
+              const kept = { localStorage: { ...localStorage } };
+              for (const name of names) {
+                const all = tx.objectStore(name).getAll();
+                all.onsuccess = () => { kept[name] = all.result; };
+              }
+              tx.oncomplete = () => { db.close(); resolve(JSON.stringify(kept)); };
+            };
+        })"""
+    )

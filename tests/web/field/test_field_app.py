@@ -15,7 +15,7 @@ from app.training.models import Completion
 from tests.factories import HN_CUA_NAM, HN_HOAN_KIEM, PASSWORD, citizen_id_for, learner_payload
 from tests.learners import rule_cases
 from tests.web.conftest import LiveServer, axe, sign_in
-from tests.web.field.conftest import Phone, outbox
+from tests.web.field.conftest import Phone, everything_kept, outbox
 
 pytestmark = pytest.mark.browser
 
@@ -172,6 +172,10 @@ def test_offline_registrations_and_results_arrive_once_and_are_shown(
     assert len(keys) == 2 and keys[0] == keys[1]
 
     records = {r["label"]: r for r in outbox(page)}
+    registered_ids = [
+        citizen_id_for(date(1985, 4, 12), "male", serial=201),
+        citizen_id_for(date(1992, 1, 3), "female", serial=202),
+    ]
     assert {label: r["state"] for label, r in records.items()} == {
         "Phạm Văn Nam": "sent",
         "Đỗ Thị Lan": "sent",
@@ -192,13 +196,19 @@ def test_offline_registrations_and_results_arrive_once_and_are_shown(
     rejected.get_by_role("button", name="Sửa").click()
     expect(page.locator("#full_name")).to_have_value("Vũ Minh Tuấn")
     expect(page.locator("#err-citizen_id")).to_contain_text("đã được đăng ký")
-    page.fill("#citizen_id", citizen_id_for(date(1990, 5, 20), "male", serial=778))
+    corrected_id = citizen_id_for(date(1990, 5, 20), "male", serial=778)
+    page.fill("#citizen_id", corrected_id)
     page.click("#learner-form button[type=submit]")
     page.click("[data-tab=outbox]")
     expect(page.locator("#count")).to_have_text("0")
     tuan = _by_name(page, "Vũ Minh Tuấn")
     assert tuan["state"] == "sent" and "citizen_id" not in tuan["body"]
     expect(_record(page, tuan["client_id"])).to_contain_text("Đã gửi")
+    # Acknowledged, no ID number is left anywhere on the phone (batches sent included).
+    kept = everything_kept(page)
+    assert '"batches":[]' in kept
+    for sent_id in (ELSEWHERE_ID, corrected_id, *registered_ids):
+        assert sent_id not in kept
 
     # Every record arrived exactly once.
     with live_server.session() as db:
@@ -244,6 +254,34 @@ def test_signing_out_warns_of_unsent_records_then_clears_the_phone(
     page.click("#signout-confirm")
     expect(page.locator("#signin-form")).to_be_visible()
     assert outbox(page) == []
+    # What the form opens with (the volunteer's profile, the commune's villages) is gone too;
+    # only the service's rules, read again by the page that reopened, are kept.
+    kept = page.evaluate("() => JSON.parse(localStorage.getItem('field-app-start') ?? '{}')")
+    assert "profile" not in kept and "rules" in kept
+
+
+# A database that never opens: what a slow phone's storage looks like at a cold start.
+STALLED_DATABASE = "indexedDB.open = () => ({});"
+
+
+def test_the_form_opens_offline_without_waiting_for_the_database(
+    live_server: LiveServer, phone: Phone
+) -> None:
+    arranged = _arrange(live_server)
+    page = phone.open()
+    _sign_in(page)
+    phone.close()
+    page = phone.open(offline=True)
+    expect(page.locator("#learner-form")).to_be_visible()
+    # The browser restarted, the network off, and the phone's database slow to open: the form
+    # is on screen at once, with the volunteer's commune and its villages to choose from.
+    phone.context.add_init_script(STALLED_DATABASE)  # type: ignore[union-attr]
+    page.reload()
+    expect(page.locator("#learner-form")).to_be_visible()
+    expect(page.locator("#who")).to_contain_text("Cán bộ hk_member")
+    expect(page.locator("#village_id option", has_text=arranged["village"])).to_have_count(1)
+    page.fill("#full_name", "Phạm Văn Nam")
+    expect(page.locator("#full_name")).to_have_value("Phạm Văn Nam")
 
 
 def test_the_phone_checks_every_shared_case_as_the_table_says(
@@ -274,6 +312,36 @@ def test_the_phone_checks_every_shared_case_as_the_table_says(
     assert disagreements == []
 
 
+def test_the_phone_checks_every_shared_result_case_as_the_table_says(
+    live_server: LiveServer, phone: Phone
+) -> None:
+    page = phone.open()
+    table = rule_cases.load()
+    courses = {"active": "CB-VNEID", "inactive": "CB-AI"}
+    completions = [
+        rule_cases.completion_of(table, case, courses=courses)
+        for case in table["completion"]["cases"]
+    ]
+    answers = page.evaluate(
+        """async ([completions, birthDate]) => {
+            const { checkCompletion } = await import("/field/static/rules.js");
+            const rules = await (await fetch("/field/rules.json")).json();
+            const today = new Date(Date.now() + 7 * 3600e3).toISOString().slice(0, 10);
+            const courses = [{ code: "CB-VNEID", active: true }, { code: "CB-AI", active: false }];
+            return completions.map((completion) =>
+              checkCompletion(completion, rules, { today, courses, birthDate })
+                .map(({ field, type }) => [field, type]));
+        }""",
+        [completions, table["base"]["birth_date"]],
+    )
+    disagreements = [
+        (case["name"], got)
+        for case, got in zip(table["completion"]["cases"], answers, strict=True)
+        if sorted(tuple(pair) for pair in got) != rule_cases.expected(case)
+    ]
+    assert disagreements == []
+
+
 def test_a_team_member_signed_in_at_the_root_lands_in_the_field_app(
     live_server: LiveServer, page: Page
 ) -> None:
@@ -281,9 +349,19 @@ def test_a_team_member_signed_in_at_the_root_lands_in_the_field_app(
     sign_in(page, "hk_member")
     page.goto("/")
     assert page.url == live_server.url + "/field/"
-    expect(page.locator("#signin-form")).to_be_visible()
-    _sign_in(page)
+    # The pages' session opens the app: no second sign-in.
     expect(page.locator("#who")).to_contain_text("Cán bộ hk_member")
+    expect(page.locator("#learner-form")).to_be_visible()
+    expect(page.locator("#signin-form")).to_be_hidden()
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    # Signing out of the app signs the browser out of the pages too: it does not come back.
+    page.click("[data-tab=outbox]")
+    page.click("#signout")
+    expect(page.locator("#signin-form")).to_be_visible()
+    page.goto("/")
+    assert page.url.startswith(live_server.url + "/sign-in")
+    page.goto("/field/")
+    expect(page.locator("#signin-form")).to_be_visible()
 
 
 # The phone's clock three days fast: Date.now() and new Date() run ahead, time still flows.
@@ -407,3 +485,74 @@ def test_the_app_switches_to_english_with_the_services_own_words(
     # The choice is kept on the phone.
     page.reload()
     expect(page.locator("#learner-form button[type=submit]")).to_have_text("Save on the phone")
+
+
+def test_the_forms_are_made_for_a_phone_and_keep_what_was_typed(
+    live_server: LiveServer, phone: Phone
+) -> None:
+    _arrange(live_server)
+    page = phone.open()
+    _sign_in(page)
+    # Fields named as the API names them; the ID number on the numeric keyboard.
+    names = page.eval_on_selector_all(
+        "#learner-form [name], #completion-form [name]", "(all) => all.map((e) => e.name)"
+    )
+    assert {"citizen_id", "full_name", "birth_date", "sex", "groups", "consent"} <= set(names)
+    assert {"course_code", "completed_at", "method"} <= set(names)
+    assert page.get_attribute("#citizen_id", "inputmode") == "numeric"
+    assert page.get_attribute("#birth_date", "placeholder") == "dd/mm/yyyy"
+
+    page.click("[data-tab=results]")
+    page.fill("#search", "le thi hoa")
+    page.click("#matches button >> nth=0")
+    expect(page.locator("#score-0")).to_have_attribute("name", "score")
+    # Every control a finger must hit is at least 44 px high (most 48).
+    small = page.evaluate(
+        """() => [...document.querySelectorAll(
+              "button, select, input:not([type=radio]):not([type=checkbox]), .choice")]
+            .filter((e) => e.offsetParent !== null)
+            .map((e) => [e.id || e.className || e.tagName, e.getBoundingClientRect().height])
+            .filter(([, height]) => height < 44)"""
+    )
+    assert small == []
+
+    # A result the service would refuse is refused on the phone with the service's words,
+    # and what was typed stays.
+    tomorrow = (vietnam_today() + timedelta(days=1)).strftime("%d/%m/%Y")
+    page.fill("#score-0", "101")
+    page.select_option("#course_code", COURSE)
+    page.fill("#completed_at", tomorrow)
+    page.click("#completion-form button[type=submit]")
+    # As on the service, a field's own problem comes first: the date is checked after.
+    expect(page.locator("#err-score-0")).to_have_text("Giá trị quá lớn.")
+    expect(page.locator("#err-completed_at")).to_be_empty()
+    expect(page.locator("#score-0")).to_have_value("101")
+    expect(page.locator("#completed_at")).to_have_value(tomorrow)
+    expect(page.locator("#course_code")).to_have_value(COURSE)
+    expect(page.locator("#chosen li")).to_have_count(1)
+    page.fill("#score-0", "75")
+    page.click("#completion-form button[type=submit]")
+    expect(page.locator("#err-score-0")).to_be_empty()
+    expect(page.locator("#err-completed_at")).to_have_text(
+        "Thời điểm hoàn thành không thể ở tương lai."
+    )
+    expect(page.locator("#score-0")).to_have_value("75")
+    assert outbox(page) == []
+    # Before the learner's birth (Lê Thị Hoa was born on the factory's date): refused too.
+    page.fill("#completed_at", "01/01/1901")
+    page.click("#completion-form button[type=submit]")
+    expect(page.locator("#err-completed_at")).to_have_text(
+        "Ngày hoàn thành không được trước ngày sinh của người học."
+    )
+    assert outbox(page) == []
+
+    # Corrected, it is kept on the phone and says so, then sent, and says that.
+    phone.context.set_offline(True)  # type: ignore[union-attr]
+    page.fill("#completed_at", vietnam_today().strftime("%d/%m/%Y"))
+    page.click("#completion-form button[type=submit]")
+    expect(page.locator("#completion-saved")).to_have_text("Đã lưu trên máy.")
+    page.click("[data-tab=outbox]")
+    [saved] = outbox(page)
+    expect(_record(page, saved["client_id"])).to_contain_text("Đã lưu trên máy")
+    phone.context.set_offline(False)  # type: ignore[union-attr]
+    expect(_record(page, saved["client_id"])).to_contain_text("Đã gửi")

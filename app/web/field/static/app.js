@@ -1,6 +1,6 @@
 // The field app: sign in once, then register learners and record results with or without a
 // network; everything waits in the phone's outbox until the service acknowledges it.
-import { checkLearner, message } from "./rules.js";
+import { checkCompletion, checkLearner, message } from "./rules.js";
 import * as store from "./store.js";
 import { NeedsSignIn, Refused, UNACKNOWLEDGED, sendAll } from "./outbox.js";
 import { EN, text } from "./texts.js";
@@ -8,14 +8,16 @@ import { EN, text } from "./texts.js";
 const CONSENT_PURPOSE = "Theo dõi kết quả học kỹ năng số";
 const VIETNAM_OFFSET_MS = 7 * 3600 * 1000;
 const $ = (selector) => document.querySelector(selector);
+const opened = () => app.db;
 
 const app = {
-  db: null,
+  db: null, // the phone's database once open: a promise, so the form need not wait for it
   rules: null,
   rulesText: null,
   lang: "vi",
   profile: null, // { user, commune, courses }
   session: null, // { token, expires_at, username }
+  sessionRead: null, // settles once the kept session is read
   clockOffset: 0, // the service's clock minus the phone's, learnt from answers
   sending: false,
   sendAgain: false,
@@ -56,7 +58,7 @@ async function call(path, { method = "GET", body, headers = {}, auth = true } = 
     // The header counts whole seconds; follow it only when the phone is clearly off.
     if (Math.abs(offset - app.clockOffset) > 2000) {
       app.clockOffset = Math.abs(offset) > 2000 ? offset : 0;
-      await store.setMeta(app.db, "clock_offset", app.clockOffset);
+      store.keepStart({ clock_offset: app.clockOffset });
     }
   }
   return response;
@@ -78,7 +80,8 @@ async function refreshReference() {
   const courses = [];
   for (let cursor = ""; ;) {
     const page = await json(`/api/v1/courses?limit=500${cursor}`);
-    courses.push(...page.items.filter((course) => course.active));
+    // Retired courses are kept too: the phone tells them apart as the service does.
+    courses.push(...page.items);
     if (!page.next_cursor) break;
     cursor = `&cursor=${encodeURIComponent(page.next_cursor)}`;
   }
@@ -94,12 +97,12 @@ async function refreshReference() {
     if (!page.next_cursor) break;
     cursor = `&cursor=${encodeURIComponent(page.next_cursor)}`;
   }
-  const tx = app.db.transaction(["people", "meta"], "readwrite");
-  await tx.objectStore("people").clear();
-  for (const person of people) await tx.objectStore("people").put(person);
-  app.profile = { ...app.profile, commune, courses };
-  await tx.objectStore("meta").put(app.profile, "profile");
+  const tx = (await opened()).transaction("people", "readwrite");
+  await tx.store.clear();
+  for (const person of people) await tx.store.put(person);
   await tx.done;
+  app.profile = { ...app.profile, commune, courses };
+  store.keepStart({ profile: app.profile });
   fillChoices();
 }
 
@@ -159,7 +162,7 @@ function fillChoices() {
   const courseSelect = $("#course_code");
   const chosen = courseSelect.value;
   courseSelect.replaceChildren(new Option(text("course.required", app.lang), ""));
-  for (const course of app.profile.courses) {
+  for (const course of app.profile.courses.filter((item) => item.active)) {
     const title = app.lang === "en" && course.title_en ? course.title_en : course.title_vi;
     courseSelect.append(new Option(`${course.code} — ${title}`, course.code));
   }
@@ -254,7 +257,7 @@ async function saveLearner(event) {
     consent: previous?.body.consent ?? { purpose: CONSENT_PURPOSE, given_at: nowIso() },
   };
   if (body.village_id) body.village_id = Number(body.village_id);
-  await store.saveRecord(app.db, {
+  await store.saveRecord(await opened(), {
     ...(previous ?? { client_id: crypto.randomUUID(), kind: "learner", saved_at: nowIso() }),
     body,
     label: body.full_name,
@@ -283,7 +286,7 @@ async function search() {
   if (query.length < 2) return;
   // Learners registered on this phone are found at once, sent or not (a sent one by the id
   // the service gave it), before the commune's list is refreshed.
-  const onPhone = (await store.records(app.db))
+  const onPhone = (await store.records(await opened()))
     .filter((record) => record.kind === "learner" && fold(record.body.full_name).includes(query))
     .map((record) => ({
       id: record.result_id ?? undefined,
@@ -293,7 +296,7 @@ async function search() {
       on_phone: !record.result_id,
     }));
   const known = new Set(onPhone.map((person) => person.id).filter(Boolean));
-  const people = (await app.db.getAll("people"))
+  const people = (await (await opened()).getAll("people"))
     .filter((person) => person.folded.includes(query) && !known.has(person.id));
   for (const person of [...onPhone, ...people].slice(0, 20)) {
     const button = document.createElement("button");
@@ -349,32 +352,50 @@ async function saveCompletions(event) {
   $("#completion-saved").textContent = "";
   let wrong = false;
   if (app.chosen.length === 0) wrong = showError("learner", text("learner.required", app.lang));
+  const typedDay = form.elements.completed_at.value;
+  const completedAt = typedDate(typedDay);
+  const badFormat = typedDay.trim() !== "" && !completedAt;
+  if (badFormat) wrong = showError("completed_at", text("date.format", app.lang));
   const courseCode = form.elements.course_code.value;
-  if (!courseCode) wrong = showError("course_code", text("course.required", app.lang));
-  const completedAt = typedDate(form.elements.completed_at.value);
-  if (!completedAt) wrong = showError("completed_at", text("date.format", app.lang));
-  else if (completedAt > todayInVietnam()) wrong = showError("completed_at", text("date.future", app.lang));
-  app.chosen.forEach((person, index) => {
-    const score = Number(String(person.score).replace(",", "."));
-    if (String(person.score).trim() === "" || Number.isNaN(score) || score < 0 || score > 100) {
-      wrong = showError(`score-${index}`, text("score.range", app.lang));
+  // Each learner's result is checked by the service's rules (the score and birth date are
+  // theirs); a problem shared by all is shown once.
+  const shown = new Set();
+  const checked = app.chosen.length ? app.chosen : [{ score: "0" }];
+  const bodies = checked.map((person, index) => {
+    const typedScore = String(person.score ?? "").trim();
+    const body = {
+      course_code: courseCode || undefined,
+      // A day, not an instant: the service places it at midday in Vietnam, whatever the
+      // phone's clock says.
+      completed_at: completedAt ?? undefined,
+      score: typedScore === "" ? undefined : Number(typedScore.replace(",", ".")),
+      method: form.elements.method.value,
+    };
+    const problems = checkCompletion(body, app.rules, {
+      today: todayInVietnam(),
+      courses: app.profile.courses,
+      birthDate: person.birth_date,
+    });
+    for (const { field, type } of problems) {
+      if (field === "completed_at" && badFormat) continue;
+      const slot = field === "score" ? `score-${index}` : field;
+      const words = message(app.rules, type, app.lang);
+      if (!shown.has(`${slot} ${words}`)) showError(slot, words);
+      shown.add(`${slot} ${words}`);
+      wrong = true;
     }
+    return body;
   });
   if (wrong) return;
   const course = app.profile.courses.find((item) => item.code === courseCode);
   // A corrected record keeps its client_id; learners added to it become records of their own.
   let previous = app.editing?.kind === "completion" ? app.editing : null;
-  for (const person of app.chosen) {
+  for (const [index, person] of app.chosen.entries()) {
     const body = {
-      course_code: courseCode,
-      // A day, not an instant: the service places it at midday in Vietnam, whatever the
-      // phone's clock says.
-      completed_at: completedAt,
-      score: Number(String(person.score).replace(",", ".")),
-      method: form.elements.method.value,
+      ...bodies[index],
       ...(person.id ? { learner_id: person.id } : { learner_client_id: person.client_id }),
     };
-    await store.saveRecord(app.db, {
+    await store.saveRecord(await opened(), {
       ...(previous ?? { client_id: crypto.randomUUID(), kind: "completion", saved_at: nowIso() }),
       body,
       label: `${person.full_name} — ${course?.code ?? courseCode}`,
@@ -401,7 +422,7 @@ function problemWords(problem) {
 }
 
 async function renderRecords() {
-  const records = await store.records(app.db);
+  const records = await store.records(await opened());
   const waiting = records.filter((record) => UNACKNOWLEDGED.has(record.state)).length;
   $("#count").textContent = String(waiting);
   const list = $("#records");
@@ -420,7 +441,7 @@ async function renderRecords() {
     if (record.state === "duplicate") {
       const matched = document.createElement("p");
       matched.className = "note";
-      const person = await app.db.get("people", record.result_id);
+      const person = await (await opened()).get("people", record.result_id);
       const what = person
         ? `${person.full_name} (${text("born", app.lang, { date: shownDate(person.birth_date) })})`
         : record.result_id;
@@ -466,6 +487,7 @@ function correct(record) {
 }
 
 async function send() {
+  await app.sessionRead;
   if (app.sending) {
     // Records saved while a send runs go right after it, not at the next retry.
     app.sendAgain = true;
@@ -486,7 +508,7 @@ async function send() {
   let sent = false;
   try {
     await renderRecords();
-    await sendAll(app.db, (path, body, headers) => call(path, { method: "POST", body, headers }), renderRecords);
+    await sendAll(await opened(), (path, body, headers) => call(path, { method: "POST", body, headers }), renderRecords);
     status.textContent = text("sent.all", app.lang);
     sent = true;
   } catch (error) {
@@ -528,9 +550,9 @@ async function signIn(event) {
     return;
   }
   const username = form.elements.username.value.trim();
-  const waiting = (await store.records(app.db)).some((record) => UNACKNOWLEDGED.has(record.state));
-  if (waiting && app.profile && app.profile.user.username !== username) {
-    error.textContent = text("signin.other_user", app.lang, { name: app.profile.user.username });
+  const other = await otherUsersRecords(username);
+  if (other) {
+    error.textContent = text("signin.other_user", app.lang, { name: other });
     return;
   }
   try {
@@ -544,32 +566,88 @@ async function signIn(event) {
       error.textContent = text("signin.failed", app.lang, { reason: answer.detail ?? answer.title });
       return;
     }
-    // Kept on the phone so the app opens signed in after a restart; the token's own expiry
-    // (with a minute's margin) decides when it must be renewed.
-    app.session = {
-      token: answer.access_token,
-      expires_at: Date.now() + (answer.expires_in - 60) * 1000,
-      username,
-    };
-    const user = await json("/api/v1/auth/me");
-    if (!user.commune_code) {
-      app.session = null;
-      error.textContent = text("signin.failed", app.lang, { reason: user.role });
+    // An explicit sign-in ends a sign-out still waiting to reach the service.
+    localStorage.removeItem(SIGNED_OUT);
+    const refused = await adopt(answer);
+    if (refused) {
+      error.textContent = refused;
       return;
     }
-    await store.setMeta(app.db, "session", app.session);
-    app.profile = { ...(app.profile ?? {}), user };
-    await refreshReference();
     form.reset();
-    openApp();
-    send();
   } catch (failure) {
+    app.session = null;
     error.textContent = text("signin.failed", app.lang, { reason: failure.message });
   }
 }
 
+// The user whose unsent records the phone holds, when it is not `username`.
+async function otherUsersRecords(username) {
+  if (!app.profile || app.profile.user.username === username) return null;
+  const waiting = (await store.records(await opened())).some((record) => UNACKNOWLEDGED.has(record.state));
+  return waiting ? app.profile.user.username : null;
+}
+
+// Opens the app with a bearer token the service gave; the words of the refusal, if not.
+async function adopt(answer) {
+  // Kept on the phone so the app opens signed in after a restart; the token's own expiry
+  // (with a minute's margin) decides when it must be renewed.
+  app.session = { token: answer.access_token, expires_at: Date.now() + (answer.expires_in - 60) * 1000 };
+  const user = await json("/api/v1/auth/me");
+  const other = await otherUsersRecords(user.username);
+  if (!user.commune_code || other) {
+    app.session = null;
+    return other
+      ? text("signin.other_user", app.lang, { name: other })
+      : text("signin.failed", app.lang, { reason: user.role });
+  }
+  app.session.username = user.username;
+  await store.setMeta(await opened(), "session", app.session);
+  app.profile = { ...(app.profile ?? {}), user };
+  await refreshReference();
+  openApp();
+  send();
+  return null;
+}
+
+// The pages and the app share one sign-in: a team member signed in on the service's pages
+// (the browser's cookie session) gets the app's token from it, with no password typed again.
+const SIGNED_OUT = "field-signed-out";
+
+async function sessionRequest(method) {
+  const { csrf_token: csrf } = await (await fetch("/field/session", { cache: "no-store" })).json();
+  return call("/field/session", { method, headers: { "X-CSRF-Token": csrf }, auth: false });
+}
+
+async function takeWebSession() {
+  if (!navigator.onLine || localStorage.getItem(SIGNED_OUT)) return false;
+  try {
+    const response = await sessionRequest("POST");
+    if (!response.ok) {
+      await response.text(); // read to the end: an answer left unread keeps its request open
+      return false;
+    }
+    const refused = await adopt(await response.json());
+    if (refused) $("#signin-error").textContent = refused;
+    return !refused;
+  } catch {
+    app.session = null;
+    return false;
+  }
+}
+
+// Signing out of the app signs the browser out of the pages too, once the network allows:
+// until then the app does not take the pages' session back.
+async function endWebSession() {
+  if (!navigator.onLine) return;
+  try {
+    if ((await sessionRequest("DELETE")).ok) localStorage.removeItem(SIGNED_OUT);
+  } catch {
+    // Tried again at the next start.
+  }
+}
+
 async function signOut() {
-  const waiting = (await store.records(app.db)).filter((record) => UNACKNOWLEDGED.has(record.state)).length;
+  const waiting = (await store.records(await opened())).filter((record) => UNACKNOWLEDGED.has(record.state)).length;
   const warning = $("#signout-warning");
   if (waiting && warning.hidden) {
     warning.textContent = text("signout.warning", app.lang, { count: waiting });
@@ -581,7 +659,9 @@ async function signOut() {
 }
 
 async function confirmSignOut() {
-  await store.erase(app.db);
+  localStorage.setItem(SIGNED_OUT, "1");
+  await endWebSession();
+  await store.erase(await opened());
   location.reload();
 }
 
@@ -596,21 +676,26 @@ async function loadRules() {
     if (served === app.rulesText) return;
     app.rules = JSON.parse(served);
     app.rulesText = served;
-    await store.setMeta(app.db, "rules", served);
+    store.keepStart({ rules: served });
   } catch {
     // No network and no cached copy yet: the kept rules stay.
   }
 }
 
 async function start() {
-  app.db = await store.open();
-  const kept = await store.getMetas(app.db, ["lang", "clock_offset", "session", "profile", "rules"]);
+  // The form needs only what is kept beside the page (language, profile, rules, clock): it is
+  // shown at once, while the database (session, outbox, the commune's learners) opens.
+  app.db = store.open();
+  app.sessionRead = app.db.then((db) => store.getMeta(db, "session")).then((session) => {
+    app.session = session ?? null;
+  });
+  const kept = store.readStart();
   app.lang = kept.lang ?? "vi";
   app.clockOffset = kept.clock_offset ?? 0;
-  app.session = kept.session ?? null;
   app.profile = kept.profile ?? null;
   app.rulesText = kept.rules ?? null;
   app.rules = app.rulesText ? JSON.parse(app.rulesText) : null;
+  if (!app.profile) await keptBefore();
   // The kept rules open the app at once; the served ones replace them when they differ.
   const rulesLoaded = loadRules();
   if (!app.rules) await rulesLoaded;
@@ -618,7 +703,7 @@ async function start() {
 
   $("#lang").addEventListener("click", async () => {
     app.lang = app.lang === "en" ? "vi" : "en";
-    await store.setMeta(app.db, "lang", app.lang);
+    store.keepStart({ lang: app.lang });
     applyLanguage();
     if (app.profile) fillChoices();
   });
@@ -639,18 +724,36 @@ async function start() {
   // Whatever is still waiting is tried again now and then while the app is open.
   setInterval(() => { if (app.profile && navigator.onLine) send(); }, 30000);
 
+  const ready = Boolean(app.profile && app.rules);
+  if (ready) openApp();
+  await app.sessionRead;
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/field/sw.js", { scope: "/field/" }).catch(() => {});
   }
-  if (!app.profile || !app.rules) {
-    show("signin");
+  if (localStorage.getItem(SIGNED_OUT)) endWebSession();
+  if (!ready) {
+    if (!(await takeWebSession())) show("signin");
     return;
   }
-  openApp();
   if (navigator.onLine && signedIn()) {
     refreshReference().catch(() => {});
     send();
+  } else if (navigator.onLine) {
+    // An expired token is renewed from the pages' session when there is one.
+    takeWebSession();
   }
+}
+
+// A phone that kept its profile in the database (before it was kept beside the page) moves it.
+async function keptBefore() {
+  const kept = await store.getMetas(await opened(), ["lang", "clock_offset", "profile", "rules"]);
+  if (!kept.profile) return;
+  store.keepStart(kept);
+  app.lang = kept.lang ?? app.lang;
+  app.clockOffset = kept.clock_offset ?? app.clockOffset;
+  app.profile = kept.profile;
+  app.rulesText = kept.rules ?? app.rulesText;
+  app.rules = app.rulesText ? JSON.parse(app.rulesText) : app.rules;
 }
 
 start();

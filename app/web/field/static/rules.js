@@ -1,5 +1,5 @@
-// Checks a learner as the service does, in the same order and with the same error types, from
-// the rules document the service serves (/field/rules.json). The rules themselves live there.
+// Checks a learner or a result as the service does, in the same order and with the same error
+// types, from the rules document the service serves (/field/rules.json). The rules live there.
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
@@ -103,6 +103,49 @@ export function checkLearner(learner, rules, { today, villageIds }) {
     return [{ field: "village_id", type: "village.other_commune" }];
   }
   return [];
+}
+
+// The schema's checks of a result: each field alone.
+function completionShapeErrors(completion, rules) {
+  const errors = [];
+  const r = rules.completion;
+  for (const field of ["course_code", "completed_at", "score", "method"]) {
+    if (!present(completion[field])) errors.push({ field, type: "missing" });
+  }
+  if (present(completion.course_code) && !new RegExp(r.course_code.pattern).test(completion.course_code.trim())) {
+    errors.push({ field: "course_code", type: "string_pattern_mismatch" });
+  }
+  if (present(completion.completed_at)) {
+    const day = parseIsoDate(completion.completed_at.trim());
+    if (!day) errors.push({ field: "completed_at", type: "datetime_from_date_parsing" });
+    else if (day.text < r.first_day || day.text > r.last_day) errors.push({ field: "completed_at", type: "date.range" });
+  }
+  const { score } = completion;
+  if (present(score)) {
+    if (typeof score !== "number" || Number.isNaN(score)) errors.push({ field: "score", type: "float_parsing" });
+    else if (score < r.score.minimum) errors.push({ field: "score", type: "greater_than_equal" });
+    else if (score > r.score.maximum) errors.push({ field: "score", type: "less_than_equal" });
+  }
+  if (present(completion.method) && !r.methods.includes(completion.method)) {
+    errors.push({ field: "method", type: "enum" });
+  }
+  return errors;
+}
+
+// Every problem with a result, as [{field, type}]: empty when the service would take it.
+// `today` is Vietnam's date as "YYYY-MM-DD"; `courses` the catalog as [{code, active}];
+// `birthDate` the learner's ("YYYY-MM-DD"), when known.
+export function checkCompletion(completion, rules, { today, courses, birthDate }) {
+  const shape = completionShapeErrors(completion, rules);
+  if (shape.length) return shape;
+  const errors = [];
+  const course = courses.find((item) => item.code === completion.course_code.trim());
+  if (!course) errors.push({ field: "course_code", type: "course.unknown" });
+  else if (!course.active) errors.push({ field: "course_code", type: "course.inactive" });
+  const day = completion.completed_at.trim();
+  if (day > today) errors.push({ field: "completed_at", type: "completion.future" });
+  if (birthDate && day < birthDate) errors.push({ field: "completed_at", type: "completion.before_birth" });
+  return errors;
 }
 
 // The service's own words for an error type.

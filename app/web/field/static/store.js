@@ -7,7 +7,7 @@ const NAME = "field-app";
 export async function open() {
   return openDB(NAME, 1, {
     upgrade(db) {
-      db.createObjectStore("meta"); // key → value: session, profile, courses, clock offset
+      db.createObjectStore("meta"); // key → value: the session, the outbox's sequence
       const outbox = db.createObjectStore("outbox", { keyPath: "client_id" });
       outbox.createIndex("seq", "seq");
       db.createObjectStore("batches", { keyPath: "key" });
@@ -16,7 +16,25 @@ export async function open() {
   });
 }
 
+// What the app needs to show its form, kept beside the page where it is read at once, with no
+// database to open first: the language, the volunteer's own profile (commune, villages,
+// courses), the service's rules and clock offset. Nothing of any learner.
+const START = "field-app-start";
+
+export function readStart() {
+  try {
+    return JSON.parse(localStorage.getItem(START)) ?? {};
+  } catch {
+    return {};
+  }
+}
+
+export function keepStart(values) {
+  localStorage.setItem(START, JSON.stringify({ ...readStart(), ...values }));
+}
+
 export async function erase(db) {
+  localStorage.removeItem(START);
   db.close();
   await deleteDB(NAME);
 }

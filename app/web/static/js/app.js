@@ -64,6 +64,16 @@
   function init(root) {
     root.querySelectorAll("table[data-sortable]").forEach(makeSortable);
   }
-  document.addEventListener("DOMContentLoaded", function () { init(document); });
-  document.addEventListener("htmx:afterSettle", function (event) { init(event.target); });
+  // A table too wide for the screen scrolls inside its box: the box takes the keyboard focus
+  // then, so it can be scrolled with the arrow keys (and only then: no needless Tab stop).
+  function focusableWhenScrolling() {
+    document.querySelectorAll(".table-wrap").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth) { box.setAttribute("tabindex", "0"); }
+      else { box.removeAttribute("tabindex"); }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { init(document); focusableWhenScrolling(); });
+  document.addEventListener("htmx:afterSettle", function (event) { init(event.target); focusableWhenScrolling(); });
+  window.addEventListener("resize", focusableWhenScrolling);
+  document.addEventListener("toggle", focusableWhenScrolling, true);
 })();
