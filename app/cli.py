@@ -14,6 +14,7 @@ from app.accounts import service as accounts
 from app.accounts.models import Role
 from app.accounts.schemas import UserCreate
 from app.core.config import Settings
+from app.core.context import WriteContext, bind_context
 from app.core.db import make_engine
 from app.core.errors import DomainError
 from app.core.i18n import translate
@@ -21,9 +22,9 @@ from app.core.migrate import upgrade_to_head
 from app.core.security import Passwords, PersonalIds
 from app.core.signing import KeyRing, rotate
 from app.imports.models import ImportKind
+from app.ledger.rebuild import compare, rebuild
+from app.ledger.recount import run_to_end
 from app.seed import seed_all
-from app.stats.rebuild import compare, rebuild
-from app.stats.recount import run_to_end
 
 cli = typer.Typer(help="Bình dân học vụ số — digital-skills tracker", no_args_is_help=True)
 
@@ -118,7 +119,7 @@ def stats_rebuild(
     settings = Settings()
     engine = make_engine(settings.database_url)
     with Session(engine) as session:
-        session.info["adult_age"] = settings.adult_age
+        bind_context(session, WriteContext(settings.adult_age))
         result = compare(session) if check else rebuild(session)
         if not check:
             session.commit()
@@ -213,7 +214,8 @@ def deliver() -> None:
     from app.certificates import issuers
     from app.certificates.credentials import CredentialSigner
     from app.certificates.delivery import Outbox, drain
-    from app.vneid.client import VneidClient, make_http_client
+    from app.core.vneid_wire import make_http_client
+    from app.vneid.client import VneidClient
 
     settings = Settings()
     engine = make_engine(settings.database_url)

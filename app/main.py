@@ -21,7 +21,7 @@ from app.certificates.router import public_router as certificates_public_router
 from app.certificates.router import router as certificates_router
 from app.core.config import Settings
 from app.core.db import make_engine, session_options, write_bind
-from app.core.direct import Direct
+from app.core.direct import DirectRunner
 from app.core.logs import mask_long_numbers_in_logs
 from app.core.middleware import (
     BodySizeLimitMiddleware,
@@ -40,20 +40,21 @@ from app.core.problems import (
 from app.core.security import AccessTokens, Passwords, PersonalIds
 from app.core.signing import KeyRing
 from app.core.supervision import exit_with_master
+from app.core.vneid_wire import make_http_client
 from app.imports.router import router as imports_router
 from app.imports.worker import ImportWorker, collect_less_often
 from app.learners.router import router as learners_router
+from app.ledger.recount import run_worker as run_recounts
 from app.me.router import router as me_router
 from app.operations.metrics import DatabaseFigures
 from app.operations.router import router as operations_router
-from app.stats.answers import Answers
-from app.stats.recount import run_worker as run_recounts
 from app.stats.router import router as stats_router
+from app.stats.unit_stats import AnswerCache
 from app.sync.router import router as sync_router
 from app.training.router import router as training_router
 from app.units import official
 from app.units.router import router as units_router
-from app.vneid.client import VneidClient, make_http_client
+from app.vneid.client import VneidClient
 from app.vneid.router import router as vneid_router
 from app.vneid_mock.main import create_mock_app, start_mock
 from app.web import install_web
@@ -119,7 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Credentials issued as an earlier public address keep verifying as that address.
             signer.trust(issuers.remember(engine, settings.base_url))
             log_addresses(settings)
-            app.state.direct = direct = Direct(engine, options=session_options(**timeouts))
+            app.state.direct = direct = DirectRunner(engine, options=session_options(**timeouts))
             await direct.open()
             opened.push_async_callback(direct.close)
             app.state.database_figures = figures = DatabaseFigures(engine, direct)
@@ -188,7 +189,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.passwords = Passwords(settings)
     app.state.access_tokens = AccessTokens(settings)
-    app.state.answers = Answers(settings.stats_answers_kept)
+    app.state.answers = AnswerCache(settings.stats_answers_kept)
     app.state.personal_ids = PersonalIds(settings)
     app.state.record_denial = record_request_denial
     app.state.metrics = metrics = RequestMetrics.create(CollectorRegistry())

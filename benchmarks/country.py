@@ -1,7 +1,7 @@
 """A synthetic country on PostgreSQL: learners in every real commune, completions, certificates.
 
 Raw rows go in with COPY (the way bulk imports reach the database at scale); the running
-totals are computed with the project's own contribution rules (`app.stats.contributions`), so
+totals are computed with the project's own contribution rules (`app.ledger.contributions`), so
 the loaded database is exactly what the service would have built record by record.
 """
 
@@ -17,11 +17,12 @@ import psycopg
 from sqlmodel import Session, select
 
 from app.catalog.models import ProgramCourse
+from app.core.clock import local_date
 from app.core.security import PersonalIds
 from app.core.text import fold
-from app.stats import totals
-from app.stats.contributions import CertificateFacts, LearnerFacts, contributions, local_date
-from app.stats.models import NATION
+from app.ledger import totals
+from app.ledger.contributions import CertificateFacts, LearnerFacts, contributions
+from app.ledger.models import NATION
 from app.units.models import Commune
 
 CHUNK_COMMUNES = 200

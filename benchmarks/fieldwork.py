@@ -37,13 +37,13 @@ from sqlmodel import Session, select
 from app.accounts import service as accounts
 from app.accounts.models import Role
 from app.accounts.schemas import UserCreate
+from app.core.citizen_id import PROVINCE_CODES
 from app.core.config import Settings
 from app.core.db import make_engine
 from app.core.migrate import upgrade_to_head
 from app.core.security import Passwords, PersonalIds
 from app.core.text import fold
 from app.imports.learners import DEFAULT_CONSENT_PURPOSE, LEARNER_COLUMNS
-from app.learners.citizen_id import PROVINCE_CODES
 from app.seed import seed_all
 from app.training.schemas import MIDDAY
 from app.units.models import Commune

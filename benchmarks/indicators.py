@@ -37,12 +37,13 @@ from app.accounts.models import Role
 from app.accounts.schemas import UserCreate
 from app.catalog.models import ProgramCourse
 from app.core.config import Settings
+from app.core.context import WriteContext, bind_context
 from app.core.db import make_engine, write_bind
 from app.core.migrate import upgrade_to_head
 from app.core.security import Passwords, PersonalIds
+from app.ledger.versions import EVERYTHING, raise_versions
 from app.seed import seed_all
 from app.stats.service import METRICS
-from app.stats.versions import EVERYTHING, raise_versions
 from app.training import service as training
 from app.training.models import Completion
 from app.training.schemas import CompletionCreate
@@ -526,7 +527,7 @@ def raw_sql_latency(
 ) -> dict[str, list[float]]:
     """The same questions answered from learners and certificates directly."""
     with Session(engine) as session:  # type: ignore[arg-type]
-        from app.stats.totals import satisfying_programs
+        from app.ledger.totals import satisfying_programs
 
         satisfying = {g: sorted(p) for g, p in satisfying_programs(session).items()}
     end = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC) + timedelta(hours=17)
@@ -576,7 +577,7 @@ def write_costs(engine: object, sample: list[str], rng: random.Random) -> dict[s
                     mock.patch(f"app.certificates.issuance.totals.{name}", lambda *a, **k: None)
                 )
         with switch, Session(write_bind(engine)) as session:  # type: ignore[arg-type]
-            session.info["adult_age"] = 18
+            bind_context(session, WriteContext(18))
             started = time.perf_counter()
             training.record_completion(
                 session,

@@ -36,12 +36,13 @@ from app.accounts.models import Role
 from app.catalog import service as catalog
 from app.catalog.models import Program, ProgramCourse
 from app.catalog.schemas import ProgramUpdate
+from app.core.context import WriteContext, bind_context
 from app.core.db import make_engine, write_bind
 from app.learners.models import Learner
-from app.stats import totals
-from app.stats.models import RulesRecount
-from app.stats.rebuild import compare
-from app.stats.recount import run_to_end
+from app.ledger import totals
+from app.ledger.models import RulesRecount
+from app.ledger.rebuild import compare
+from app.ledger.recount import run_to_end
 
 PUPILS = "CHUAN-HOC-SINH"
 CITIZENS = "CHUAN-NGUOI-DAN"
@@ -96,7 +97,7 @@ class Probe:
 
     def _once(self) -> None:
         with Session(write_bind(self.engine)) as session:
-            session.info["adult_age"] = ADULT_AGE
+            bind_context(session, WriteContext(ADULT_AGE))
             learner = session.get(Learner, self._rng.choice(self.ids))
             assert learner is not None
             started = time.perf_counter()
@@ -130,7 +131,7 @@ class Probe:
 
 def _apply(engine: Engine, code: str, data: ProgramUpdate) -> float:
     with Session(write_bind(engine)) as session:
-        session.info["adult_age"] = ADULT_AGE
+        bind_context(session, WriteContext(ADULT_AGE))
         program = session.get(Program, code)
         assert program is not None
         started = time.perf_counter()
@@ -165,7 +166,7 @@ def time_edit(engine: Engine, name: str, ids: list[uuid.UUID]) -> dict[str, obje
 
 def time_check(engine: Engine) -> dict[str, float | int]:
     with Session(engine) as session:
-        session.info["adult_age"] = 18
+        bind_context(session, WriteContext(18))
         started = time.perf_counter()
         comparison = compare(session)
         seconds = time.perf_counter() - started

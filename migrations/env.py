@@ -3,7 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import app.core.tables  # noqa: F401  (registers every table on the metadata)
+import app.models  # noqa: F401  (registers every table on the metadata)
 from app.core.config import Settings
 from app.core.db import make_engine
 

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 from app.core.config import Settings
+from app.core.context import WriteContext, bind_context
 from app.core.db import make_engine
 from app.core.migrate import upgrade_to_head
 from app.main import create_app
@@ -256,6 +257,7 @@ def session(client: TestClient, database_url: str) -> Iterator[Session]:
     else:
         engine = make_engine(database_url, pool_size=2)
     with Session(engine, expire_on_commit=False) as db:
+        bind_context(db, WriteContext(client.app.state.settings.adult_age))  # type: ignore[attr-defined]
         yield db
     engine.dispose()
 

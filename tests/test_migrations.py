@@ -6,9 +6,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from app.audit import service as audit
+from app.core.context import WriteContext, bind_context
 from app.core.db import make_engine
 from app.core.migrate import alembic_config
-from app.stats.rebuild import compare, rebuild
+from app.ledger.rebuild import compare, rebuild
 from tests.certificates.helpers import certify, register
 from tests.factories import CITIZEN_COURSES, HN_HOAN_KIEM, Staff, complete
 
@@ -103,7 +104,7 @@ def test_existing_certificates_are_dated_by_their_results_on_upgrade(
 
     # As the service stood before: every certificate counted from its issue.
     session.execute(text("UPDATE certificate SET attained_at = issued_at"))
-    session.info["adult_age"] = 18
+    bind_context(session, WriteContext(18))
     rebuild(session)
     session.commit()
     assert certified_in_may(client, staff) == 0

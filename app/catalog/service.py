@@ -30,8 +30,8 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound, invalid_field
 from app.core.pagination import paginate
 from app.learners.models import Group
-from app.stats import totals
-from app.stats.models import RulesRecount
+from app.ledger import totals
+from app.ledger.models import RulesRecount
 
 
 def _authorize(actor: Actor | None, action: str) -> None:
@@ -276,7 +276,7 @@ def _recount(
 
     The edit recounts the first batch of the people it moves itself, so a change that moves
     few (most, outside a national catalogue's core standards) is counted before it answers;
-    the rest are recounted after it, a batch at a time (`app.stats.recount`). One such change
+    the rest are recounted after it, a batch at a time (`app.ledger.recount`). One such change
     at a time: another while the last is still being recounted is refused, unless it undoes
     that one (a mistaken edit can be taken back at once).
     """

@@ -3,17 +3,18 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from jose import JWTError, jwt
-
 from app.catalog.models import Program
 from app.certificates.models import Certificate
 from app.core.config import Settings
 from app.core.security import TokenError
-from app.core.signing import KeyRing, verify_jws
+from app.core.signing import KeyRing
+from app.core.vneid_wire import (
+    CREDENTIAL_TYPE,
+    REVOCATION_TYPE,
+    unverified_issuer,
+    verify_credential,
+)
 
-CREDENTIAL_TYPE = "vc+jwt"
-# The issuer's signed word that one of its credentials is revoked, for VNeID.
-REVOCATION_TYPE = "revocation+jwt"
 CONTEXTS = [
     "https://www.w3.org/ns/credentials/v2",
     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
@@ -127,40 +128,6 @@ class CredentialSigner:
         if issuer not in self.issuers:
             raise TokenError("unknown issuer")
         return verify_credential(token, self.keys.public_keys(), issuer=issuer)
-
-
-def unverified_issuer(token: str) -> str | None:
-    """The `iss` a token claims, before anything is checked (to choose what to check it by)."""
-    try:
-        issuer = jwt.get_unverified_claims(token).get("iss")
-    except JWTError:
-        return None
-    return issuer if isinstance(issuer, str) else None
-
-
-def verify_credential(
-    token: str, keys: dict[str, dict[str, str]], *, issuer: str
-) -> dict[str, Any]:
-    """Check a credential against a JWK set: signature, `typ`, issuer, id and subject."""
-    claims = verify_jws(
-        token, keys, typ=CREDENTIAL_TYPE, issuer=issuer, require=("iat", "iss", "sub", "jti")
-    )
-    subject = claims.get("credentialSubject")
-    if not isinstance(subject, dict) or claims.get("id") != claims.get("jti"):
-        raise TokenError("not a credential")
-    return claims
-
-
-def verify_revocation(
-    token: str, keys: dict[str, dict[str, str]], *, issuer: str
-) -> dict[str, Any]:
-    """Check a revocation notice against a JWK set: signature, `typ`, issuer and subject."""
-    claims = verify_jws(
-        token, keys, typ=REVOCATION_TYPE, issuer=issuer, require=("iat", "iss", "sub")
-    )
-    if not isinstance(claims.get("revoked_at"), str):
-        raise TokenError("not a revocation notice")
-    return claims
 
 
 def mask_name(full_name: str) -> str:

@@ -32,11 +32,12 @@ from app.certificates.issuance import sign
 from app.certificates.models import Certificate, CertificateStatus, DeliveryStatus
 from app.core import holds
 from app.core.config import Settings
+from app.core.context import WriteContext, bind_context
 from app.core.db import utcnow, write_bind
 from app.core.logs import without_message
 from app.core.security import PersonalIds
 from app.learners.models import Learner
-from app.stats import totals
+from app.ledger import totals
 from app.vneid.client import DeliveryOutcome, VneidClient
 
 logger = logging.getLogger(__name__)
@@ -66,8 +67,7 @@ class Outbox:
 
     def session(self) -> Session:
         session = Session(write_bind(self.engine), expire_on_commit=False)
-        session.info["adult_age"] = self.settings.adult_age
-        return session
+        return bind_context(session, WriteContext(self.settings.adult_age))
 
 
 def backoff(settings: Settings, attempts: int) -> timedelta:

@@ -14,9 +14,10 @@ from app.catalog.models import Program
 from app.catalog.service import Requirement
 from app.certificates.credentials import CredentialSigner
 from app.certificates.models import Certificate, CertificateStatus, DeliveryStatus
+from app.core.context import write_context
 from app.core.db import read_columns, utcnow
 from app.learners.models import Learner
-from app.stats import totals
+from app.ledger import totals
 from app.training.models import Completion
 
 _PASSED_RESULTS = select(
@@ -68,12 +69,9 @@ def attained_programs(session: Session, learner_id: uuid.UUID) -> dict[str, Atta
     return attained
 
 
-SIGNER_KEY = "credential_signer"
-
-
 def signer_of(session: Session) -> CredentialSigner | None:
-    """The credential signer handed to the session by whoever opened it, if any."""
-    signer = session.info.get(SIGNER_KEY)
+    """The credential signer in the session's `WriteContext`, if any."""
+    signer = write_context(session).signer
     return signer if isinstance(signer, CredentialSigner) else None
 
 

@@ -7,7 +7,7 @@ import qrcode
 import qrcode.image.svg
 
 from app.certificates.schemas import CertificatePublic, Verification
-from app.stats.contributions import local_date
+from app.core.clock import local_date
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 48rem; color: #1b1b1b; }

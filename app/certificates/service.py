@@ -19,13 +19,13 @@ from app.certificates.schemas import (
     Verification,
     VerificationStatus,
 )
+from app.core.clock import local_date
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import paginate
 from app.core.security import TokenError
 from app.learners.models import Learner
-from app.stats import totals
-from app.stats.contributions import local_date
+from app.ledger import totals
 
 
 def program_title(session: Session, code: str) -> str:

@@ -7,19 +7,20 @@ batch. `InputModel` checks every text and integer of a request body, however nes
 typed aliases below also tell the OpenAPI document the bounds.
 """
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from app.core.clock import VIETNAM
+
 MAX_INT = 2**31 - 1
 MIN_INT = -(2**31)
 # Every date the service records or reports on lies in these years.
 FIRST_DAY = date(1900, 1, 1)
 LAST_DAY = date(2100, 12, 31)
-VIETNAM = timezone(timedelta(hours=7))
 # A phone's clock may run a little ahead of the server's.
 CLOCK_SKEW = timedelta(hours=1)
 

@@ -13,6 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql.selectable import TypedReturnsRows
 from sqlmodel import Session, SQLModel, create_engine
 
+from app.core.context import WriteContext, bind_context
+
 # Stable constraint names, so Alembic can alter and drop them on every database.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -229,9 +231,8 @@ def request_session(request: Request) -> Session:
     )
     bind = read_bind(engine) if reads_only else write_bind(engine)
     session = Session(bind, expire_on_commit=False)
-    session.info["adult_age"] = request.app.state.settings.adult_age
-    session.info["credential_signer"] = getattr(request.app.state, "credential_signer", None)
-    return session
+    signer = getattr(request.app.state, "credential_signer", None)
+    return bind_context(session, WriteContext(request.app.state.settings.adult_age, signer))
 
 
 _T = TypeVar("_T")

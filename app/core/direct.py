@@ -33,7 +33,7 @@ Query = tuple[TypedReturnsRows[*tuple[Any, ...]], dict[str, Any]]
 Rows = list[tuple[Any, ...]]
 
 
-class Direct:
+class DirectRunner:
     """Runs statements built once (module constants), outside any session: SELECTs of plain
     columns, and on PostgreSQL transactions of such reads and a write."""
 
@@ -185,6 +185,6 @@ async def _pipelined(
     ]
 
 
-def direct_of(request: Request) -> Direct:
-    direct: Direct = request.app.state.direct
+def direct_of(request: Request) -> DirectRunner:
+    direct: DirectRunner = request.app.state.direct
     return direct

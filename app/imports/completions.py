@@ -17,7 +17,7 @@ from app.core.errors import DomainError, NotFound
 from app.imports import columns
 from app.imports.context import ChunkOutcome, ImportContext, SourceRow, row_problem
 from app.learners.models import Learner
-from app.stats import totals
+from app.ledger import totals
 from app.training import service as training
 from app.training.schemas import CompletionCreate
 

@@ -10,12 +10,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app.accounts.actor import Actor
+from app.core.context import WriteContext
 from app.core.errors import DomainError
 from app.core.security import PersonalIds
 from app.core.text import fold
 from app.imports import columns
 from app.imports.readers import Cell
-from app.stats.totals import DEFAULT_ADULT_AGE
 from app.sync import problems
 from app.units.models import Commune, Village
 
@@ -95,14 +95,16 @@ class ImportContext:
     today: date
     # Look-ups read with sessions of their own: checking rows needs no transaction.
     engine: Engine
-    # Signs certificates that completions issue (None: the delivery worker signs them later).
-    credential_signer: object | None = None
-    # The age from which a learner counts as an adult (ADULT_AGE).
-    adult_age: int = DEFAULT_ADULT_AGE
+    # The adult age, and the signer of certificates that completions issue.
+    context: WriteContext
     # The file's `commune_code` column holds codes of the old map (the upload's option).
     old_codes: bool = False
     _communes: dict[str, str] | None = None
     _villages: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def adult_age(self) -> int:
+        return self.context.adult_age
 
     def province_of(self, commune_code: str) -> str | None:
         """The commune's province, or None for an unknown commune (all loaded once)."""

@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
+from app.core.clock import local_date
 from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound, field_error
 from app.core.text import fold, normalize_name
@@ -44,8 +45,8 @@ from app.imports.readers import Cell
 from app.learners.models import Group, Learner
 from app.learners.schemas import LearnerCreate
 from app.learners.service import group_problems, person_problems
-from app.stats import totals
-from app.stats.contributions import adult_since, local_date
+from app.ledger import totals
+from app.ledger.contributions import adult_since
 from app.training.schemas import MIDDAY
 from app.units import legacy
 

@@ -37,7 +37,9 @@ from sqlmodel import Session, col, select
 from app.accounts.models import User
 from app.accounts.service import actor_for
 from app.core import holds
+from app.core.clock import vietnam_today
 from app.core.config import Settings
+from app.core.context import Signer, WriteContext, bind_context
 from app.core.db import utcnow, write_bind
 from app.core.logs import without_message
 from app.core.security import PersonalIds
@@ -47,7 +49,6 @@ from app.imports.context import ChunkOutcome, ImportContext, SourceRow
 from app.imports.models import CommuneScheme, ImportJob, ImportKind, ImportStatus
 from app.imports.readers import FileLimits, FileProblem, open_sheet
 from app.sync.idempotency import purge_expired
-from app.training.schemas import vietnam_today
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ def run_import(
     owner: str,
     should_stop: Callable[[], bool] = lambda: False,
     on_progress: Callable[[ImportJob], None] | None = None,
-    credential_signer: object | None = None,
+    credential_signer: Signer | None = None,
 ) -> ImportJob:
     """Store the claimed import's remaining rows, a committed chunk at a time."""
     with Session(engine, expire_on_commit=False) as session:
@@ -176,8 +177,7 @@ def run_import(
         default_commune_code=job.default_commune_code,
         today=vietnam_today(),
         engine=engine,
-        credential_signer=credential_signer,
-        adult_age=settings.adult_age,
+        context=WriteContext(settings.adult_age, credential_signer),
         old_codes=job.commune_scheme == CommuneScheme.legacy,
     )
     steps = STEPS[ImportKind(job.kind)]
@@ -278,8 +278,7 @@ def _store_chunk(
     """One chunk, committed with the import's counters; None if the lease was lost."""
     lease = timedelta(seconds=settings.import_lease_seconds)
     with Session(write_bind(engine), expire_on_commit=False) as session:
-        session.info["adult_age"] = settings.adult_age
-        session.info["credential_signer"] = ctx.credential_signer
+        bind_context(session, ctx.context)
         outcome = steps.store(session, ctx, prepared)
         service.save_rejections(
             session,
@@ -357,7 +356,7 @@ class ImportWorker:
         engine: Engine,
         settings: Settings,
         personal_ids: PersonalIds,
-        credential_signer: object | None = None,
+        credential_signer: Signer | None = None,
     ) -> None:
         self.engine = engine
         self.credential_signer = credential_signer

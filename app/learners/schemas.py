@@ -15,24 +15,11 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.core.bounds import Day, InputModel, PastMoment
+from app.core.citizen_id import CitizenId
 from app.core.text import CleanName
 from app.core.types import in_utc
-from app.learners.citizen_id import shape_ok
 from app.learners.models import Group, OfficialLevel, Sex
 
-
-def _citizen_id(value: str) -> str:
-    if not shape_ok(value):
-        raise PydanticCustomError("citizen_id.shape", "The personal ID number must be 12 digits")
-    return value
-
-
-CitizenId = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=20),
-    AfterValidator(_citizen_id),
-    Field(description="Số định danh cá nhân, 12 chữ số / 12-digit personal ID number"),
-]
 FullName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120), CleanName
 ]

@@ -13,6 +13,8 @@ from app.accounts.actor import Actor
 from app.accounts.models import Role
 from app.audit import service as audit
 from app.certificates.issuance import forget_holder
+from app.core import citizen_id as rules
+from app.core.clock import vietnam_today
 from app.core.db import read_columns, utcnow
 from app.core.direct import Query, Rows
 from app.core.errors import Conflict, Invalid, NotFound, field_error, invalid_field
@@ -20,11 +22,9 @@ from app.core.pagination import paginate
 from app.core.search import name_matches
 from app.core.security import PersonalIds, mask_citizen_id
 from app.core.text import fold, normalize_name
-from app.learners import citizen_id as rules
 from app.learners.models import Group, Learner
 from app.learners.schemas import ConsentPublic, LearnerCreate, LearnerPublic, LearnerUpdate
-from app.stats import totals
-from app.training.schemas import vietnam_today
+from app.ledger import totals
 from app.units import legacy
 from app.units.models import Commune, Village
 

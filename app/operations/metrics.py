@@ -17,15 +17,15 @@ from sqlmodel import Session, and_, col, or_, select
 
 from app.certificates.models import Certificate, CertificateStatus, DeliveryStatus
 from app.core.db import utcnow
-from app.core.direct import Direct
+from app.core.direct import DirectRunner
 from app.imports.models import ImportJob, ImportStatus
-from app.stats.models import RulesRecount
+from app.ledger.models import RulesRecount
 
 
 class DatabaseFigures(Collector):
     """The connection pool's use and the work waiting in the database, read at each scrape."""
 
-    def __init__(self, engine: Engine, direct: Direct | None = None) -> None:
+    def __init__(self, engine: Engine, direct: DirectRunner | None = None) -> None:
         self.engine = engine
         self.direct = direct
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from enum import StrEnum
 
-from app.stats import contributions as c
+from app.ledger import contributions as c
 
 
 class Indicator(StrEnum):

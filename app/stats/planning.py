@@ -14,11 +14,12 @@ from app.audit import service as audit
 from app.core.db import utcnow
 from app.core.errors import Invalid, NotFound, invalid_field
 from app.core.pagination import paginate
-from app.stats.contributions import REG, REG_ADULTS
-from app.stats.models import NATION, Baseline, Target
+from app.ledger.contributions import REG, REG_ADULTS
+from app.ledger.models import NATION
+from app.ledger.versions import EVERYTHING, raise_versions
+from app.stats.models import Baseline, Target
 from app.stats.schemas import BaselineIn, BaselinePublic, Scope, TargetIn
 from app.stats.service import commune_unit, metric_values
-from app.stats.versions import EVERYTHING, raise_versions
 from app.units.models import Commune, Province
 
 ADMINS = (Role.national_admin, Role.province_admin, Role.commune_admin)

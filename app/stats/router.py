@@ -1,22 +1,20 @@
 """Indicators, breakdowns, progress over time and reports; baselines and targets."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from app.accounts.actor import Actor
-from app.accounts.deps import Caller, CurrentActor, actor_from, actor_read, actor_read_with
+from app.accounts.deps import Caller, CurrentActor
 from app.core.bounds import Day
+from app.core.clock import vietnam_today
 from app.core.db import SessionDep
-from app.core.direct import direct_of
 from app.core.pagination import CursorQuery, LimitQuery, Page
 from app.core.problems import language_of
 from app.core.spreadsheets import XLSX_MEDIA_TYPE
-from app.stats import export, planning, service
-from app.stats.answers import Answers
-from app.stats.contributions import VIETNAM
+from app.stats import export, planning, service, unit_stats
 from app.stats.indicators import Indicator
 from app.stats.schemas import (
     BaselineIn,
@@ -32,7 +30,6 @@ from app.stats.schemas import (
 )
 from app.stats.service import UnitRef
 from app.stats.timeseries import timeseries as build_timeseries
-from app.stats.versions import VERSION_OF, version_read
 
 router = APIRouter()
 
@@ -47,13 +44,8 @@ SortBy = Annotated[Indicator, Query(description="Chỉ tiêu để xếp hạng 
 Order = Annotated[Literal["asc", "desc"], Query()]
 
 
-_ACCOUNT_AND_VERSION = {
-    level: actor_read_with(statement.scalar_subquery()) for level, statement in VERSION_OF.items()
-}
-
-
 def _today() -> date:
-    return datetime.now(VIETNAM).date()
+    return vietnam_today()
 
 
 def _unit(session: SessionDep, actor: Actor, level: str, code: str | None) -> UnitRef:
@@ -70,31 +62,7 @@ def _unit(session: SessionDep, actor: Actor, level: str, code: str | None) -> Un
 async def _stats(
     request: Request, caller: int, level: str, code: str | None, as_of: date | None
 ) -> Response:
-    # The busiest read of all: no session, no worker thread on PostgreSQL, the caller's account
-    # read in the same statement as the unit's version, and the figures themselves read only
-    # when that version has moved since this process last answered.
-    direct = direct_of(request)
-    code = code or ""
-    unit = service.known_unit(direct, level, code)
-    if unit is None:
-        account, found = await direct.run(actor_read(caller), service.unit_read(level, code))
-        actor = actor_from(request, account)
-        unit = service.unit_from(direct, level, code, found)
-        [[(version,)]] = await direct.run(version_read(level, code))
-    else:
-        _, parameters = version_read(level, code)
-        [rows] = await direct.run(_ACCOUNT_AND_VERSION[level](caller, parameters))
-        actor = actor_from(request, [row[:-1] for row in rows])  # 401 when there is no row
-        version = rows[0][-1]
-    service.require_visible(actor, unit, action="stats.read")
-    day, lang = as_of or _today(), language_of(request)
-    answers: Answers = request.app.state.answers
-    key = (level, unit.code, day, lang)
-    body = answers.get(key, version)
-    if body is None:
-        results = await direct.run(*service.stats_reads(unit, day))
-        body = service.stats_from(unit, day, lang, results).model_dump_json().encode()
-        answers.put(key, version, body)
+    body = await unit_stats.answer(request, caller, level, code, as_of)
     return Response(body, media_type="application/json")
 
 

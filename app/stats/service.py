@@ -13,11 +13,12 @@ from sqlmodel import Session, col, select
 
 from app.accounts.actor import Actor
 from app.core.db import read_columns
-from app.core.direct import Direct, Query, Rows
+from app.core.direct import DirectRunner, Query, Rows
 from app.core.errors import NotFound
 from app.core.i18n import Language
+from app.ledger.models import NATION, RulesRecount, StatTotal
 from app.stats.indicators import BY_INDICATOR, DEFINITIONS, Definition, Indicator
-from app.stats.models import NATION, Baseline, RulesRecount, StatTotal, Target
+from app.stats.models import Baseline, Target
 from app.stats.schemas import (
     IndicatorValue,
     RecountPublic,
@@ -103,14 +104,14 @@ def commune_unit(session: Session, code: str) -> UnitRef:
     return unit
 
 
-def known_unit(direct: Direct, level: str, code: str) -> UnitRef | None:
+def known_unit(direct: DirectRunner, level: str, code: str) -> UnitRef | None:
     """The nation, or a province or commune this process has read before."""
     if level == "national":
         return national_unit()
     return _KNOWN_UNITS.get(_unit_key(direct.engine, level, code))
 
 
-def unit_from(direct: Direct, level: str, code: str, rows: Rows) -> UnitRef:
+def unit_from(direct: DirectRunner, level: str, code: str, rows: Rows) -> UnitRef:
     """The unit `unit_read` found, now known to this process; 404 if there is none."""
     unit = _unit_from(level, code, rows)
     if unit is None:

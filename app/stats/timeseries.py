@@ -6,8 +6,8 @@ from datetime import date, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app.ledger.models import StatTotal
 from app.stats.indicators import DEFINITIONS
-from app.stats.models import StatTotal
 from app.stats.schemas import Series, SeriesPoint, Timeseries
 from app.stats.service import UnitRef, baselines
 

@@ -13,7 +13,7 @@ from app.core.errors import Conflict, DomainError, Invalid, NotFound
 from app.core.security import PersonalIds
 from app.learners import service as learners
 from app.learners.models import Learner
-from app.stats import totals
+from app.ledger import totals
 from app.sync import problems, sets
 from app.sync.outcomes import Outcome, as_uuid, client_id_of, rejected
 from app.sync.schemas import RecordStatus, SyncCompletion, SyncLearner, SyncRequest

@@ -29,6 +29,7 @@ from app.audit import service as audit
 from app.catalog import service as catalog
 from app.certificates.issuance import attained_from, issue_attained
 from app.core import bulk
+from app.core.clock import vietnam_today
 from app.core.db import utcnow
 from app.core.errors import DomainError, Invalid, invalid_field
 from app.core.security import PersonalIds
@@ -36,13 +37,14 @@ from app.core.text import fold, normalize_name
 from app.core.types import in_utc
 from app.learners import service as learners
 from app.learners.models import Group, Learner
-from app.stats import totals
+from app.ledger import totals
 from app.sync import problems
 from app.sync.outcomes import Outcome, client_id_of, rejected
 from app.sync.schemas import SyncCompletion, SyncLearner
+from app.training import queries as completions
 from app.training import service as training
 from app.training.models import Completion
-from app.training.schemas import CompletionCreate, vietnam_today
+from app.training.schemas import CompletionCreate
 from app.units import legacy
 from app.units.models import Commune, Village
 
@@ -352,7 +354,9 @@ def store_completions(
         for code in sorted({a[2].course_code for a in accepted})
     }
     now = utcnow()
-    pairs: dict[tuple[uuid.UUID, str], tuple[int, dict[str, Any], training.StoredCompletion]] = {}
+    pairs: dict[
+        tuple[uuid.UUID, str], tuple[int, dict[str, Any], completions.StoredCompletion]
+    ] = {}
     taken_clients: set[uuid.UUID] = set()
     for index, raw, record, learner_id in accepted:
         pair = (learner_id, record.course_code)
@@ -376,7 +380,7 @@ def store_completions(
     if not pairs:
         return outcomes, later
     values = [
-        {key: getattr(completion, key) for key in training.STORED_COLUMNS}
+        {key: getattr(completion, key) for key in completions.STORED_COLUMNS}
         for _, _, completion in pairs.values()
     ]
     inserted = {
@@ -399,7 +403,7 @@ def store_completions(
         outcomes.append(
             Outcome("completion", index, completion.client_id, "created", completion.id)
         )
-        events.append(training.event_of(actor, "completion.create", completion))
+        events.append(completions.completion_event(actor, "completion.create", completion))
         if completion.passed:
             passed.setdefault(completion.learner_id, {})[completion.course_code] = completion.score
     audit.record_events(session, events)

@@ -4,21 +4,17 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
-from sqlmodel import Session
 
-from app.accounts.actor import Actor
-from app.accounts.deps import Caller, CurrentActor, as_caller
+from app.accounts.deps import Caller, CurrentActor
 from app.core.db import SessionDep, WritesOnRead
-from app.core.direct import direct_of
 from app.core.errors import DomainError
 from app.core.i18n import Language, translate, validation_message
 from app.core.pagination import CursorQuery, LimitQuery, Page
-from app.core.problems import PROBLEM_BASE, is_transient, language_of
+from app.core.problems import PROBLEM_BASE, language_of
 from app.learners import service as learners
-from app.training import direct as fast
-from app.training import service
+from app.training import completion, service
 from app.training.models import Completion, TrainingClass
+from app.training.queries import StoredCompletion
 from app.training.schemas import (
     AttendanceCreate,
     AttendanceResponse,
@@ -45,8 +41,8 @@ def class_in_scope(action: str):  # type: ignore[no-untyped-def]
     return load
 
 
-def _public(completion: Completion | service.StoredCompletion) -> CompletionPublic:
-    return CompletionPublic.model_validate(completion)
+def _public(stored: Completion | StoredCompletion) -> CompletionPublic:
+    return CompletionPublic.model_validate(stored)
 
 
 @router.post(
@@ -62,12 +58,7 @@ def _public(completion: Completion | service.StoredCompletion) -> CompletionPubl
 )
 async def record_completion(data: CompletionCreate, request: Request, caller: Caller) -> Response:
     """Ghi kết quả học / Record a completion (201 new; 200 when it merged into the best one)."""
-    direct = direct_of(request)
-    recorded = (
-        await fast.record_completion(direct, request, caller, data) if direct.on_loop else None
-    )
-    if recorded is None:
-        recorded = await _in_session(request, caller, data)
+    recorded = await completion.record(request, caller, data)
     # Serialised here, once: FastAPI would validate the model again against `response_model`.
     return Response(
         _public(recorded.completion).model_dump_json(),
@@ -76,31 +67,6 @@ async def record_completion(data: CompletionCreate, request: Request, caller: Ca
         else status.HTTP_200_OK,
         media_type="application/json",
     )
-
-
-async def _in_session(request: Request, caller: int, data: CompletionCreate) -> service.Recorded:
-    """The completion recorded in a session; a new one whose commit went unanswered (the
-    connection dropped) but is stored after all is answered as created."""
-    attempt: list[service.Recorded] = []
-
-    def work(session: Session, actor: Actor) -> service.Recorded:
-        attempt.append(service.record_completion(session, actor=actor, data=data))
-        return attempt[-1]
-
-    try:
-        return await as_caller(request, caller, work)
-    except Exception as exc:
-        if not (attempt and attempt[-1].outcome == "created" and is_transient(exc)):
-            raise
-        recorded = attempt[-1]
-        if not await run_in_threadpool(_stored, request, recorded.completion.id):
-            raise
-        return recorded
-
-
-def _stored(request: Request, completion_id: uuid.UUID) -> bool:
-    with Session(request.app.state.engine) as session:
-        return session.get(Completion, completion_id) is not None
 
 
 @router.get(

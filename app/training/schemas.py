@@ -2,7 +2,7 @@
 
 import re
 import uuid
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -16,18 +16,13 @@ from pydantic import (
 
 from app.catalog.schemas import Code
 from app.core.bounds import Day, InputModel, within_days
+from app.core.clock import VIETNAM, vietnam_today
 from app.training.models import Method
 
-# Vietnam keeps UTC+07:00 all year. Dates and times given without a zone are taken as local.
-VIETNAM = timezone(timedelta(hours=7), "ICT")
+# Dates and times given without a zone are taken as Vietnam's.
 # A date alone stands for midday in Vietnam: the same calendar day in Vietnam and in UTC.
 MIDDAY = time(12, 0, tzinfo=VIETNAM)
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def vietnam_today(now: datetime | None = None) -> date:
-    """Today's date in Vietnam."""
-    return (now or datetime.now(UTC)).astimezone(VIETNAM).date()
 
 
 def moment_of_day(day: date, now: datetime | None = None) -> datetime:

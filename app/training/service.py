@@ -2,22 +2,18 @@
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
-import sqlalchemy as sa
-from sqlalchemy import bindparam
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import Role, Team
 from app.audit import service as audit
-from app.catalog.models import Course
 from app.certificates.issuance import issue_attained
+from app.core.clock import local_date, vietnam_today
 from app.core.db import read_columns, utcnow
-from app.core.direct import Query, Rows
 from app.core.errors import (
     Conflict,
     DomainError,
@@ -29,16 +25,16 @@ from app.core.errors import (
 from app.core.pagination import paginate
 from app.learners import service as learners
 from app.learners.models import Learner
-from app.stats import totals
+from app.ledger import totals
+from app.training import queries
 from app.training.models import Completion, Method, TrainingClass
+from app.training.queries import CourseRule, StoredCompletion
 from app.training.schemas import (
-    VIETNAM,
     AttendanceCreate,
     ClassCreate,
     CompletionCorrection,
     CompletionCreate,
     moment_of_day,
-    vietnam_today,
 )
 from app.units.models import Commune, Village
 
@@ -53,28 +49,10 @@ class Recorded:
     completion: "Completion | StoredCompletion"
     outcome: Outcome
 
-
-@dataclass(slots=True)
-class StoredCompletion:
-    """A completion row's columns, for the hot path that writes it with plain statements.
-
-    Building an ORM object costs more than the INSERT that stores the row.
-    """
-
-    id: uuid.UUID
-    learner_id: uuid.UUID
-    province_code: str
-    commune_code: str
-    course_code: str
-    completed_at: datetime
-    score: float
-    passed: bool
-    method: str
-    class_id: uuid.UUID | None
-    client_id: uuid.UUID | None
-    recorded_by_id: int | None
-    created_at: datetime
-    updated_at: datetime
+    @property
+    def may_issue(self) -> bool:
+        """Whether the result may complete a program: it was stored, and it passed."""
+        return self.outcome != "unchanged" and self.completion.passed
 
 
 @dataclass(frozen=True)
@@ -89,43 +67,8 @@ def _rank(passed: bool, score: float, completed_at: datetime) -> tuple[bool, flo
     return passed, score, -completed_at.timestamp()
 
 
-class CourseRule(NamedTuple):
-    """What recording a result needs of a course."""
-
-    code: str
-    pass_score: float
-    active: bool
-
-
-_COURSE_RULE = select(col(Course.code), col(Course.pass_score), col(Course.active)).where(
-    col(Course.code) == bindparam("code")
-)
-
-
-def course_read(code: str) -> Query:
-    return _COURSE_RULE, {"code": code}
-
-
-def course_from(rows: Rows) -> CourseRule | None:
-    return CourseRule(*rows[0]) if rows else None
-
-
-# The course's rule as two values (NULL when there is no such course) of the course given as
-# the parameter `code`, to go beside another read's columns (see `course_from_values`).
-COURSE_RULE_VALUES = tuple(
-    sa.select(column).where(col(Course.code) == bindparam("code")).scalar_subquery()
-    for column in (col(Course.pass_score), col(Course.active))
-)
-
-
-def course_from_values(
-    code: str, pass_score: float | None, active: bool | None
-) -> CourseRule | None:
-    return None if pass_score is None or active is None else CourseRule(code, pass_score, active)
-
-
 def course_rule(session: Session, code: str) -> CourseRule | None:
-    return course_from(read_columns(session, *course_read(code)))
+    return queries.course_from(read_columns(session, *queries.course_read(code)))
 
 
 def _course_problems(course: CourseRule | None, field: str = "course_code") -> list[dict[str, Any]]:
@@ -136,49 +79,6 @@ def _course_problems(course: CourseRule | None, field: str = "course_code") -> l
     return []
 
 
-STORED_COLUMNS = [column.key for column in Completion.__table__.columns]  # type: ignore[attr-defined]
-if [field.name for field in fields(StoredCompletion)] != STORED_COLUMNS:
-    raise RuntimeError("StoredCompletion must list the completion table's columns in order")
-_TABLE = Completion.__table__  # type: ignore[attr-defined]
-_INSERT_IF_NEW = sqlite.insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.id)
-
-
-# On PostgreSQL a new completion and its audit event are one statement (a data-modifying
-# CTE): one round trip, atomic even in autocommit, and no event unless the row was stored.
-_CREATE_AUDITED = audit.for_each_row(
-    postgresql.insert(_TABLE)
-    .values({key: bindparam(key, type_=_TABLE.c[key].type) for key in STORED_COLUMNS})
-    .on_conflict_do_nothing()
-    .returning(_TABLE.c.id)
-    .cte("stored")
-    .c.id
-).returning(audit.TARGET_ID)
-
-
-def create_write(actor: Actor, completion: StoredCompletion) -> Query:
-    """Store a new completion with its audit event unless its learner and course (or its
-    client_id) already have one: a row back if it was stored (PostgreSQL)."""
-    values = {key: getattr(completion, key) for key in STORED_COLUMNS}
-    event = event_of(actor, "completion.create", completion)
-    return _CREATE_AUDITED, values | audit.bound(event)
-
-
-def _insert_if_new(session: Session, actor: Actor, completion: StoredCompletion) -> bool:
-    """Store a new completion unless its learner and course (or its client_id) already have one,
-    with its audit event.
-
-    One statement: a concurrent writer of the same pair makes this wait for its commit, and
-    then find the row.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return bool(read_columns(session, *create_write(actor, completion)))
-    values = {key: getattr(completion, key) for key in STORED_COLUMNS}
-    if session.execute(_INSERT_IF_NEW, values).first() is None:
-        return False
-    _audit(session, actor, "completion.create", completion)
-    return True
-
-
 def _by_client_id(session: Session, client_id: uuid.UUID) -> Completion | None:
     return session.exec(
         select(Completion)
@@ -187,96 +87,19 @@ def _by_client_id(session: Session, client_id: uuid.UUID) -> Completion | None:
     ).first()
 
 
-_STORED = sa.select(*_TABLE.columns).where(
-    col(Completion.learner_id) == bindparam("learner_id"),
-    col(Completion.course_code) == bindparam("course_code"),
-)
-_STORED_FOR_UPDATE = _STORED.with_for_update()
-
-
-def stored_from(rows: Rows) -> StoredCompletion | None:
-    return StoredCompletion(*rows[0]) if rows else None
-
-
-_OF_LEARNER = sa.select(*_TABLE.columns).where(
-    col(Completion.learner_id) == bindparam("learner_id")
-)
-
-
-def learner_completions_read(learner_id: uuid.UUID) -> Query:
-    """Every completion of a learner, not locked."""
-    return _OF_LEARNER, {"learner_id": learner_id}
-
-
-def learner_completions_from(rows: Rows) -> list[StoredCompletion]:
-    return [StoredCompletion(*row) for row in rows]
-
-
-# Whether a completion holds the client_id given as the parameter `client_id` (false for
-# none), to go beside another read's columns.
-CLIENT_ID_TAKEN = sa.exists().where(col(Completion.client_id) == bindparam("client_id"))
-
-
 def _for_learner_course(
     session: Session, learner_id: uuid.UUID, course_code: str
 ) -> StoredCompletion | None:
     """The stored row's columns; a better result is written over them by `_merge`."""
     # Locked, so two writers merging into the same row take turns (PostgreSQL; SQLite
     # serialises writers anyway).
-    return stored_from(
+    return queries.stored_from(
         read_columns(
-            session, _STORED_FOR_UPDATE, {"learner_id": learner_id, "course_code": course_code}
+            session,
+            queries.STORED_FOR_UPDATE,
+            {"learner_id": learner_id, "course_code": course_code},
         )
     )
-
-
-_MERGED_COLUMNS = (
-    "completed_at",
-    "score",
-    "passed",
-    "method",
-    "class_id",
-    "province_code",
-    "commune_code",
-    "recorded_by_id",
-    "updated_at",
-)
-_NEW = {key: bindparam(f"new_{key}", type_=_TABLE.c[key].type) for key in _MERGED_COLUMNS}
-# Written only over a result it beats (the order of `_rank`), so a writer that read the stored
-# row without a lock cannot overwrite a better one stored meanwhile.
-_MERGE = (
-    sa.update(_TABLE)
-    .where(
-        col(Completion.id) == bindparam("stored_id"),
-        sa.tuple_(_NEW["passed"], _NEW["score"], _TABLE.c.completed_at)
-        > sa.tuple_(_TABLE.c.passed, _TABLE.c.score, _NEW["completed_at"]),
-    )
-    .values(_NEW)
-)
-_MERGE_AUDITED = audit.for_each_row(_MERGE.returning(_TABLE.c.id).cte("merged").c.id).returning(
-    audit.TARGET_ID
-)
-
-
-def _merge_values(completion: StoredCompletion) -> dict[str, Any]:
-    values = {f"new_{key}": getattr(completion, key) for key in _MERGED_COLUMNS}
-    return {"stored_id": completion.id, **values}
-
-
-def merge_write(actor: Actor, completion: StoredCompletion) -> Query:
-    """Write a better result over the stored row, with its audit event, unless the stored one
-    is at least as good by now: a row back if it was written (PostgreSQL)."""
-    event = event_of(actor, "completion.update", completion)
-    return _MERGE_AUDITED, _merge_values(completion) | audit.bound(event)
-
-
-def _merge(session: Session, actor: Actor, completion: StoredCompletion) -> None:
-    """Write the better result into the stored row (it keeps its id, client_id and creation)."""
-    if session.get_bind().dialect.name == "postgresql":
-        read_columns(session, *merge_write(actor, completion))
-        return
-    session.connection().execute(_MERGE, _merge_values(completion))
-    _audit(session, actor, "completion.update", completion)
 
 
 def _resent(earlier: Completion, data: CompletionCreate) -> Recorded:
@@ -284,28 +107,6 @@ def _resent(earlier: Completion, data: CompletionCreate) -> Recorded:
     if earlier.learner_id != data.learner_id or earlier.course_code != data.course_code:
         raise Conflict("completion.client_reused")
     return Recorded(earlier, "unchanged")
-
-
-def event_of(actor: Actor, action: str, completion: StoredCompletion) -> dict[str, Any]:
-    return audit.event(
-        actor_id=actor.audit_id,
-        actor_role=actor.role,
-        action=action,
-        target_type="completion",
-        target_id=completion.id,
-        province_code=completion.province_code,
-        commune_code=completion.commune_code,
-        detail={
-            "learner_id": str(completion.learner_id),
-            "course_code": completion.course_code,
-            "score": completion.score,
-            "passed": completion.passed,
-        },
-    )
-
-
-def _audit(session: Session, actor: Actor, action: str, completion: StoredCompletion) -> None:
-    audit.record_event(session, event_of(actor, action, completion))
 
 
 def record_completion(
@@ -322,7 +123,7 @@ def record_completion(
     )
     totals.lock_learner(session, learner.id)
     recorded = _store_completion(session, actor=actor, learner=learner, data=data, now=now)
-    if recorded.outcome != "unchanged" and recorded.completion.passed:
+    if recorded.may_issue:
         issue_attained(
             session, learner_id=learner.id, actor_id=actor.audit_id, actor_role=actor.role, now=now
         )
@@ -355,7 +156,7 @@ def _store_completion(
     completion = candidate(actor, learner, course, data, now, errors)
     existing = None
     while existing is None:
-        if _insert_if_new(session, actor, completion):
+        if queries.insert_if_new(session, actor, completion):
             return Recorded(completion, "created")
         # The pair was stored first by someone else, or this client_id was.
         if data.client_id is not None:
@@ -365,11 +166,11 @@ def _store_completion(
         # None only if the row in the way was removed meanwhile: then try again.
         existing = _for_learner_course(session, learner.id, completion.course_code)
 
-    better = improved(existing, completion)
-    if better is None:
-        return Recorded(existing, "unchanged")
-    _merge(session, actor, better)
-    return Recorded(better, "updated")
+    recorded = decide(existing, completion)
+    if recorded.outcome == "updated":
+        assert isinstance(recorded.completion, StoredCompletion)
+        queries.merge(session, actor, recorded.completion)
+    return recorded
 
 
 def _problems(
@@ -383,7 +184,7 @@ def _problems(
     if data.completed_at > now + CLOCK_SKEW:
         errors.append(field_error("completed_at", "completion.future"))
     born = learner.birth_date
-    if born is not None and data.completed_at.astimezone(VIETNAM).date() < born:
+    if born is not None and local_date(data.completed_at) < born:
         errors.append(field_error("completed_at", "completion.before_birth"))
     return errors
 
@@ -419,6 +220,18 @@ def candidate(
     )
 
 
+def decide(existing: StoredCompletion | None, new: StoredCompletion) -> Recorded:
+    """What a valid result does, on either path: stored as the learner's first in its course
+    (created), written over a worse stored one (updated), or left for a better one
+    (unchanged). Whether it then issues a certificate is `Recorded.may_issue`."""
+    if existing is None:
+        return Recorded(new, "created")
+    better = improved(existing, new)
+    if better is None:
+        return Recorded(existing, "unchanged")
+    return Recorded(better, "updated")
+
+
 def improved(existing: StoredCompletion, new: StoredCompletion) -> StoredCompletion | None:
     """The stored row with the new result written over it, if the new one is better; else None.
 
@@ -428,7 +241,7 @@ def improved(existing: StoredCompletion, new: StoredCompletion) -> StoredComplet
         existing.passed, existing.score, existing.completed_at
     ):
         return None
-    return replace(existing, **{key: getattr(new, key) for key in _MERGED_COLUMNS})
+    return replace(existing, **{key: getattr(new, key) for key in queries.MERGED_COLUMNS})
 
 
 CORRECTORS = (Role.national_admin, Role.province_admin, Role.commune_admin)

@@ -7,8 +7,6 @@ from datetime import date
 from typing import Any, Literal
 
 import httpx
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.core.config import Settings
 from app.core.errors import DomainError
@@ -45,30 +43,6 @@ class DeliveryOutcome:
     receipt_id: str | None = None
     error: str | None = None
     duplicate: bool = False
-
-
-def mock_registry_key(settings: Settings) -> str:
-    """The key the tracker shows the mock VNeID to add demonstration citizens to its registry.
-
-    Derived from SECRET_KEY, which the mock shares (mounted, or served alone from the same
-    environment): no other caller can add a citizen, and a real VNeID has no such endpoint.
-    """
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"mock-vneid registry").derive(
-        settings.secret_key.get_secret_value().encode()
-    )
-    return key.hex()
-
-
-def make_http_client(
-    settings: Settings, *, base_url: str, transport: httpx.AsyncBaseTransport | None = None
-) -> httpx.AsyncClient:
-    """An async client with the configured timeouts (and connection retries on real sockets)."""
-    return httpx.AsyncClient(
-        base_url=base_url,
-        timeout=httpx.Timeout(settings.vneid_timeout_seconds),
-        transport=transport or httpx.AsyncHTTPTransport(retries=settings.vneid_connect_retries),
-        headers={"User-Agent": "hocvuso"},
-    )
 
 
 class VneidClient:

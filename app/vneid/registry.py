@@ -11,7 +11,8 @@ from app.audit import service as audit
 from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden
 from app.core.security import mask_citizen_id
-from app.vneid.client import VneidClient, mock_registry_key
+from app.core.vneid_wire import mock_registry_key
+from app.vneid.client import VneidClient
 from app.vneid.schemas import DemoCitizen, DemoCitizenAdded
 
 

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.learners.schemas import CitizenId, FullName
+from app.core.citizen_id import CitizenId
+from app.learners.schemas import FullName
 
 
 class DemoCitizen(BaseModel):

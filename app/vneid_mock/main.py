@@ -16,7 +16,7 @@ from app.core.db import make_engine
 from app.core.jwks import IssuerList, JwksCache
 from app.core.problems import install_problem_handlers
 from app.core.signing import KeyRing
-from app.vneid.client import make_http_client
+from app.core.vneid_wire import make_http_client
 from app.vneid_mock.oidc import CitizenSeal
 from app.vneid_mock.oidc_router import router as oidc_router
 from app.vneid_mock.router import router

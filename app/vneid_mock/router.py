@@ -10,17 +10,17 @@ from fastapi import APIRouter, Depends, Form, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from app.certificates.credentials import (
-    unverified_issuer,
-    verify_credential,
-    verify_revocation,
-)
 from app.core.db import SessionDep
 from app.core.errors import Conflict, DomainError, Invalid, NotFound, Unauthorized
 from app.core.jwks import JwksUnavailable
 from app.core.security import TokenError
 from app.core.signing import unverified_kid
-from app.vneid.client import mock_registry_key
+from app.core.vneid_wire import (
+    mock_registry_key,
+    unverified_issuer,
+    verify_credential,
+    verify_revocation,
+)
 from app.vneid_mock import oidc, service
 from app.vneid_mock.schemas import (
     CertificationIntake,

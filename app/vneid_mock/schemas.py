@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.bounds import InputModel
+from app.core.citizen_id import CitizenId
 from app.core.text import CleanName
-from app.learners.schemas import CitizenId
 
 FullName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120), CleanName

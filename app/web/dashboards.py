@@ -6,7 +6,7 @@ monthly series, reports), after the same scope check: the page shows what the AP
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -15,11 +15,11 @@ from starlette.responses import Response
 
 from app.accounts.actor import Actor
 from app.accounts.models import Role
+from app.core.clock import vietnam_today
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.i18n import Language
 from app.stats import export, service
-from app.stats.contributions import VIETNAM
 from app.stats.indicators import Indicator
 from app.stats.schemas import IndicatorValue, UnitStats
 from app.stats.service import UnitRef
@@ -43,7 +43,7 @@ TEMPLATE = "dashboards/unit.html"
 
 
 def _today() -> date:
-    return datetime.now(VIETNAM).date()
+    return vietnam_today()
 
 
 @dataclass(frozen=True)

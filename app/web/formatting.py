@@ -6,8 +6,8 @@ dates are day first (`03/12/2026`). English pages use the same filters with `lan
 
 from datetime import date, datetime
 
+from app.core.clock import VIETNAM
 from app.core.i18n import Language
-from app.stats.contributions import VIETNAM
 
 
 def format_number(value: float | int | None, lang: Language = "vi", digits: int = 0) -> str:

@@ -16,6 +16,7 @@ from app.accounts.actor import Actor
 from app.catalog import service as catalog
 from app.certificates import service as certificates
 from app.certificates.deps import SignerDep
+from app.core.clock import vietnam_today
 from app.core.db import SessionDep, WritesOnRead
 from app.core.deps import PersonalIdsDep
 from app.core.errors import Conflict, Invalid, NotFound
@@ -23,7 +24,7 @@ from app.learners import service as learners
 from app.learners.models import Group, Learner
 from app.learners.schemas import LearnerCreate, LearnerUpdate
 from app.training import service as training
-from app.training.schemas import CompletionCreate, vietnam_today
+from app.training.schemas import CompletionCreate
 from app.units import service as units
 from app.units.models import Commune
 from app.vneid.deps import IdentityCheckDep

@@ -11,13 +11,13 @@ from starlette.concurrency import run_in_threadpool
 
 from app.accounts.actor import Actor
 from app.accounts.models import Role
+from app.core.clock import vietnam_today
 from app.core.db import SessionDep
 from app.core.errors import Invalid, NotFound
 from app.stats import planning
 from app.stats.indicators import Indicator
 from app.stats.models import Baseline, Target
 from app.stats.schemas import BaselineIn, TargetIn
-from app.training.schemas import vietnam_today
 from app.units.models import Commune, Province
 from app.web.forms import domain_errors, validation_errors
 from app.web.i18n import page_language, register_messages, translate

@@ -26,9 +26,11 @@ from alembic import context, op
 from sqlmodel import Session
 
 import app.core.types
+from app.core.clock import local_date
 from app.core.config import Settings
-from app.stats import totals
-from app.stats.contributions import contributions, local_date
+from app.core.context import WriteContext, bind_context
+from app.ledger import totals
+from app.ledger.contributions import contributions
 
 revision: str = "0013"
 down_revision: str | None = "0012"
@@ -113,8 +115,7 @@ def _recounting(session: Session, learners: list[uuid.UUID], change: Callable[[]
 def _session() -> Session:
     session = Session(bind=op.get_bind())
     age = context.config.attributes.get("adult_age") or Settings().adult_age
-    session.info["adult_age"] = age
-    return session
+    return bind_context(session, WriteContext(age))
 
 
 def upgrade() -> None:

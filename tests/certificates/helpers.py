@@ -8,9 +8,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.certificates.delivery import Outbox, deliver_due
+from app.core.clock import local_date
 from app.core.db import utcnow
-from app.stats.contributions import local_date
-from app.stats.models import StatTotal
+from app.ledger.models import StatTotal
 from app.vneid_mock.service import CitizenIndex, add_citizen
 from tests.factories import (
     CITIZEN_COURSES,

@@ -6,7 +6,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.audit.models import AuditEvent
-from app.stats.contributions import CERT_ADULTS, local_date
+from app.core.clock import local_date
+from app.ledger.contributions import CERT_ADULTS
 from tests.certificates.helpers import certify, metric_today, register
 from tests.factories import (
     CITIZEN_COURSES,

@@ -18,8 +18,8 @@ from app.certificates.delivery import claim_due, record_outcome
 from app.certificates.models import Certificate
 from app.cli import cli
 from app.core.config import Settings
+from app.ledger.contributions import CERT_ADULTS, VNEID_ADULTS
 from app.main import create_app
-from app.stats.contributions import CERT_ADULTS, VNEID_ADULTS
 from app.vneid_mock.models import VneidCertification
 from tests.certificates.helpers import (
     PASSCODE,

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from app.core.config import Settings
 from app.core.db import make_engine
-from app.core.direct import Direct, Transaction
+from app.core.direct import DirectRunner, Transaction
 from app.training.models import Completion
 from tests.factories import HN_HOAN_KIEM, Staff, learner_payload
 
@@ -240,7 +240,7 @@ def test_a_completion_committed_in_a_session_as_its_connection_dropped_answers_c
     client: TestClient, staff: Staff, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     learner = register(client, staff)
-    monkeypatch.setattr(Direct, "on_loop", property(lambda self: False))
+    monkeypatch.setattr(DirectRunner, "on_loop", property(lambda self: False))
     real = Session.commit
     armed = threading.Event()
 

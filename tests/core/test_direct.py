@@ -12,7 +12,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col
 
 from app.core.db import make_engine
-from app.core.direct import APPLICATION_NAME, Direct
+from app.core.direct import APPLICATION_NAME, DirectRunner
 from app.stats.models import Target
 from app.units.models import Commune
 from tests.factories import HN_HOAN_KIEM, Staff, learner_payload
@@ -29,7 +29,7 @@ def test_several_reads_answer_in_order_with_the_columns_types(database_url: str)
     engine = make_engine(database_url)
 
     async def read() -> list[list[tuple[object, ...]]]:
-        reads = Direct(engine)
+        reads = DirectRunner(engine)
         await reads.open()
         try:
             return await reads.run(
@@ -116,7 +116,7 @@ def test_a_transaction_commits_only_when_told(database_url: str) -> None:
     engine = make_engine(database_url)
 
     async def rename() -> tuple[list[object], list[object], list[object]]:
-        direct = Direct(engine)
+        direct = DirectRunner(engine)
         await direct.open()
         try:
             with pytest.raises(RuntimeError):

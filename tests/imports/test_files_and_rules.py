@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 from sqlmodel import Session, func, select
 
 from app.accounts.service import actor_for
+from app.core.context import WriteContext, bind_context
 from app.core.spreadsheets import csv_chunks, neutralize, restore, write_xlsx
 from app.imports import columns, learners
 from app.imports.context import ImportContext, SourceRow
@@ -139,6 +140,7 @@ def test_a_person_registered_meanwhile_is_not_stored_twice(
         default_commune_code=HN_HOAN_KIEM,
         today=date.today(),
         engine=engine,
+        context=WriteContext(adult_age=18),
     )
     rows = [
         SourceRow(
@@ -160,7 +162,7 @@ def test_a_person_registered_meanwhile_is_not_stored_twice(
     )
     assert response.status_code == 201
     with engine.connect() as connection, Session(bind=connection) as writer:
-        writer.info["adult_age"] = 18
+        bind_context(writer, WriteContext(18))
         outcome = learners.store_prepared(writer, ctx, prepared)
         writer.commit()
         connection.commit()

@@ -14,11 +14,12 @@ from sqlmodel import Session, col, select
 
 from app.accounts.service import actor_for
 from app.core.config import Settings
+from app.core.context import WriteContext, bind_context
 from app.imports import service, worker
 from app.imports.models import ImportJob, ImportKind
 from app.learners.models import Learner
-from app.stats import totals
-from app.stats.models import StatTotal
+from app.ledger import totals
+from app.ledger.models import StatTotal
 from tests.factories import (
     HN_CUA_NAM,
     HN_HOAN_KIEM,
@@ -74,7 +75,7 @@ def stored_totals(session: Session) -> Counter[Any]:
 
 
 def expected_totals(session: Session) -> Counter[Any]:
-    session.info["adult_age"] = 18
+    bind_context(session, WriteContext(18))
     expected: Counter[Any] = Counter()
     for learner in learners(session):
         expected.update(totals.current_rows(session, learner))

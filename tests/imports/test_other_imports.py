@@ -7,9 +7,9 @@ from openpyxl import load_workbook
 from sqlmodel import Session, col, select
 
 from app.core.config import Settings
+from app.ledger.rebuild import compare
 from app.main import create_app
 from app.stats.models import Baseline
-from app.stats.rebuild import compare
 from app.training.models import Completion
 from tests.factories import (
     CITIZEN_COURSES,

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from app.learners.citizen_id import mismatches, shape_ok
+from app.core.citizen_id import mismatches, shape_ok
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,8 @@ from sqlmodel import Session
 
 from app.core.config import Settings
 from app.imports.models import ImportJob
+from app.ledger.models import RulesRecount
 from app.main import create_app
-from app.stats.models import RulesRecount
 from tests.certificates.helpers import certify, deliver, enrol_citizen, later, register
 from tests.factories import Staff
 

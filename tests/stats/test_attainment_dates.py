@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.audit.models import AuditEvent
-from app.stats.rebuild import compare
+from app.core.context import WriteContext, bind_context
+from app.ledger.rebuild import compare
 from tests.certificates.helpers import register
 from tests.factories import CITIZEN_COURSES, HN_HOAN_KIEM, TQ_COMMUNE, Staff, complete
 
@@ -31,7 +32,7 @@ def the_certificate(client: TestClient, staff: Staff, learner_id: str) -> dict[s
 
 def agree(session: Session) -> None:
     session.expire_all()
-    session.info["adult_age"] = 18
+    bind_context(session, WriteContext(18))
     assert compare(session).agree
 
 

@@ -1,7 +1,7 @@
 from collections import Counter
 from datetime import date
 
-from app.stats.contributions import (
+from app.ledger.contributions import (
     CERT_ADULTS,
     REG_ADULTS,
     VNEID_ADULTS,

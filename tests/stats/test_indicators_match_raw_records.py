@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 
 from app.catalog.models import ProgramCourse
 from app.certificates.models import Certificate
-from app.stats.rebuild import compare
+from app.core.context import WriteContext, bind_context
+from app.ledger.rebuild import compare
 from app.training.models import Completion
 from app.units.models import Commune
 from app.vneid_mock.service import CitizenIndex, add_citizen
@@ -345,7 +346,7 @@ def test_every_indicator_matches_the_raw_records(
             if step >= 3:
                 field.reinstate()
             session.expire_all()
-            session.info["adult_age"] = 18
+            bind_context(session, WriteContext(18))
             assert compare(session).agree, step
     staff.sign_in_again()
     compared = sum(_check(client, staff, session, day) for day in CHECK_DAYS)
@@ -371,5 +372,5 @@ def test_every_indicator_matches_the_raw_records(
     ).json()["indicators"]
     assert {i["denominator_source"] for i in tq} == {"baseline", "registered"}
     # The totals also agree row by row with a rebuild from the raw records.
-    session.info["adult_age"] = 18
+    bind_context(session, WriteContext(18))
     assert compare(session).agree

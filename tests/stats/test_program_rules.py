@@ -21,11 +21,12 @@ from app.catalog.schemas import ProgramUpdate
 from app.certificates.models import Certificate
 from app.cli import cli
 from app.core.config import Settings
+from app.core.context import WriteContext, bind_context
+from app.ledger import totals
+from app.ledger.models import StatTotal
+from app.ledger.rebuild import compare
+from app.ledger.recount import recount_batch, run_to_end
 from app.main import create_app
-from app.stats import totals
-from app.stats.models import StatTotal
-from app.stats.rebuild import compare
-from app.stats.recount import recount_batch, run_to_end
 from tests.factories import (
     CITIZEN_COURSES,
     HN_CUA_NAM,
@@ -76,7 +77,7 @@ def _matches_raw_records(client: TestClient, staff: Staff, session: Session) -> 
         }
         assert got == oracle.indicators(raw, level, code, date.fromisoformat(AS_OF))
     session.expire_all()
-    session.info["adult_age"] = 18
+    bind_context(session, WriteContext(18))
     assert compare(session).agree
 
 
@@ -238,7 +239,7 @@ def test_a_completion_during_a_program_edit_waits_and_is_judged_by_the_rules_tha
     # not yet committed.
     national = staff.users["national"]
     assert national.id is not None
-    editor = Session(session.get_bind(), expire_on_commit=False)
+    editor = bind_context(Session(session.get_bind(), expire_on_commit=False), WriteContext(18))
     program = editor.get(Program, PUPIL_PROGRAM)
     assert program is not None
     catalog.update_program(
@@ -370,7 +371,7 @@ def test_a_recount_larger_than_a_batch_goes_on_after_the_edit_and_writes_meanwhi
     # Mid-way the totals agree with the raw records, each person counted by the rules the
     # recount has reached them with.
     session.expire_all()
-    session.info["adult_age"] = 18
+    bind_context(session, WriteContext(18))
     assert compare(session).agree
 
     # Writes go on meanwhile: two people attain the widened standard (and the citizens'),
@@ -454,7 +455,7 @@ def test_undoing_a_change_mid_way_moves_back_only_those_the_recount_had_reached(
     assert undoing["recounted_learners"] == 1
     assert _adults_certified(client, staff, commune_url) == 1
     session.expire_all()
-    session.info["adult_age"] = 18
+    bind_context(session, WriteContext(18))
     assert compare(session).agree
     detail = session.exec(
         select(AuditEvent.detail)

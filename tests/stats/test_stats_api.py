@@ -13,10 +13,11 @@ from typer.testing import CliRunner
 from app.accounts.models import Role
 from app.certificates.models import Certificate
 from app.cli import cli
+from app.core.clock import VIETNAM
 from app.core.config import Settings
+from app.ledger.models import StatTotal
 from app.main import create_app
-from app.stats.contributions import VIETNAM
-from app.stats.models import StatTotal, Target
+from app.stats.models import Target
 from tests.factories import (
     CITIZEN_COURSES,
     HN_CUA_NAM,

@@ -313,7 +313,7 @@ def test_a_clash_with_another_transaction_asks_the_phone_to_send_again(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from app.stats import totals
+    from app.ledger import totals
 
     store = totals._store
 

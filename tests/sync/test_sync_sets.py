@@ -15,7 +15,7 @@ from app.certificates.models import Certificate
 from app.core.config import Settings
 from app.core.security import PersonalIds
 from app.learners.models import Learner
-from app.stats.rebuild import compare
+from app.ledger.rebuild import compare
 from app.training.models import Completion
 from tests.factories import CITIZEN_COURSES, HN, HN_HOAN_KIEM, Staff, learner_payload
 from tests.sync.test_sync_api import SYNC, completion_record, count, learner_record

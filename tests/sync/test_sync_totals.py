@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlmodel import Session
 
-from app.stats import totals
-from app.stats.contributions import VIETNAM
-from app.stats.models import NATION
-from app.stats.rebuild import compare
+from app.core.clock import VIETNAM
+from app.ledger import totals
+from app.ledger.models import NATION
+from app.ledger.rebuild import compare
 from tests.factories import (
     CITIZEN_COURSES,
     HN,

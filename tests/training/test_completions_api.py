@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select, update
 
 from app.audit.models import AuditEvent
-from app.training import service
+from app.training import queries, service
 from app.training.models import Completion
 from tests.factories import HN_CUA_NAM, HN_HOAN_KIEM, TQ_COMMUNE, Staff, learner_payload
 
@@ -362,7 +362,7 @@ def test_concurrent_first_records_merge_into_one_row(
     # first read of the stored row, on whichever path records it, finds nothing.
     stale: list[str] = []
     for name, nothing in (("stored_from", None), ("learner_completions_from", [])):
-        real = getattr(service, name)
+        real = getattr(queries, name)
 
         def stale_first(
             rows: Any, real: Any = real, nothing: Any = nothing, name: str = name
@@ -372,7 +372,7 @@ def test_concurrent_first_records_merge_into_one_row(
             stale.append(name)
             return nothing
 
-        monkeypatch.setattr(service, name, stale_first)
+        monkeypatch.setattr(queries, name, stale_first)
     merged = client.post("/api/v1/completions", json=completion(learner, 95), headers=headers)
     assert merged.status_code == 200, merged.text
     assert merged.json()["score"] == 95 and merged.json()["passed"] is True
@@ -399,10 +399,10 @@ def test_a_better_result_stored_meanwhile_is_not_overwritten(
     headers = staff["hk_member"]
     created = client.post("/api/v1/completions", json=completion(learner, 60), headers=headers)
     assert created.status_code == 201
-    real = service.learner_completions_from
+    real = queries.learner_completions_from
     engine = session.get_bind()
 
-    def read_then_bettered(rows: Any) -> list[service.StoredCompletion]:
+    def read_then_bettered(rows: Any) -> list[queries.StoredCompletion]:
         found = real(rows)
         # Another writer stores a better result right after this one read the stored row.
         with Session(engine) as other:
@@ -412,10 +412,10 @@ def test_a_better_result_stored_meanwhile_is_not_overwritten(
                 .values(score=99.0, passed=True)
             )
             other.commit()
-        monkeypatch.setattr(service, "learner_completions_from", real)
+        monkeypatch.setattr(queries, "learner_completions_from", real)
         return found
 
-    monkeypatch.setattr(service, "learner_completions_from", read_then_bettered)
+    monkeypatch.setattr(queries, "learner_completions_from", read_then_bettered)
     answer = client.post("/api/v1/completions", json=completion(learner, 95), headers=headers)
     assert answer.status_code == 200, answer.text
     assert answer.json()["score"] == 99

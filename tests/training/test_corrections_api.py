@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from app.audit.models import AuditEvent
-from app.stats.contributions import CERT_ADULTS
-from app.stats.rebuild import compare
+from app.core.context import WriteContext, bind_context
+from app.ledger.contributions import CERT_ADULTS
+from app.ledger.rebuild import compare
 from tests.certificates.helpers import (
     PASSCODE,
     certify,
@@ -28,7 +29,7 @@ PROBLEM = "application/problem+json"
 def agree(session: Session) -> None:
     """The running totals equal a count from the raw records (`stats-rebuild --check`)."""
     session.expire_all()
-    session.info["adult_age"] = 18
+    bind_context(session, WriteContext(18))
     assert compare(session).agree
 
 

@@ -12,12 +12,13 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.core.config import Settings
+from app.core.context import WriteContext, bind_context
 from app.core.db import make_engine
 from app.core.migrate import alembic_config
+from app.ledger.models import StatTotal
+from app.ledger.rebuild import compare
 from app.main import create_app
 from app.seed import seed_all
-from app.stats.models import StatTotal
-from app.stats.rebuild import compare
 from app.units import official
 from app.units.models import Commune, Province
 from tests.factories import CITIZEN_COURSES, Staff, complete, learner_payload
@@ -146,7 +147,7 @@ def test_a_database_on_the_draft_codes_moves_to_the_official_ones_with_its_total
     assert session.get(Commune, CUA_NAM_DRAFT) is None
     with engine.connect() as connection:
         assert official.loaded_version(connection) == official.installed_version()
-    session.info["adult_age"] = 18
+    bind_context(session, WriteContext(18))
     assert compare(session).agree
     raw = oracle.load(session)
     for commune in (KIM_LIEN, CUA_NAM, VAN_MIEU):

@@ -13,7 +13,7 @@ from app.certificates.models import Certificate
 from app.cli import cli
 from app.core.config import Settings
 from app.core.signing import rotate
-from app.vneid.client import mock_registry_key
+from app.core.vneid_wire import mock_registry_key
 from app.vneid_mock.main import create_mock_app
 from app.vneid_mock.models import VneidCitizen
 from tests.certificates.helpers import certify, deliver, register

@@ -7,9 +7,9 @@ by field, with the service's messages.
 
 from typing import Any
 
+from app.core import citizen_id
 from app.core.bounds import FIRST_DAY, LAST_DAY
 from app.core.i18n import MESSAGES, VALIDATION_TYPES, translate
-from app.learners import citizen_id
 from app.learners.models import Group, OfficialLevel, Sex
 from app.learners.schemas import LearnerCreate
 from app.learners.service import OLDEST_BIRTH_YEAR

@@ -9,9 +9,9 @@ from playwright.sync_api import Page, Route, expect
 from sqlmodel import col, func, select
 
 from app.accounts.models import Role
+from app.core.clock import VIETNAM, vietnam_today
 from app.learners.models import Learner
 from app.training.models import Completion
-from app.training.schemas import VIETNAM, vietnam_today
 from tests.factories import HN_CUA_NAM, HN_HOAN_KIEM, PASSWORD, citizen_id_for, learner_payload
 from tests.learners import rule_cases
 from tests.web.conftest import LiveServer, axe, sign_in

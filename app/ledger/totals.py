@@ -15,25 +15,21 @@ from sqlmodel import Session, col, select
 
 from app.catalog.models import Program, ProgramCourse
 from app.certificates.models import Certificate, CertificateStatus
+from app.core.clock import local_date
+from app.core.context import write_context
 from app.core.db import read_columns, utcnow
 from app.learners.models import Group, Learner
-from app.stats import versions
-from app.stats.contributions import (
-    CertificateFacts,
-    LearnerFacts,
-    contributions,
-    local_date,
-)
-from app.stats.models import NATION, RulesRecount, StatTotal
+from app.ledger import versions
+from app.ledger.contributions import CertificateFacts, LearnerFacts, contributions
+from app.ledger.models import NATION, RulesRecount, StatTotal
 
-DEFAULT_ADULT_AGE = 18
 UnitKey = tuple[str, str]  # (level, unit code)
 RowKey = tuple[str, str, str, date]  # (level, unit code, metric, effective date)
 
 
 def adult_age(session: Session) -> int:
-    """The configured age floor, handed to the session by whoever opened it."""
-    return int(session.info.get("adult_age", DEFAULT_ADULT_AGE))
+    """The configured age floor, from the session's `WriteContext`."""
+    return write_context(session).adult_age
 
 
 # Which certificates count for a group depends on the programs' courses and default groups

@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from app.core.direct import Query
-from app.stats.models import StatVersion
+from app.ledger.models import StatVersion
 from app.units.models import Commune
 
 EVERYTHING = "*"  # the scope raised by a change to every unit's indicators

@@ -18,11 +18,12 @@ from sqlmodel import Session
 
 from app.audit import service as audit
 from app.core.config import Settings
+from app.core.context import WriteContext, bind_context
 from app.core.db import read_bind, write_bind
 from app.core.logs import without_message
 from app.core.problems import is_transient
-from app.stats import totals
-from app.stats.models import RulesRecount
+from app.ledger import totals
+from app.ledger.models import RulesRecount
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def recount_batch(
         if not totals.recount_pending(session):
             return None
     with Session(write_bind(engine), expire_on_commit=False) as session:
-        session.info["adult_age"] = adult_age
+        bind_context(session, WriteContext(adult_age))
         recount = totals.recount_step(session, batch)
         if recount is None:
             session.rollback()

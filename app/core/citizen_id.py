@@ -1,6 +1,10 @@
 """Rules of the 12-digit personal identification number (số định danh cá nhân)."""
 
 from datetime import date
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 # Birth-registration province codes (digits 1–3). IDs issued before the 2025 merger carry the
 # 63 former provinces' codes; the 34 current provinces kept codes from that same list.
@@ -94,3 +98,17 @@ def mismatches(citizen_id: str, *, birth_date: date, sex: str) -> list[str]:
     if citizen_id[4:6] != f"{birth_date.year % 100:02d}":
         problems.append("citizen_id.year")
     return problems
+
+
+def _citizen_id(value: str) -> str:
+    if not shape_ok(value):
+        raise PydanticCustomError("citizen_id.shape", "The personal ID number must be 12 digits")
+    return value
+
+
+CitizenId = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=20),
+    AfterValidator(_citizen_id),
+    Field(description="Số định danh cá nhân, 12 chữ số / 12-digit personal ID number"),
+]

@@ -10,9 +10,7 @@ metric on any day is a prefix sum over dated rows, for every unit, with no scan 
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
-
-VIETNAM = timezone(timedelta(hours=7))
+from datetime import date
 
 # Metrics kept as running totals.
 REG_ADULTS = "reg_adults"
@@ -23,13 +21,6 @@ DONE = {"official": "trained_official", "pupil": "equipped_pupil", "worker": "tr
 LEVEL_SUFFIX = {"commune": "_commune", "province": "_province"}
 
 Key = tuple[str, date]  # (metric, effective date)
-
-
-def local_date(moment: datetime) -> date:
-    """The calendar day in Vietnam (UTC+7, no daylight saving) of a stored instant."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(VIETNAM).date()
 
 
 def adult_since(birth_date: date, adult_age: int) -> date:

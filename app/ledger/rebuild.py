@@ -9,10 +9,10 @@ from sqlalchemy import bindparam, delete, insert
 from sqlmodel import Session, col
 
 from app.learners.models import Learner
-from app.stats import totals
-from app.stats.contributions import contributions
-from app.stats.models import StatTotal
-from app.stats.versions import EVERYTHING, raise_versions
+from app.ledger import totals
+from app.ledger.contributions import contributions
+from app.ledger.models import StatTotal
+from app.ledger.versions import EVERYTHING, raise_versions
 
 BATCH = 5_000
 

@@ -1,4 +1,9 @@
-"""Recording a completion on the event loop, over PostgreSQL, in two round trips.
+"""Recording a completion: the one entry (`record`) the API calls, and its pipelined path.
+
+On PostgreSQL a result goes first through the pipelined path, on the event loop, in two round
+trips; what that path does not handle goes through the session path
+(`service.record_completion`, which attendance, imports and phones' batches call too). Both
+paths read and write with the statements of `queries` and decide with `service.decide`.
 
 A completion is the busiest write of all. The common case (a new result, or one that beats
 or loses to the stored one, with nothing to issue) needs no session and no worker thread: a
@@ -12,53 +17,68 @@ issue, a dropped connection) it hands to the session path, having written nothin
 problem it finds it answers as the session path would.
 """
 
+import uuid
 from datetime import datetime
 from typing import Any
 
 import psycopg
 import sqlalchemy as sa
 from fastapi import Request
-from sqlmodel import col
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session, col
 
-from app.accounts.deps import actor_from, actor_read_with
+from app.accounts.actor import Actor
+from app.accounts.deps import actor_from, as_caller
 from app.catalog import service as catalog
 from app.certificates import issuance
-from app.certificates.models import Certificate, CertificateStatus
 from app.core.db import utcnow
-from app.core.direct import Direct, Transaction
+from app.core.direct import DirectRunner, Transaction, direct_of
+from app.core.problems import is_transient
 from app.learners import service as learners
-from app.learners.models import Learner
-from app.training import service
+from app.training import queries, service
 from app.training.models import Completion
+from app.training.queries import StoredCompletion
 from app.training.schemas import CompletionCreate
 
 ACTION = "completion.create"
 
-# The caller's account, and beside its columns the rule of the result's course, whether its
-# client_id is already stored and every program's requirement: one statement.
-_ACCOUNT_AND_RULES = actor_read_with(
-    *service.COURSE_RULE_VALUES, service.CLIENT_ID_TAKEN, catalog.REQUIREMENTS_VALUE
-)
 
-# The learner's place, with their valid certificates' programs and attainment times (a JSON
-# object, NULL when none), the row locked as `totals.lock_learner` locks it (not the counting
-# rules: no total changes here).
-_PLACE_AND_HELD = learners.PLACE.add_columns(
-    sa.select(
-        sa.func.json_object_agg(
-            col(Certificate.program_code), col(Certificate.attained_at), type_=sa.JSON
-        )
-    )
-    .where(
-        col(Certificate.learner_id) == col(Learner.id),
-        col(Certificate.status) == CertificateStatus.valid.value,
-    )
-    .scalar_subquery()
-).with_for_update(of=Learner.__table__)  # type: ignore[attr-defined]
+async def record(request: Request, user_id: int, data: CompletionCreate) -> service.Recorded:
+    """Record the caller's result: on the pipelined path when it can, else in a session."""
+    direct = direct_of(request)
+    recorded = await _pipelined(direct, request, user_id, data) if direct.on_loop else None
+    if recorded is None:
+        recorded = await _in_session(request, user_id, data)
+    return recorded
 
 
-async def record_completion(
-    direct: Direct, request: Request, user_id: int, data: CompletionCreate
+async def _in_session(request: Request, caller: int, data: CompletionCreate) -> service.Recorded:
+    """The completion recorded in a session; a new one whose commit went unanswered (the
+    connection dropped) but is stored after all is answered as created."""
+    attempt: list[service.Recorded] = []
+
+    def work(session: Session, actor: Actor) -> service.Recorded:
+        attempt.append(service.record_completion(session, actor=actor, data=data))
+        return attempt[-1]
+
+    try:
+        return await as_caller(request, caller, work)
+    except Exception as exc:
+        if not (attempt and attempt[-1].outcome == "created" and is_transient(exc)):
+            raise
+        recorded = attempt[-1]
+        if not await run_in_threadpool(_stored, request, recorded.completion.id):
+            raise
+        return recorded
+
+
+def _stored(request: Request, completion_id: uuid.UUID) -> bool:
+    with Session(request.app.state.engine) as session:
+        return session.get(Completion, completion_id) is not None
+
+
+async def _pipelined(
+    direct: DirectRunner, request: Request, user_id: int, data: CompletionCreate
 ) -> service.Recorded | None:
     """The completion recorded, or None when the session path must record it."""
     if data.class_id is not None:
@@ -82,9 +102,9 @@ async def _record(
     transaction: Transaction, request: Request, user_id: int, data: CompletionCreate
 ) -> service.Recorded | None:
     reads = [
-        _ACCOUNT_AND_RULES(user_id, {"code": data.course_code, "client_id": data.client_id}),
-        (_PLACE_AND_HELD, {"learner_id": data.learner_id}),
-        service.learner_completions_read(data.learner_id),
+        queries.ACCOUNT_AND_RULES(user_id, {"code": data.course_code, "client_id": data.client_id}),
+        (queries.PLACE_AND_HELD, {"learner_id": data.learner_id}),
+        queries.learner_completions_read(data.learner_id),
     ]
     account, place, stored = await transaction.run(*reads)
     actor = actor_from(request, [row[:-4] for row in account])  # 401 when there is no row
@@ -92,22 +112,20 @@ async def _record(
     learner = learners.place_from(place, actor=actor, learner_id=data.learner_id, action=ACTION)
     if resent:
         return None  # a resend: the session path answers with what is stored
-    course = service.course_from_values(data.course_code, pass_score, active)
+    course = queries.course_from_values(data.course_code, pass_score, active)
     new = service.candidate(actor, learner, course, data, utcnow())
-    completions = service.learner_completions_from(stored)
+    completions = queries.learner_completions_from(stored)
     existing = next((c for c in completions if c.course_code == new.course_code), None)
-    if existing is None:
-        recorded = service.Recorded(new, "created")
-        write = service.create_write(actor, new)
-    else:
-        better = service.improved(existing, new)
-        if better is None:
-            return service.Recorded(existing, "unchanged")
-        recorded = service.Recorded(better, "updated")
-        write = service.merge_write(actor, better)
+    recorded = service.decide(existing, new)
+    if recorded.outcome == "unchanged":
+        return recorded
     held: dict[str, str] = place[0][-1] or {}
-    if new.passed and _changes_certificates(new, completions, held, requirements):
+    if recorded.may_issue and _changes_certificates(new, completions, held, requirements):
         return None
+    assert isinstance(recorded.completion, StoredCompletion)
+    write = (queries.create_write if existing is None else queries.merge_write)(
+        actor, recorded.completion
+    )
     try:
         committed = await transaction.commit(write)
     except psycopg.OperationalError as exc:
@@ -128,7 +146,7 @@ class _CommitUnknown(Exception):
 _STORED = sa.select(col(Completion.id)).where(col(Completion.id) == sa.bindparam("id"))
 
 
-async def _created(direct: Direct, recorded: service.Recorded) -> bool:
+async def _created(direct: DirectRunner, recorded: service.Recorded) -> bool:
     """Whether `recorded`, a new result whose commit went unanswered, is stored after all."""
     if recorded.outcome != "created":
         return False  # a merge is answered alike whether it was stored or is made again
@@ -137,8 +155,8 @@ async def _created(direct: Direct, recorded: service.Recorded) -> bool:
 
 
 def _changes_certificates(
-    new: service.StoredCompletion,
-    completions: list[service.StoredCompletion],
+    new: StoredCompletion,
+    completions: list[StoredCompletion],
     held: dict[str, str],
     requirements: list[list[Any]] | None,
 ) -> bool:

@@ -6,6 +6,7 @@ from app.catalog import models as catalog_models
 from app.certificates import models as certificates_models
 from app.imports import models as imports_models
 from app.learners import models as learners_models
+from app.ledger import models as ledger_models
 from app.stats import models as stats_models
 from app.sync import models as sync_models
 from app.training import models as training_models
@@ -20,6 +21,7 @@ __all__ = [
     "certificates_models",
     "imports_models",
     "learners_models",
+    "ledger_models",
     "stats_models",
     "sync_models",
     "training_models",
