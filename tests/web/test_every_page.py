@@ -21,8 +21,7 @@ from tests.web.helpers import arrange_hanoi
 pytestmark = pytest.mark.browser
 
 # GET routes of the pages' router that are not staff pages: files, fragments, redirects, the
-# learner's own pages, the field app (checked by their own tests), and /docs and /redoc, which
-# are Swagger UI's and ReDoc's own markup (see test_session_and_csrf).
+# learner's own pages, the field app, and /docs and /redoc (each checked by their own tests).
 NOT_STAFF_PAGES = re.compile(
     r"report\.|/rejected\.|/progress$|^/lang/|^/field/|^/me\b|^/sign-in/vneid|^/$|^/docs$|^/redoc$"
 )

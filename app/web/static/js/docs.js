@@ -8,7 +8,9 @@
         url: swagger.dataset.openapiUrl,
         dom_id: "#swagger-ui",
         layout: "BaseLayout",
-        deepLinking: true,
+        // A deep link puts an anchor inside each operation's button: nested controls a screen
+        // reader cannot reach.
+        deepLinking: false,
         showExtensions: true,
         showCommonExtensions: true,
         validatorUrl: null,
