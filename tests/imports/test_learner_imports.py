@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from app.accounts.service import actor_for
+from app.core import holds
 from app.core.config import Settings
 from app.core.context import WriteContext, bind_context
 from app.imports import service, worker
@@ -392,38 +393,47 @@ def test_a_stopping_worker_gives_the_import_back_and_the_next_one_finishes_it(
     releases the import at once; the next worker resumes after the last committed chunk."""
     owner = worker.worker_name("test")
     content = csv_bytes(LEARNER_HEADER_EN, [row(n) for n in range(1, 31)])  # 5 chunks of 7
-    with Session(client.app.state.engine, expire_on_commit=False) as writer:  # type: ignore[attr-defined]
-        job = service.create_import(
-            writer,
-            actor=actor_for(staff.users["hk_admin"]),
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    # This worker holds the import's lock as the service's own do (on PostgreSQL), so the
+    # service's background worker leaves it alone until it is given back.
+    with holds.holder(engine) as holder:
+        with Session(engine, expire_on_commit=False) as writer:
+            job = service.create_import(
+                writer,
+                actor=actor_for(staff.users["hk_admin"]),
+                settings=settings,
+                kind=ImportKind.learners,
+                upload=io.BytesIO(content),
+                file_name="danh-sach.csv",
+                default_commune_code=None,
+                lease_owner=owner,
+            )
+            assert holder.take(holds.key(holds.IMPORT, job.id))
+            writer.commit()
+        asked: list[int] = []
+
+        def stop_after_two_chunks() -> bool:
+            asked.append(1)
+            return len(asked) > 2
+
+        stopped = worker.run_import(
+            engine,
             settings=settings,
-            kind=ImportKind.learners,
-            upload=io.BytesIO(content),
-            file_name="danh-sach.csv",
-            default_commune_code=None,
-            lease_owner=owner,
+            personal_ids=client.app.state.personal_ids,  # type: ignore[attr-defined]
+            import_id=job.id,
+            owner=owner,
+            should_stop=stop_after_two_chunks,
         )
-        writer.commit()
-    asked: list[int] = []
-
-    def stop_after_two_chunks() -> bool:
-        asked.append(1)
-        return len(asked) > 2
-
-    stopped = worker.run_import(
-        client.app.state.engine,  # type: ignore[attr-defined]
-        settings=settings,
-        personal_ids=client.app.state.personal_ids,  # type: ignore[attr-defined]
-        import_id=job.id,
-        owner=owner,
-        should_stop=stop_after_two_chunks,
-    )
-    session.expire_all()
-    released = session.get(ImportJob, job.id)
-    assert released is not None
-    assert (stopped.rows_stored, stopped.last_row) == (14, 15)
-    assert (released.status, released.lease_owner, released.rows_stored) == ("running", None, 14)
-    assert len(learners(session)) == 14
+        session.expire_all()
+        released = session.get(ImportJob, job.id)
+        assert released is not None
+        assert (stopped.rows_stored, stopped.last_row) == (14, 15)
+        assert (released.status, released.lease_owner, released.rows_stored) == (
+            "running",
+            None,
+            14,
+        )
+        assert len(learners(session)) == 14
 
     client.app.state.import_worker.wake()  # type: ignore[attr-defined]
     done = wait_done(client, staff["hk_admin"], str(job.id))

@@ -1,6 +1,7 @@
 """Randomized field work over months, then every indicator against the raw records."""
 
 import random
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -54,6 +55,10 @@ class Field:
         self.rng = random.Random(seed)
         self.serial = 0
         self.learners: dict[str, str] = {}  # id -> commune
+        # Rows are picked in the order their people were registered, never in the order a
+        # database hands them back: PostgreSQL's changes from run to run, and with it the seed's
+        # field work.
+        self.registered: dict[str, int] = {}
         self.villages: dict[str, list[int]] = {c: [] for c in COMMUNES}
         self.programs: dict[str, list[str]] = {}
         for link in session.exec(select(ProgramCourse)).all():
@@ -99,6 +104,7 @@ class Field:
             body["village_id"] = self.rng.choice(self.villages[commune])
         learner = self.call("POST", "/api/v1/learners", MEMBERS[commune], json=body)
         self.learners[learner["id"]] = commune
+        self.registered[learner["id"]] = len(self.registered)
         if self.rng.random() < 0.8:  # most people also hold a VNeID account
             add_citizen(
                 self.session,
@@ -110,10 +116,19 @@ class Field:
             )
             self.session.commit()
 
+    def in_order(self, rows: Sequence[Completion] | Sequence[Certificate]) -> list[Any]:
+        def order(row: Completion | Certificate) -> tuple[int, str, str]:
+            if isinstance(row, Completion):
+                return self.registered.get(str(row.learner_id), -1), row.course_code, ""
+            when = row.issued_at.isoformat()  # a program earned again after a revocation
+            return self.registered.get(str(row.learner_id), -1), row.program_code, when
+
+        return sorted(rows, key=order)
+
     def revoke(self) -> None:
         valid = self.session.exec(select(Certificate).where(Certificate.status == "valid")).all()
         if valid:
-            certificate = self.rng.choice(list(valid))
+            certificate = self.rng.choice(self.in_order(valid))
             self.call(
                 "POST",
                 f"/api/v1/certificates/{certificate.id}/revoke",
@@ -168,7 +183,7 @@ class Field:
         """An admin sets a stored result right, or withdraws it."""
         completions = [
             c
-            for c in self.session.exec(select(Completion)).all()
+            for c in self.in_order(self.session.exec(select(Completion)).all())
             if str(c.learner_id) in self.learners  # not erased
         ]
         if not completions:
@@ -193,9 +208,9 @@ class Field:
 
     def reinstate(self) -> None:
         """An admin undoes a revocation, where the results still meet the standard."""
-        for certificate in self.session.exec(
-            select(Certificate).where(Certificate.status == "revoked")
-        ).all():
+        for certificate in self.in_order(
+            self.session.exec(select(Certificate).where(Certificate.status == "revoked")).all()
+        ):
             response = self.client.post(
                 f"/api/v1/certificates/{certificate.id}/reinstate",
                 headers=self.staff[ADMINS[certificate.commune_code]],
