@@ -25,10 +25,13 @@ _watching = False
 def exit_with_master(watch_seconds: float = WATCH_SECONDS) -> None:
     """In a worker process of a master, start watching the master (once per process)."""
     global _watching
-    if _watching or multiprocessing.parent_process() is None:
+    parent = multiprocessing.parent_process()
+    if _watching or parent is None or parent.pid is None:
         return
     _watching = True
-    master = os.getppid()
+    # The pid the master had when it started this worker, not os.getppid() now: a master that
+    # died while the worker was still starting must not be mistaken for the process adopting it.
+    master = parent.pid
     threading.Thread(
         target=_watch, args=(master, watch_seconds), name="master-watch", daemon=True
     ).start()

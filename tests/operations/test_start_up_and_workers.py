@@ -6,6 +6,7 @@ whose master was killed stop.
 """
 
 import contextlib
+import multiprocessing
 import os
 import signal
 import socket
@@ -25,6 +26,7 @@ from sqlmodel import Session, col, func, select
 
 from app.accounts import service as accounts
 from app.accounts.models import Role, User
+from app.core import supervision
 from app.core.config import Settings
 from app.main import create_app
 
@@ -194,3 +196,34 @@ def test_a_failed_start_up_ends_the_workers_and_the_master(serve: Any) -> None:
         pytest.fail("`hocvuso serve` still runs after its workers' start-up failed")
     # uvicorn's STARTUP_FAILURE: a supervisor sees the start failed, not a clean stop.
     assert master.returncode == 3
+
+
+def _worker_still_starting(watching: str) -> None:
+    time.sleep(2)  # its master is killed meanwhile
+    supervision.exit_with_master(watch_seconds=0.1)
+    Path(watching).write_text("watching")
+    time.sleep(60)
+
+
+def _master_of_a_slow_worker(worker_pid: str, watching: str) -> None:
+    worker = multiprocessing.get_context("spawn").Process(
+        target=_worker_still_starting, args=(watching,)
+    )
+    worker.start()
+    Path(worker_pid).write_text(str(worker.pid))
+    worker.join()
+
+
+def test_a_worker_whose_master_died_while_it_started_stops_too(tmp_path: Path) -> None:
+    # Adopted by another process before it began watching, the worker must still see that the
+    # process which started it is gone.
+    worker_pid, watching = tmp_path / "worker.pid", tmp_path / "watching"
+    master = multiprocessing.get_context("spawn").Process(
+        target=_master_of_a_slow_worker, args=(str(worker_pid), str(watching))
+    )
+    master.start()
+    assert wait_until(worker_pid.exists, START_SECONDS)
+    worker = int(worker_pid.read_text())
+    os.kill(master.pid or 0, signal.SIGKILL)
+    master.join()
+    assert wait_until(lambda: not alive(worker), 30)
