@@ -7,6 +7,7 @@ batch. `InputModel` checks every text and integer of a request body, however nes
 typed aliases below also tell the OpenAPI document the bounds.
 """
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -40,8 +41,15 @@ def has_nul(text: str) -> bool:
     return "\x00" in text
 
 
+# Values that hold neither text nor an integer of their own: nothing to check. A nested
+# model has checked its own fields already.
+_INERT = (type(None), bool, float, date, datetime, uuid.UUID, BaseModel)
+
+
 def _check(value: Any) -> None:
     """Raise the field problem for a NUL in text or an integer beyond the database's."""
+    if isinstance(value, _INERT):
+        return
     if isinstance(value, str):
         if has_nul(value):
             raise PydanticCustomError("text.nul", "Text cannot contain a NUL character")

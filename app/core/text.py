@@ -32,7 +32,8 @@ def clean_name(text: str) -> str:
     Zero-width and bidirectional formatting characters (Unicode's Cf) make two names look
     alike or reverse how one is shown.
     """
-    if any(unicodedata.category(c) == "Cf" for c in text):
+    # Cf characters are never printable: a printable name (nearly all) needs no closer look.
+    if not text.isprintable() and any(unicodedata.category(c) == "Cf" for c in text):
         raise PydanticCustomError("name.invisible", "The name holds invisible characters")
     return unicodedata.normalize("NFC", text)
 
