@@ -527,7 +527,7 @@ def raw_sql_latency(
 ) -> dict[str, list[float]]:
     """The same questions answered from learners and certificates directly."""
     with Session(engine) as session:  # type: ignore[arg-type]
-        from app.ledger.totals import satisfying_programs
+        from app.ledger.rules import satisfying_programs
 
         satisfying = {g: sorted(p) for g, p in satisfying_programs(session).items()}
     end = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC) + timedelta(hours=17)
