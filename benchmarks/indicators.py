@@ -572,10 +572,8 @@ def write_costs(engine: object, sample: list[str], rng: random.Random) -> dict[s
         # Without the totals: no learner lock, no rows worked out, no upsert.
         switch: ExitStack[None] = ExitStack()
         if not keep_totals:
-            for name in ("lock_learner", "certificates_changed"):
-                switch.enter_context(
-                    mock.patch(f"app.certificates.issuance.totals.{name}", lambda *a, **k: None)
-                )
+            for target in ("rules.lock_learner", "totals.certificates_changed"):
+                switch.enter_context(mock.patch(f"app.ledger.{target}", lambda *a, **k: None))
         with switch, Session(write_bind(engine)) as session:  # type: ignore[arg-type]
             bind_context(session, WriteContext(18))
             started = time.perf_counter()
