@@ -20,7 +20,7 @@ from app.catalog.models import ProgramCourse
 from app.core.clock import local_date
 from app.core.security import PersonalIds
 from app.core.text import fold
-from app.ledger import totals
+from app.ledger import rules
 from app.ledger.contributions import CertificateFacts, LearnerFacts, contributions
 from app.ledger.models import NATION
 from app.units.models import Commune
@@ -102,7 +102,7 @@ def load_country(
     for link in session.exec(select(ProgramCourse)).all():
         required.setdefault(link.program_code, []).append((link.course_code, link.pass_score))
     citizen_courses = required["CHUAN-NGUOI-DAN"]
-    satisfying = totals.satisfying_programs(session)
+    satisfying = rules.satisfying_programs(session)
     days = _campaign_days(rng)
     result = Loaded()
     sums: Counter[tuple[str, str, str, date]] = Counter()

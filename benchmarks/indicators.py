@@ -527,7 +527,7 @@ def raw_sql_latency(
 ) -> dict[str, list[float]]:
     """The same questions answered from learners and certificates directly."""
     with Session(engine) as session:  # type: ignore[arg-type]
-        from app.ledger.totals import satisfying_programs
+        from app.ledger.rules import satisfying_programs
 
         satisfying = {g: sorted(p) for g, p in satisfying_programs(session).items()}
     end = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC) + timedelta(hours=17)
@@ -572,10 +572,8 @@ def write_costs(engine: object, sample: list[str], rng: random.Random) -> dict[s
         # Without the totals: no learner lock, no rows worked out, no upsert.
         switch: ExitStack[None] = ExitStack()
         if not keep_totals:
-            for name in ("lock_learner", "certificates_changed"):
-                switch.enter_context(
-                    mock.patch(f"app.certificates.issuance.totals.{name}", lambda *a, **k: None)
-                )
+            for target in ("rules.lock_learner", "totals.certificates_changed"):
+                switch.enter_context(mock.patch(f"app.ledger.{target}", lambda *a, **k: None))
         with switch, Session(write_bind(engine)) as session:  # type: ignore[arg-type]
             bind_context(session, WriteContext(18))
             started = time.perf_counter()

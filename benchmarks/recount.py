@@ -39,7 +39,7 @@ from app.catalog.schemas import ProgramUpdate
 from app.core.context import WriteContext, bind_context
 from app.core.db import make_engine, write_bind
 from app.learners.models import Learner
-from app.ledger import totals
+from app.ledger import rules
 from app.ledger.models import RulesRecount
 from app.ledger.rebuild import compare
 from app.ledger.recount import run_to_end
@@ -101,8 +101,8 @@ class Probe:
             learner = session.get(Learner, self._rng.choice(self.ids))
             assert learner is not None
             started = time.perf_counter()
-            totals.lock_learner(session, learner)
-            totals.rules_for(session, learner.id)
+            rules.lock_learner(session, learner)
+            rules.rules_for(session, learner.id)
             self.waits.append((time.perf_counter() - started) * 1000)
             session.rollback()
 

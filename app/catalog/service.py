@@ -30,8 +30,15 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound, invalid_field
 from app.core.pagination import paginate
 from app.learners.models import Group
-from app.ledger import totals
 from app.ledger.models import RulesRecount
+from app.ledger.recount import moves_anyone, recount_step, schedule_recount, undo_pending
+from app.ledger.rules import (
+    Rules,
+    forget_counting_rules,
+    hold_counting_rules,
+    pending_recount,
+    satisfying_programs,
+)
 
 
 def _authorize(actor: Actor | None, action: str) -> None:
@@ -265,7 +272,7 @@ def _store_program(
 
 def _recount(
     session: Session,
-    rules: totals.Rules,
+    rules: Rules,
     detail: dict[str, Any],
     *,
     program_code: str,
@@ -281,19 +288,19 @@ def _recount(
     that one (a mistaken edit can be taken back at once).
     """
     actor_id = actor.user_id if actor else None
-    pending = totals.pending_recount(session)
-    totals.forget_counting_rules(session)
-    after = totals.satisfying_programs(session)
-    if not totals.moves_anyone(rules, after):
+    pending = pending_recount(session)
+    forget_counting_rules(session)
+    after = satisfying_programs(session)
+    if not moves_anyone(rules, after):
         return
     if pending is None:
-        recount: RulesRecount | None = totals.schedule_recount(
+        recount: RulesRecount | None = schedule_recount(
             session, rules, after, program_code=program_code, requested_by=actor_id
         )
     elif after == pending.before and pending.stop_at is None:
         # Undoing the change still being recounted: those it reached are moved back.
         detail["undoes_recount"] = pending.id
-        recount = totals.undo_pending(
+        recount = undo_pending(
             session, pending, rules, program_code=program_code, requested_by=actor_id
         )
     else:
@@ -301,7 +308,7 @@ def _recount(
     if recount is None:
         return
     detail["recount_id"] = recount.id
-    totals.recount_step(session)
+    recount_step(session)
     if recount.finished_at is not None:
         detail["recounted_learners"] = recount.recounted
 
@@ -332,7 +339,7 @@ def _replace_required(session: Session, program_code: str, required: dict[str, f
 def create_program(session: Session, *, actor: Actor | None, data: ProgramCreate) -> Program:
     """Add a program: a named set of required courses with their pass scores."""
     _authorize(actor, "program.create")
-    rules = totals.hold_counting_rules(session)
+    rules = hold_counting_rules(session)
     if session.get(Program, data.code) is not None:
         raise Conflict("program.duplicate")
     required = _resolve_required(session, data.courses)
@@ -366,7 +373,7 @@ def update_program(
 ) -> Program:
     """Change a program; a new list of courses replaces the old one."""
     _authorize(actor, "program.update")
-    rules = totals.hold_counting_rules(session)
+    rules = hold_counting_rules(session)
     changes = data.model_dump(exclude_unset=True)
     required = _resolve_required(session, data.courses) if data.courses is not None else None
     if "default_for" in changes:

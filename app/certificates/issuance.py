@@ -149,7 +149,7 @@ def issue_attained(
     a concurrent issue of the same certificate a no-op. Each is signed at once when the
     session carries a signer (else the delivery outbox signs it) and is due for delivery.
 
-    The caller holds the learner's lock (`totals.lock_learner`), taken before it read or wrote
+    The caller holds the learner's lock (`rules.lock_learner`), taken before it read or wrote
     the learner's results: so what is read here, and what the totals hold for this learner,
     cannot drift apart under a concurrent result, issue or revocation.
     """

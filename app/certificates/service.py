@@ -25,7 +25,7 @@ from app.core.errors import Conflict, NotFound
 from app.core.pagination import paginate
 from app.core.security import TokenError
 from app.learners.models import Learner
-from app.ledger import totals
+from app.ledger import rules, totals
 
 
 def program_title(session: Session, code: str) -> str:
@@ -169,7 +169,7 @@ def reinstate(
     assert learner is not None
     if learner.erased_at is not None:
         raise Conflict("certificate.holder_erased")
-    totals.lock_learner(session, learner.id)
+    rules.lock_learner(session, learner.id)
     if certificate.program_code not in issuance.attained_programs(session, learner.id):
         raise Conflict("certificate.not_attained")
     other = session.exec(

@@ -2,8 +2,9 @@
 
 import functools
 import unicodedata
+from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
 
@@ -40,3 +41,7 @@ def clean_name(text: str) -> str:
 
 # Put after the string constraints of any name field (people, teams, villages, agencies).
 CleanName = AfterValidator(clean_name)
+
+FullName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120), CleanName
+]

@@ -16,13 +16,10 @@ from pydantic_core import PydanticCustomError
 
 from app.core.bounds import Day, InputModel, PastMoment
 from app.core.citizen_id import CitizenId
-from app.core.text import CleanName
+from app.core.text import CleanName, FullName
 from app.core.types import in_utc
 from app.learners.models import Group, OfficialLevel, Sex
 
-FullName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120), CleanName
-]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^(\+84|0)\d{9,10}$")]
 Agency = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200), CleanName

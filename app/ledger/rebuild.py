@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, delete, insert
 from sqlmodel import Session, col
 
 from app.learners.models import Learner
-from app.ledger import totals
+from app.ledger import rules, totals
 from app.ledger.contributions import contributions
 from app.ledger.models import StatTotal
 from app.ledger.versions import EVERYTHING, raise_versions
@@ -31,7 +31,7 @@ class Comparison:
 def expected_totals(session: Session) -> Counter[totals.RowKey]:
     """Every total row, computed learner by learner from learners and certificates, each by
     the rules it is counted by (a recount under way has moved some to new rules)."""
-    totals.forget_counting_rules(session)
+    rules.forget_counting_rules(session)
     age = totals.adult_age(session)
     expected: Counter[totals.RowKey] = Counter()
     last = uuid.UUID(int=0)  # before every id
@@ -40,7 +40,7 @@ def expected_totals(session: Session) -> Counter[totals.RowKey]:
         if not ids:
             break
         for learner_id, person, certificates, units in totals.counted_people(session, ids):
-            satisfying = totals.rules_for(session, learner_id)
+            satisfying = rules.rules_for(session, learner_id)
             own = contributions(person, certificates, satisfying=satisfying, adult_age=age)
             expected.update(totals.spread(own, units))
         last = ids[-1]
@@ -84,7 +84,7 @@ def rebuild(session: Session) -> Comparison:
     The counting rules are held still meanwhile (on PostgreSQL), so neither a change to a
     program nor a batch of its recount can land halfway through.
     """
-    totals.hold_counting_rules(session)
+    rules.hold_counting_rules(session)
     expected = expected_totals(session)
     comparison = _compare(session, expected)
     session.execute(delete(StatTotal))

@@ -37,7 +37,7 @@ from app.core.text import fold, normalize_name
 from app.core.types import in_utc
 from app.learners import service as learners
 from app.learners.models import Group, Learner
-from app.ledger import totals
+from app.ledger import rules, totals
 from app.sync import problems
 from app.sync.outcomes import Outcome, client_id_of, rejected
 from app.sync.schemas import SyncCompletion, SyncLearner
@@ -411,7 +411,7 @@ def store_completions(
     for learner_id in sorted(passed):
         if attained_from(passed[learner_id], requirements):
             # A program met: its certificate is issued as for a result recorded alone.
-            totals.lock_learner(session, learner_id)
+            rules.lock_learner(session, learner_id)
             issue_attained(
                 session, learner_id=learner_id, actor_id=actor.audit_id, actor_role=actor.role
             )

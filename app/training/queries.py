@@ -235,7 +235,7 @@ ACCOUNT_AND_RULES = actor_read_with(
 )
 
 # The learner's place, with their valid certificates' programs and attainment times (a JSON
-# object, NULL when none), the row locked as `totals.lock_learner` locks it (not the counting
+# object, NULL when none), the row locked as `rules.lock_learner` locks it (not the counting
 # rules: no total changes here).
 PLACE_AND_HELD = learners.PLACE.add_columns(
     sa.select(

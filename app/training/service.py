@@ -25,7 +25,7 @@ from app.core.errors import (
 from app.core.pagination import paginate
 from app.learners import service as learners
 from app.learners.models import Learner
-from app.ledger import totals
+from app.ledger import rules
 from app.training import queries
 from app.training.models import Completion, Method, TrainingClass
 from app.training.queries import CourseRule, StoredCompletion
@@ -121,7 +121,7 @@ def record_completion(
     learner = learners.place_in_scope(
         session, actor=actor, learner_id=data.learner_id, action="completion.create"
     )
-    totals.lock_learner(session, learner.id)
+    rules.lock_learner(session, learner.id)
     recorded = _store_completion(session, actor=actor, learner=learner, data=data, now=now)
     if recorded.may_issue:
         issue_attained(
@@ -268,7 +268,7 @@ def get_completion_in_scope(
 
 def _locked(session: Session, completion: Completion) -> Completion:
     """The completion read again under its learner's lock (404 if it went meanwhile)."""
-    totals.lock_learner(session, completion.learner_id)
+    rules.lock_learner(session, completion.learner_id)
     current = session.get(Completion, completion.id, populate_existing=True)
     if current is None:
         raise NotFound("what.completion")

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.citizen_id import CitizenId
-from app.learners.schemas import FullName
+from app.core.text import FullName
 
 
 class DemoCitizen(BaseModel):

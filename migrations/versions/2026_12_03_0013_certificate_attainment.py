@@ -29,7 +29,7 @@ import app.core.types
 from app.core.clock import local_date
 from app.core.config import Settings
 from app.core.context import WriteContext, bind_context
-from app.ledger import totals
+from app.ledger import rules, totals
 from app.ledger.contributions import contributions
 
 revision: str = "0013"
@@ -99,7 +99,7 @@ def _recounting(session: Session, learners: list[uuid.UUID], change: Callable[[]
         for start in range(0, len(learners), BATCH):
             people = totals.counted_people(session, learners[start : start + BATCH])
             for learner_id, person, certificates, units in people:
-                satisfying = totals.rules_for(session, learner_id)
+                satisfying = rules.rules_for(session, learner_id)
                 own = contributions(person, certificates, satisfying=satisfying, adult_age=age)
                 counted.update(totals.spread(own, units))
         return counted

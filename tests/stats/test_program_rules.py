@@ -22,7 +22,7 @@ from app.certificates.models import Certificate
 from app.cli import cli
 from app.core.config import Settings
 from app.core.context import WriteContext, bind_context
-from app.ledger import totals
+from app.ledger import recount, rules
 from app.ledger.models import StatTotal
 from app.ledger.rebuild import compare
 from app.ledger.recount import recount_batch, run_to_end
@@ -346,7 +346,7 @@ def test_a_recount_larger_than_a_batch_goes_on_after_the_edit_and_writes_meanwhi
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(totals, "RECOUNT_BATCH", 1)
+    monkeypatch.setattr(recount, "RECOUNT_BATCH", 1)
     pupil_courses = _pupil_courses(session)
     holders = [_pupil_holder(client, staff, session, serial) for serial in range(1, 7)]
     # Two who are one course short of the pupils' standard: they attain it, widened, during
@@ -435,7 +435,7 @@ def test_a_recount_larger_than_a_batch_goes_on_after_the_edit_and_writes_meanwhi
 def test_undoing_a_change_mid_way_moves_back_only_those_the_recount_had_reached(
     client: TestClient, staff: Staff, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(totals, "RECOUNT_BATCH", 1)
+    monkeypatch.setattr(recount, "RECOUNT_BATCH", 1)
     pupil_courses = _pupil_courses(session)
     for serial in range(1, 6):
         _pupil_holder(client, staff, session, serial)
@@ -482,7 +482,7 @@ def test_the_service_runs_a_pending_recount_in_the_background(
     session: Session,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(totals, "RECOUNT_BATCH", 1)
+    monkeypatch.setattr(recount, "RECOUNT_BATCH", 1)
     pupil_courses = _pupil_courses(session)
     for serial in (1, 2, 3):
         _pupil_holder(client, staff, session, serial)
@@ -511,7 +511,7 @@ def test_looking_for_a_recount_when_none_is_pending_waits_for_no_one(
         pytest.skip("SQLite has no lock to wait for but its one writer's")
     # A transaction holds the counting rules still, as a program edit or a rebuild does.
     holder = Session(engine)
-    totals.hold_counting_rules(holder)
+    rules.hold_counting_rules(holder)
     looked: list[object] = []
     look = threading.Thread(target=lambda: looked.append(recount_batch(engine, adult_age=18)))
     look.start()
@@ -529,7 +529,7 @@ def test_the_indicators_say_while_a_recount_is_under_way(
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(totals, "RECOUNT_BATCH", 1)
+    monkeypatch.setattr(recount, "RECOUNT_BATCH", 1)
     pupil_courses = _pupil_courses(session)
     for serial in (1, 2, 3):
         _pupil_holder(client, staff, session, serial)
