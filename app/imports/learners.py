@@ -45,7 +45,7 @@ from app.imports.readers import Cell
 from app.learners.models import Group, Learner
 from app.learners.schemas import LearnerCreate
 from app.learners.service import group_problems, person_problems
-from app.ledger import totals
+from app.ledger import rules, totals
 from app.ledger.contributions import adult_since
 from app.training.schemas import MIDDAY
 from app.units import legacy
@@ -565,7 +565,7 @@ def _totals_delta(
 ) -> Counter[totals.RowKey]:
     """What the stored learners add to the running totals, as `rows_for` counts it, which runs
     once per kind of learner; `age` is the one the kinds were made with."""
-    satisfying = totals.satisfying_programs(session)
+    satisfying = rules.satisfying_programs(session)
     delta: Counter[totals.RowKey] = Counter()
     for kind, count in kinds.items():
         learner = Learner(**examples[kind])

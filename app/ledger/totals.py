@@ -20,10 +20,7 @@ from app.learners.models import Group, Learner
 from app.ledger import versions
 from app.ledger.contributions import CertificateFacts, LearnerFacts, contributions
 from app.ledger.models import NATION, StatTotal
-from app.ledger.rules import Rules, lock_learner, rules_for
-
-# Named here too, because the import of learners reads the rules through this module.
-from app.ledger.rules import satisfying_programs as satisfying_programs
+from app.ledger.rules import Rules, lock_learner, rules_for, satisfying_programs
 
 UnitKey = tuple[str, str]  # (level, unit code)
 RowKey = tuple[str, str, str, date]  # (level, unit code, metric, effective date)
