@@ -572,7 +572,11 @@ def write_costs(engine: object, sample: list[str], rng: random.Random) -> dict[s
         # Without the totals: no learner lock, no rows worked out, no upsert.
         switch: ExitStack[None] = ExitStack()
         if not keep_totals:
-            for target in ("rules.lock_learner", "totals.certificates_changed"):
+            for target in (
+                "rules.lock_learner",
+                "totals.certificates_changed",
+                "totals.facts_changed",
+            ):
                 switch.enter_context(mock.patch(f"app.ledger.{target}", lambda *a, **k: None))
         with switch, Session(write_bind(engine)) as session:  # type: ignore[arg-type]
             bind_context(session, WriteContext(18))
