@@ -41,9 +41,8 @@ from app.core.security import AccessTokens, Passwords, PersonalIds
 from app.core.signing import KeyRing
 from app.core.supervision import exit_with_master
 from app.core.vneid_wire import make_http_client
-from app.imports.ahead import collect_less_often
 from app.imports.router import router as imports_router
-from app.imports.worker import ImportWorker
+from app.imports.worker import ImportWorker, collect_less_often
 from app.learners.router import router as learners_router
 from app.ledger.recount import run_worker as run_recounts
 from app.me.router import router as me_router

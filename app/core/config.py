@@ -121,9 +121,6 @@ class Settings(BaseSettings):
     import_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
     # Rows stored per committed chunk; a crash resumes after the last committed chunk.
     import_chunk_rows: int = Field(default=5000, ge=1, le=10_000)
-    # A CSV of learners with at least this many rows is checked by a process of its own, in
-    # parallel with the storing (0: always by a thread of the service's process).
-    import_process_min_rows: int = Field(default=50_000, ge=0)
     # A worker renews its claim on an import with every chunk; a claim older than this is
     # taken over (the worker died).
     import_lease_seconds: int = Field(default=60, ge=1)

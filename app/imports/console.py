@@ -16,9 +16,8 @@ from app.core.errors import DomainError
 from app.core.i18n import translate
 from app.core.security import PersonalIds
 from app.imports import service
-from app.imports.ahead import collect_less_often
 from app.imports.models import ImportJob, ImportKind, ImportStatus
-from app.imports.worker import run_import, worker_name
+from app.imports.worker import collect_less_often, run_import, worker_name
 
 
 def import_file(path: Path, *, kind: ImportKind, username: str, commune_code: str | None) -> int:

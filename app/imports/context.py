@@ -99,8 +99,6 @@ class ImportContext:
     context: WriteContext
     # The file's `commune_code` column holds codes of the old map (the upload's option).
     old_codes: bool = False
-    # Checking shares the interpreter with the thread that stores (not in a process of its own).
-    shares_interpreter: bool = True
     _communes: dict[str, str] | None = None
     _villages: dict[str, dict[str, int]] = field(default_factory=dict)
 

@@ -141,7 +141,7 @@ def prepare_chunk(ctx: ImportContext, rows: list[SourceRow]) -> Prepared:
     candidates: dict[str, Candidate] = {}
     examples: dict[tuple[Any, ...], dict[str, Any]] = {}
     for index, row in enumerate(rows):
-        if ctx.shares_interpreter and index % YIELD_EVERY == 0:
+        if index % YIELD_EVERY == 0:
             yield_interpreter()
         checked = _check(ctx, row, outcome)
         if checked is None:
