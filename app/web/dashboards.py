@@ -25,7 +25,7 @@ from app.stats.schemas import IndicatorValue, UnitStats
 from app.stats.service import UnitRef
 from app.stats.timeseries import timeseries
 from app.units.models import Village
-from app.web.formatting import format_date, format_percent
+from app.web.formatting import format_date, format_number, format_percent
 from app.web.i18n import page_language, register_messages, translate
 from app.web.session import PageActor
 from app.web.templating import register_nav, render
@@ -134,7 +134,7 @@ def _chart_rows(series_points: list[Any], lang: Language) -> list[tuple[str, str
     return [
         (
             format_date(p.date, lang),
-            f"{p.numerator:,}".replace(",", "."),
+            format_number(p.numerator, lang),
             format_percent(p.rate, lang),
         )
         for p in series_points

@@ -1,7 +1,9 @@
 """Numbers, rates and dates written the Vietnamese way (and the English way on English pages)."""
 
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 
+from app.web.dashboards import _chart_rows
 from app.web.formatting import format_date, format_datetime, format_number, format_percent
 from app.web.i18n import translate
 
@@ -28,3 +30,9 @@ def test_page_words_fall_back_to_the_apis_messages() -> None:
     assert translate("login_failed.detail", "en") == "Wrong username or password."
     assert translate("not_found.detail", "vi", what="what.learner") == "Không tìm thấy người học."
     assert translate("no.such.key", "vi") == "no.such.key"
+
+
+def test_a_charts_data_table_writes_numbers_in_the_pages_language() -> None:
+    month = SimpleNamespace(date=date(2026, 11, 30), numerator=12345, rate=0.805)
+    assert _chart_rows([month], "vi") == [("30/11/2026", "12.345", "80,5 %")]
+    assert _chart_rows([month], "en") == [("30/11/2026", "12,345", "80.5%")]
