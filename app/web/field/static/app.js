@@ -64,8 +64,8 @@ async function call(path, { method = "GET", body, headers = {}, auth = true } = 
   return response;
 }
 
-async function json(path) {
-  const response = await call(path);
+async function json(path, options) {
+  const response = await call(path, options);
   if (response.status === 401) throw new NeedsSignIn();
   if (!response.ok) throw new Error(`${path}: ${response.status}`);
   return response.json();
@@ -498,17 +498,27 @@ async function send() {
     status.textContent = text("send.offline", app.lang);
     return;
   }
-  if (!signedIn()) {
-    askToSignIn();
-    return;
-  }
   app.sending = true;
   app.sendAgain = false;
-  status.textContent = text("sending", app.lang);
   let sent = false;
   try {
+    if (!signedIn() && !(await renewFromWebSession())) {
+      askToSignIn();
+      return;
+    }
+    status.textContent = text("sending", app.lang);
     await renderRecords();
-    await sendAll(await opened(), (path, body, headers) => call(path, { method: "POST", body, headers }), renderRecords);
+    const sendEverything = async () => sendAll(
+      await opened(), (path, body, headers) => call(path, { method: "POST", body, headers }), renderRecords,
+    );
+    try {
+      await sendEverything();
+    } catch (error) {
+      // A token refused before its time (the password changed on the pages, say): renewed once
+      // from the pages' session, the waiting batch goes again under its own key.
+      if (!(error instanceof NeedsSignIn) || !(await renewFromWebSession())) throw error;
+      await sendEverything();
+    }
     status.textContent = text("sent.all", app.lang);
     sent = true;
   } catch (error) {
@@ -587,12 +597,24 @@ async function otherUsersRecords(username) {
   return waiting ? app.profile.user.username : null;
 }
 
+// The session a token answer of the service opens, and the user the token names.
+async function sessionOf(answer) {
+  // The token's own expiry (with a minute's margin) decides when it must be renewed.
+  const expires_at = Date.now() + (answer.expires_in - 60) * 1000;
+  const headers = { Authorization: `Bearer ${answer.access_token}` };
+  const user = await json("/api/v1/auth/me", { headers, auth: false });
+  return { session: { token: answer.access_token, expires_at, username: user.username }, user };
+}
+
+// Kept on the phone so the app opens signed in after a restart.
+async function keepSession(session) {
+  app.session = session;
+  await store.setMeta(await opened(), "session", session);
+}
+
 // Opens the app with a bearer token the service gave; the words of the refusal, if not.
 async function adopt(answer) {
-  // Kept on the phone so the app opens signed in after a restart; the token's own expiry
-  // (with a minute's margin) decides when it must be renewed.
-  app.session = { token: answer.access_token, expires_at: Date.now() + (answer.expires_in - 60) * 1000 };
-  const user = await json("/api/v1/auth/me");
+  const { session, user } = await sessionOf(answer);
   const other = await otherUsersRecords(user.username);
   if (!user.commune_code || other) {
     app.session = null;
@@ -600,8 +622,7 @@ async function adopt(answer) {
       ? text("signin.other_user", app.lang, { name: other })
       : text("signin.failed", app.lang, { reason: user.role });
   }
-  app.session.username = user.username;
-  await store.setMeta(await opened(), "session", app.session);
+  await keepSession(session);
   app.profile = { ...(app.profile ?? {}), user };
   await refreshReference();
   openApp();
@@ -618,19 +639,42 @@ async function sessionRequest(method) {
   return call("/field/session", { method, headers: { "X-CSRF-Token": csrf }, auth: false });
 }
 
+// The token answer for the browser's cookie session; null when there is none to take.
+async function webSessionAnswer() {
+  if (!navigator.onLine || localStorage.getItem(SIGNED_OUT)) return null;
+  const response = await sessionRequest("POST");
+  if (!response.ok) {
+    await response.text(); // read to the end: an answer left unread keeps its request open
+    return null;
+  }
+  return response.json();
+}
+
 async function takeWebSession() {
-  if (!navigator.onLine || localStorage.getItem(SIGNED_OUT)) return false;
   try {
-    const response = await sessionRequest("POST");
-    if (!response.ok) {
-      await response.text(); // read to the end: an answer left unread keeps its request open
-      return false;
-    }
-    const refused = await adopt(await response.json());
+    const answer = await webSessionAnswer();
+    if (!answer) return false;
+    const refused = await adopt(answer);
     if (refused) $("#signin-error").textContent = refused;
     return !refused;
   } catch {
     app.session = null;
+    return false;
+  }
+}
+
+// A token that runs out while the app is open is renewed in place, so the forms keep what was
+// typed; only for the user whose records these are, never another signed in on the pages.
+async function renewFromWebSession() {
+  try {
+    const answer = await webSessionAnswer();
+    if (!answer) return false;
+    const { session, user } = await sessionOf(answer);
+    if (user.username !== app.profile?.user.username) return false;
+    await keepSession(session);
+    show("app"); // back from the password screen, if a previous try left it open
+    return true;
+  } catch {
     return false;
   }
 }
