@@ -1,7 +1,9 @@
 """What every kind of import shares while it stores a chunk of rows."""
 
-import time
+import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -18,12 +20,6 @@ from app.imports import columns
 from app.imports.readers import Cell
 from app.sync import problems
 from app.units.models import Commune, Village
-
-# Checking rows is pure Python: the thread doing it holds the interpreter lock until forced
-# to give it up (every 5 ms), and the thread storing the previous chunk waits that long after
-# each answer from the database. Checking gives the lock up every few rows instead.
-YIELD_EVERY = 16
-
 
 # Pydantic's date errors say YYYY-MM-DD; a file's dates are usually dd/mm/yyyy, so a row's
 # reason names both.
@@ -49,9 +45,24 @@ def row_problem(error: ValidationError) -> problems.ProblemData:
     return problem
 
 
-def yield_interpreter() -> None:
-    """Let another thread run, if one is waiting for the interpreter lock."""
-    time.sleep(0)
+# How often the interpreter lock changes hands while an import runs (Python's default: 5 ms).
+SWITCH_SECONDS = 0.0005
+
+
+@contextmanager
+def quick_switches() -> Iterator[None]:
+    """Let the interpreter lock change hands every half millisecond while an import runs.
+
+    Checking rows is pure Python, and the thread doing it keeps the lock until made to give it
+    up: the thread storing the previous chunk, and the requests the service answers meanwhile,
+    would wait up to 5 ms for it after each answer from the database.
+    """
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_SECONDS)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 @dataclass(slots=True)

@@ -33,13 +33,11 @@ from app.core.errors import Conflict, Invalid, NotFound, field_error
 from app.core.text import fold, normalize_name
 from app.imports import columns
 from app.imports.context import (
-    YIELD_EVERY,
     ChunkOutcome,
     ImportContext,
     SourceRow,
     commune_code,
     row_problem,
-    yield_interpreter,
 )
 from app.imports.readers import Cell
 from app.learners.models import Group, Learner
@@ -140,9 +138,7 @@ def prepare_chunk(ctx: ImportContext, rows: list[SourceRow]) -> Prepared:
     new_ids = iter(_uuid4_hexes(len(rows))) if copying else None
     candidates: dict[str, Candidate] = {}
     examples: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for index, row in enumerate(rows):
-        if index % YIELD_EVERY == 0:
-            yield_interpreter()
+    for row in rows:
         checked = _check(ctx, row, outcome)
         if checked is None:
             continue

@@ -45,7 +45,7 @@ from app.core.logs import without_message
 from app.core.security import PersonalIds
 from app.imports import baselines, completions, learners, service
 from app.imports.columns import layout_for
-from app.imports.context import ChunkOutcome, ImportContext, SourceRow
+from app.imports.context import ChunkOutcome, ImportContext, SourceRow, quick_switches
 from app.imports.models import CommuneScheme, ImportJob, ImportKind, ImportStatus
 from app.imports.readers import FileLimits, FileProblem, open_sheet
 from app.sync.idempotency import purge_expired
@@ -183,6 +183,7 @@ def run_import(
     steps = STEPS[ImportKind(job.kind)]
     try:
         with (
+            quick_switches(),
             open_sheet(path, job.file_format, FileLimits.of(settings)) as sheet,
             ThreadPoolExecutor(1) as reader,
         ):

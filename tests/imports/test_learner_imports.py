@@ -1,5 +1,6 @@
 import csv
 import io
+import sys
 import uuid
 from collections import Counter
 from datetime import date, datetime, timedelta
@@ -17,6 +18,7 @@ from app.core import holds
 from app.core.config import Settings
 from app.core.context import WriteContext, bind_context
 from app.imports import service, worker
+from app.imports.context import SWITCH_SECONDS
 from app.imports.models import ImportJob, ImportKind
 from app.learners.models import Learner
 from app.ledger import totals
@@ -441,6 +443,49 @@ def test_a_stopping_worker_gives_the_import_back_and_the_next_one_finishes_it(
     stored = learners(session)
     assert len(stored) == len({x.citizen_id_hash for x in stored}) == 30
     assert stored_totals(session) == expected_totals(session)
+
+
+def test_the_interpreter_lock_changes_hands_quickly_only_while_an_import_runs(
+    client: TestClient, staff: Staff, settings: Settings
+) -> None:
+    """Checking rows is pure Python: while an import runs, the thread storing chunks and the
+    requests the service answers get the interpreter lock every half millisecond, not every
+    5 ms; the process is as it was once the import ends."""
+    owner = worker.worker_name("test")
+    content = csv_bytes(LEARNER_HEADER_EN, [row(n) for n in range(1, 16)])
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with holds.holder(engine) as holder:
+        with Session(engine, expire_on_commit=False) as writer:
+            job = service.create_import(
+                writer,
+                actor=actor_for(staff.users["hk_admin"]),
+                settings=settings,
+                kind=ImportKind.learners,
+                upload=io.BytesIO(content),
+                file_name="danh-sach.csv",
+                default_commune_code=None,
+                lease_owner=owner,
+            )
+            assert holder.take(holds.key(holds.IMPORT, job.id))
+            writer.commit()
+        before = sys.getswitchinterval()
+        during: list[float] = []
+
+        def note_the_interval() -> bool:
+            during.append(sys.getswitchinterval())
+            return False
+
+        done = worker.run_import(
+            engine,
+            settings=settings,
+            personal_ids=client.app.state.personal_ids,  # type: ignore[attr-defined]
+            import_id=job.id,
+            owner=owner,
+            should_stop=note_the_interval,
+        )
+    assert done.rows_stored == 15
+    assert len(during) == 3 and set(during) == {SWITCH_SECONDS}  # chunks of 7
+    assert sys.getswitchinterval() == before != SWITCH_SECONDS
 
 
 def test_a_chunk_that_fails_on_the_databases_side_is_stored_again_once(
