@@ -8,10 +8,12 @@ PostgreSQL), so tests are isolated and may commit, as the service does.
 import asyncio
 import os
 import shutil
+import tempfile
 import uuid
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -105,18 +107,37 @@ def reads_do_not_write() -> Iterator[None]:
     event.remove(Engine, "before_cursor_execute", _refuse_writes_in_autocommit)
 
 
+# Where the system has memory-backed storage the tests' SQLite files live there: the service
+# commits with synchronous=FULL, and waiting for the disk at every commit tells a test nothing.
+MEMORY_DIR = Path("/dev/shm")  # noqa: S108 (each test gets its own mkdtemp there)
+
+
+@contextmanager
+def database_dir(fallback: Path) -> Iterator[Path]:
+    """A directory for SQLite files, in memory when the system has one (removed after)."""
+    if not (MEMORY_DIR.is_dir() and os.access(MEMORY_DIR, os.W_OK)):
+        yield fallback
+        return
+    directory = Path(tempfile.mkdtemp(prefix="hocvuso-", dir=MEMORY_DIR))
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    url = f"sqlite:///{path}"
-    upgrade_to_head(url)
-    _seed(url)
-    # Fold the WAL into the main file so a plain copy carries everything.
-    engine = create_engine(url)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
-    return path
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    with database_dir(tmp_path_factory.mktemp("template")) as directory:
+        path = directory / "template.db"
+        url = f"sqlite:///{path}"
+        upgrade_to_head(url)
+        _seed(url)
+        # Fold the WAL into the main file so a plain copy carries everything.
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        engine.dispose()
+        yield path
 
 
 class PostgresServer:
@@ -217,9 +238,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     """The URL of a fresh database for this test, already migrated and seeded."""
     if request.param == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path / "test.db"
-        shutil.copyfile(template, path)
-        yield f"sqlite:///{path}"
+        with database_dir(tmp_path) as directory:
+            path = directory / "test.db"
+            shutil.copyfile(template, path)
+            yield f"sqlite:///{path}"
         return
     server, clones = request.getfixturevalue("postgres")
     name = clones.take()
