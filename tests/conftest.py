@@ -262,6 +262,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         jwks_min_refresh_seconds=0,
         password_hash_time_cost=1,
         password_hash_memory_kib=64,
+        # Starting argon2's four threads costs far more than a test's tiny hash itself.
+        password_hash_parallelism=1,
         login_max_failures=5,
         admin_username=None,
         admin_password=None,
