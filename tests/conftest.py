@@ -43,7 +43,12 @@ TEST_SECRETS = {
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test marked `postgresql_only` is skipped on SQLite before its fixtures are built."""
+    """A test marked `postgresql_only` is skipped on SQLite before its fixtures are built.
+
+    Tests marked `long` go first: started last, one would keep a worker busy after the others
+    have finished.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
     for item in items:
         marker = item.get_closest_marker("postgresql_only")
         callspec = getattr(item, "callspec", None)

@@ -30,6 +30,8 @@ from app.core import supervision
 from app.core.config import Settings
 from app.main import create_app
 
+pytestmark = pytest.mark.long
+
 # Bounds on waiting for a process: start-up takes a few seconds on a busy machine.
 START_SECONDS = 90.0
 END_SECONDS = 60.0
