@@ -8,9 +8,12 @@ PostgreSQL), so tests are isolated and may commit, as the service does.
 import asyncio
 import os
 import shutil
+import tempfile
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -40,7 +43,12 @@ TEST_SECRETS = {
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test marked `postgresql_only` is skipped on SQLite before its fixtures are built."""
+    """A test marked `postgresql_only` is skipped on SQLite before its fixtures are built.
+
+    Tests marked `long` go first: started last, one would keep a worker busy after the others
+    have finished.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
     for item in items:
         marker = item.get_closest_marker("postgresql_only")
         callspec = getattr(item, "callspec", None)
@@ -104,18 +112,37 @@ def reads_do_not_write() -> Iterator[None]:
     event.remove(Engine, "before_cursor_execute", _refuse_writes_in_autocommit)
 
 
+# Where the system has memory-backed storage the tests' SQLite files live there: the service
+# commits with synchronous=FULL, and waiting for the disk at every commit tells a test nothing.
+MEMORY_DIR = Path("/dev/shm")  # noqa: S108 (each test gets its own mkdtemp there)
+
+
+@contextmanager
+def database_dir(fallback: Path) -> Iterator[Path]:
+    """A directory for SQLite files, in memory when the system has one (removed after)."""
+    if not (MEMORY_DIR.is_dir() and os.access(MEMORY_DIR, os.W_OK)):
+        yield fallback
+        return
+    directory = Path(tempfile.mkdtemp(prefix="hocvuso-", dir=MEMORY_DIR))
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    url = f"sqlite:///{path}"
-    upgrade_to_head(url)
-    _seed(url)
-    # Fold the WAL into the main file so a plain copy carries everything.
-    engine = create_engine(url)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
-    return path
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    with database_dir(tmp_path_factory.mktemp("template")) as directory:
+        path = directory / "template.db"
+        url = f"sqlite:///{path}"
+        upgrade_to_head(url)
+        _seed(url)
+        # Fold the WAL into the main file so a plain copy carries everything.
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        engine.dispose()
+        yield path
 
 
 class PostgresServer:
@@ -134,6 +161,9 @@ class PostgresServer:
         with self.admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             connection.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+            # A test needs a commit visible, not flushed to the disk before it answers: no test
+            # crashes the server.
+            connection.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
         return self.url_for(name)
 
     def drop(self, name: str) -> None:
@@ -142,22 +172,28 @@ class PostgresServer:
 
 
 class Clones:
-    """Copies of the template, made one ahead and dropped behind, in a thread of their own.
+    """Copies of the template, made ahead and dropped behind, in threads of their own.
 
-    Making and dropping a database costs the server about a second each, mostly waiting on the
-    disk: done while the tests run, a test waits for neither.
+    A copy (WAL_LOG) costs the server a fraction of a second, made while the tests run. Dropping
+    one forces a checkpoint, a second or more of disk: used copies are dropped in batches, all at
+    once, so that one checkpoint serves the batch and no test waits behind a drop.
     """
+
+    AHEAD = 2
+    DROP_BATCH = 8
 
     def __init__(self, server: PostgresServer, template: str) -> None:
         self.server = server
         self.template = template
-        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clones")
-        self.next: Future[str] | None = self._make()
+        self.maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clones")
+        self.dropper = ThreadPoolExecutor(max_workers=self.DROP_BATCH, thread_name_prefix="drops")
+        self.ready: deque[Future[str]] = deque(self._make() for _ in range(self.AHEAD))
+        self.used: list[str] = []
 
     def _make(self) -> "Future[str]":
         # The process id in the name tells whose copy a leftover is.
         name = f"hocvuso_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-        return self.worker.submit(self._create, name)
+        return self.maker.submit(self._create, name)
 
     def _create(self, name: str) -> str:
         self.server.create(name, template=self.template)
@@ -165,19 +201,26 @@ class Clones:
 
     def take(self) -> str:
         """The name of a fresh copy, for one test to use and give back."""
-        ready, self.next = self.next, None
-        assert ready is not None
-        name = ready.result()
-        self.next = self._make()
+        name = self.ready.popleft().result()
+        self.ready.append(self._make())
         return name
 
     def give_back(self, name: str) -> None:
-        self.worker.submit(self.server.drop, name)
+        self.used.append(name)
+        if len(self.used) >= self.DROP_BATCH:
+            self._drop_used()
+
+    def _drop_used(self) -> None:
+        batch, self.used = self.used, []
+        for name in batch:
+            self.dropper.submit(self.server.drop, name)
 
     def close(self) -> None:
-        if self.next is not None:
-            self.give_back(self.next.result())
-        self.worker.shutdown(wait=True)
+        self.used += [future.result() for future in self.ready]
+        self.ready.clear()
+        self._drop_used()
+        self.maker.shutdown(wait=True)
+        self.dropper.shutdown(wait=True)
 
 
 @pytest.fixture(scope="session")
@@ -200,9 +243,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     """The URL of a fresh database for this test, already migrated and seeded."""
     if request.param == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path / "test.db"
-        shutil.copyfile(template, path)
-        yield f"sqlite:///{path}"
+        with database_dir(tmp_path) as directory:
+            path = directory / "test.db"
+            shutil.copyfile(template, path)
+            yield f"sqlite:///{path}"
         return
     server, clones = request.getfixturevalue("postgres")
     name = clones.take()
@@ -223,6 +267,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         jwks_min_refresh_seconds=0,
         password_hash_time_cost=1,
         password_hash_memory_kib=64,
+        # Starting argon2's four threads costs far more than a test's tiny hash itself.
+        password_hash_parallelism=1,
         login_max_failures=5,
         admin_username=None,
         admin_password=None,

@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import requests
 import schemathesis
 from fastapi.testclient import TestClient
@@ -66,6 +67,7 @@ def send_through(client: TestClient, headers: dict[str, str]) -> Callable[[Any],
     return send
 
 
+@pytest.mark.long
 def test_no_operation_answers_5xx_or_breaks_its_schema(client: TestClient, staff: Staff) -> None:
     schema = schemathesis.openapi.from_dict(client.get("/openapi.json").json())
     headers = staff["national"]

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     # Cheap hashing keeps the test suite fast; production keeps argon2's defaults.
     password_hash_time_cost: int = Field(default=3, ge=1)
     password_hash_memory_kib: int = Field(default=64 * 1024, ge=8)
+    # argon2's lanes, each hashed in a thread of its own (its default, 4).
+    password_hash_parallelism: int = Field(default=4, ge=1)
 
     log_level: str = "INFO"
     # /metrics answers only `Authorization: Bearer <token>` when set (else anyone who reaches it).

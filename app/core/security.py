@@ -32,6 +32,7 @@ class Passwords:
         self._hasher = PasswordHasher(
             time_cost=settings.password_hash_time_cost,
             memory_cost=settings.password_hash_memory_kib,
+            parallelism=settings.password_hash_parallelism,
         )
 
         self._dummy_hash: str | None = None

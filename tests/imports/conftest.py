@@ -15,6 +15,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         password_hash_time_cost=1,
         password_hash_memory_kib=64,
+        password_hash_parallelism=1,
         admin_username=None,
         admin_password=None,
         imports_dir=tmp_path / "imports",

@@ -35,6 +35,8 @@ from tests.conftest import TEST_SECRETS
 from tests.factories import HN_HOAN_KIEM, PASSWORD, citizen_id_for, learner_payload
 from tests.imports.helpers import LEARNER_HEADER_VI, csv_bytes
 
+pytestmark = pytest.mark.long
+
 ROOT = Path(__file__).resolve().parents[2]
 IMPORT_ROWS = 12_000
 

@@ -304,6 +304,7 @@ def _check(client: TestClient, staff: Staff, session: Session, day: date) -> int
     return compared
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("seed", [7, 2026])
 def test_every_indicator_matches_the_raw_records(
     client: TestClient, staff: Staff, session: Session, seed: int

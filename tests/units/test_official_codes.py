@@ -114,6 +114,7 @@ def _units(session: Session) -> tuple[list[tuple[str, ...]], list[tuple[str, ...
     )
 
 
+@pytest.mark.long
 def test_a_database_on_the_draft_codes_moves_to_the_official_ones_with_its_totals(
     client: TestClient, staff: Staff, session: Session, database_url: str
 ) -> None:
