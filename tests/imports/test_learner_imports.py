@@ -389,53 +389,60 @@ def test_text_with_backslashes_and_tabs_is_stored_as_the_api_stores_it(
 
 
 def test_a_stopping_worker_gives_the_import_back_and_the_next_one_finishes_it(
-    client: TestClient, staff: Staff, session: Session, settings: Settings
+    client: TestClient,
+    staff: Staff,
+    session: Session,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A service that is shutting down stops between chunks, keeps what it committed and
     releases the import at once; the next worker resumes after the last committed chunk."""
     owner = worker.worker_name("test")
     content = csv_bytes(LEARNER_HEADER_EN, [row(n) for n in range(1, 31)])  # 5 chunks of 7
     engine = client.app.state.engine  # type: ignore[attr-defined]
-    # This worker holds the import's lock as the service's own do (on PostgreSQL), so the
-    # service's background worker leaves it alone until it is given back.
-    with holds.holder(engine) as holder:
-        with Session(engine, expire_on_commit=False) as writer:
-            job = service.create_import(
-                writer,
-                actor=actor_for(staff.users["hk_admin"]),
+    # This worker holds the import's lock as the service's own do (on PostgreSQL), and the
+    # service's background worker looks for no work until the release has been seen: a
+    # released import is free to take at once, which is what the end of the test shows.
+    with monkeypatch.context() as looking:
+        looking.setattr(worker, "claim_next", lambda *args, **kwargs: None)
+        with holds.holder(engine) as holder:
+            with Session(engine, expire_on_commit=False) as writer:
+                job = service.create_import(
+                    writer,
+                    actor=actor_for(staff.users["hk_admin"]),
+                    settings=settings,
+                    kind=ImportKind.learners,
+                    upload=io.BytesIO(content),
+                    file_name="danh-sach.csv",
+                    default_commune_code=None,
+                    lease_owner=owner,
+                )
+                assert holder.take(holds.key(holds.IMPORT, job.id))
+                writer.commit()
+            asked: list[int] = []
+
+            def stop_after_two_chunks() -> bool:
+                asked.append(1)
+                return len(asked) > 2
+
+            stopped = worker.run_import(
+                engine,
                 settings=settings,
-                kind=ImportKind.learners,
-                upload=io.BytesIO(content),
-                file_name="danh-sach.csv",
-                default_commune_code=None,
-                lease_owner=owner,
+                personal_ids=client.app.state.personal_ids,  # type: ignore[attr-defined]
+                import_id=job.id,
+                owner=owner,
+                should_stop=stop_after_two_chunks,
             )
-            assert holder.take(holds.key(holds.IMPORT, job.id))
-            writer.commit()
-        asked: list[int] = []
-
-        def stop_after_two_chunks() -> bool:
-            asked.append(1)
-            return len(asked) > 2
-
-        stopped = worker.run_import(
-            engine,
-            settings=settings,
-            personal_ids=client.app.state.personal_ids,  # type: ignore[attr-defined]
-            import_id=job.id,
-            owner=owner,
-            should_stop=stop_after_two_chunks,
-        )
-        session.expire_all()
-        released = session.get(ImportJob, job.id)
-        assert released is not None
-        assert (stopped.rows_stored, stopped.last_row) == (14, 15)
-        assert (released.status, released.lease_owner, released.rows_stored) == (
-            "running",
-            None,
-            14,
-        )
-        assert len(learners(session)) == 14
+            session.expire_all()
+            released = session.get(ImportJob, job.id)
+            assert released is not None
+            assert (stopped.rows_stored, stopped.last_row) == (14, 15)
+            assert (released.status, released.lease_owner, released.rows_stored) == (
+                "running",
+                None,
+                14,
+            )
+            assert len(learners(session)) == 14
 
     client.app.state.import_worker.wake()  # type: ignore[attr-defined]
     done = wait_done(client, staff["hk_admin"], str(job.id))
