@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import SecretStr, ValidationError
 from sqlmodel import Session
+from uvicorn.supervisors import Multiprocess
 
 from app.accounts import service as accounts
 from app.accounts.models import Role
@@ -58,6 +59,20 @@ def listening_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
+class _Master(Multiprocess):
+    """uvicorn's master, told at once when a worker dies while it starts.
+
+    The master keeps its own copy of each worker's end of the health-check pipe, so a ping to a
+    worker that died waits out the whole health-check time. Once the worker has its copy (a
+    spawned process gets it when it starts), the master's is closed: the ping ends with the worker.
+    """
+
+    def init_processes(self) -> None:
+        super().init_processes()
+        for process in self.processes:
+            process.child_conn.close()
+
+
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -82,7 +97,6 @@ def serve(
     """Serve the API with uvicorn (migrating and seeding first, by default)."""
     import uvicorn
     from uvicorn.config import STARTUP_FAILURE
-    from uvicorn.supervisors import Multiprocess
 
     # The workers read their settings on their own: tell them where they listen.
     os.environ["SERVE_URL"] = listening_url(host, port)
@@ -105,7 +119,7 @@ def serve(
     # uvicorn's master stops when a worker's start-up fails, but then exits 0: a supervisor
     # (systemd, Docker) must see the failure, so the master's status says it.
     config = uvicorn.Config("app.main:app", **options)
-    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor = _Master(config, sockets=[config.bind_socket()])
     supervisor.run()
     if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
         raise typer.Exit(code=STARTUP_FAILURE)

@@ -192,17 +192,16 @@ def test_workers_stop_when_their_master_is_killed(serve: Any) -> None:
 
 
 def test_a_failed_start_up_ends_the_workers_and_the_master(serve: Any) -> None:
-    # A name the accounts refuse: creating the admin fails in every worker's start-up.
-    # uvicorn's master sees a worker that died during a health check only when the check times
-    # out (it holds the worker's end of the pipe too): a short one ends the wait sooner.
+    # A name the accounts refuse: creating the admin fails in every worker's start-up. The
+    # master sees it when the worker ends, not when a health check it was waiting on times out.
     master = serve(
         free_port(),
-        healthcheck_seconds=15,
+        healthcheck_seconds=int(START_SECONDS),
         ADMIN_USERNAME="không hợp lệ!",
         ADMIN_PASSWORD="x" * 20,
     )
     try:
-        master.wait(START_SECONDS)
+        master.wait(START_SECONDS - 30)
     except subprocess.TimeoutExpired:
         pytest.fail("`hocvuso serve` still runs after its workers' start-up failed")
     # uvicorn's STARTUP_FAILURE: a supervisor sees the start failed, not a clean stop.
