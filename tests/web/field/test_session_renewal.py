@@ -50,6 +50,35 @@ def _open_from_the_pages(page: Page) -> list[Request]:
     return _token_requests(page)
 
 
+def _sign_in_on_the_pages(page: Page, username: str) -> None:
+    """Someone signs in on the pages in the same browser, without the app seeing it."""
+    form = page.request.get("/sign-in").text()
+    csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', form)
+    assert csrf
+    signed_in = page.request.post(
+        "/sign-in",
+        form={"username": username, "password": PASSWORD, "csrf_token": csrf.group(1)},
+        max_redirects=0,
+    )
+    assert signed_in.status == 303, signed_in.text()
+
+
+def _token_runs_out(page: Page) -> None:
+    """The token kept on the phone reaches its time."""
+    page.evaluate(
+        """() => new Promise((resolve) => {
+            const request = indexedDB.open("field-app");
+            request.onsuccess = () => {
+              const tx = request.result.transaction("meta", "readwrite");
+              const meta = tx.objectStore("meta");
+              const get = meta.get("session");
+              get.onsuccess = () => meta.put({ ...get.result, expires_at: 0 }, "session");
+              tx.oncomplete = () => { request.result.close(); resolve(); };
+            };
+        })"""
+    )
+
+
 def _refuse_first_sync(page: Page) -> list[str]:
     """The service answers the first batch 401; the batches' keys are listed."""
     keys: list[str] = []
@@ -108,18 +137,7 @@ def test_a_token_run_out_offline_is_renewed_from_the_pages_session_once_online(
     _open_from_the_pages(page)
     page.context.set_offline(True)
     # The kept token's time ran out while the phone had no network.
-    page.evaluate(
-        """() => new Promise((resolve) => {
-            const request = indexedDB.open("field-app");
-            request.onsuccess = () => {
-              const tx = request.result.transaction("meta", "readwrite");
-              const meta = tx.objectStore("meta");
-              const get = meta.get("session");
-              get.onsuccess = () => meta.put({ ...get.result, expires_at: 0 }, "session");
-              tx.oncomplete = () => { request.result.close(); resolve(); };
-            };
-        })"""
-    )
+    _token_runs_out(page)
     page.reload()
     expect(page.locator("#learner-form")).to_be_visible()
     _register(page, **NAM)
@@ -167,16 +185,7 @@ def test_another_user_signed_in_on_the_pages_does_not_take_over_the_phones_recor
     _arrange(live_server)
     live_server.create_staff("hk_other", Role.team_member, commune_code=HN_HOAN_KIEM)
     taken = _open_from_the_pages(page)
-    # Someone else signs in on the pages in the same browser.
-    form = page.request.get("/sign-in").text()
-    csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', form)
-    assert csrf
-    signed_in = page.request.post(
-        "/sign-in",
-        form={"username": "hk_other", "password": PASSWORD, "csrf_token": csrf.group(1)},
-        max_redirects=0,
-    )
-    assert signed_in.status == 303, signed_in.text()
+    _sign_in_on_the_pages(page, "hk_other")
     _refuse_first_sync(page)
 
     _register(page, **NAM)
@@ -186,3 +195,28 @@ def test_another_user_signed_in_on_the_pages_does_not_take_over_the_phones_recor
     [waiting] = outbox(page)
     assert waiting["body"]["citizen_id"] == NAM["citizen_id"]
     assert _stored(live_server) == 0
+
+
+def test_a_phone_passed_to_a_user_of_another_commune_shows_nothing_of_the_last_one(
+    live_server: LiveServer, page: Page
+) -> None:
+    _arrange(live_server)
+    _open_from_the_pages(page)
+    _register(page, **NAM)
+    expect(page.locator("li.record[data-state=sent]")).to_have_count(1)
+    # Nothing is left unsent, so the phone may pass on: a team member of Cửa Nam signs in on
+    # the pages, and the app opens after the first one's token ran out.
+    _sign_in_on_the_pages(page, "cn_member")
+    _token_runs_out(page)
+    page.reload()
+
+    expect(page.locator("#who")).to_contain_text("Cán bộ cn_member")
+    page.click("[data-tab=outbox]")
+    expect(page.locator("#records li")).to_have_count(0)
+    assert outbox(page) == []
+    # "an" is in Cửa Nam's Vũ Minh Tuấn and in Hoàn Kiếm's Phạm Văn Nam: only he is found.
+    page.click("[data-tab=results]")
+    page.fill("#search", "an")
+    expect(page.locator("#matches button")).to_have_count(1)
+    expect(page.locator("#matches button")).to_contain_text("Vũ Minh Tuấn")
+    assert _stored(live_server) == 1

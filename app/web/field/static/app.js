@@ -622,6 +622,13 @@ async function adopt(answer) {
       ? text("signin.other_user", app.lang, { name: other })
       : text("signin.failed", app.lang, { reason: user.role });
   }
+  if (app.profile && app.profile.user.username !== user.username) {
+    // The phone passes to another user: what it kept of the last one (records sent, the
+    // commune's learners, villages and courses) is not shown to the next.
+    await store.forget(await opened());
+    store.keepStart({ profile: null });
+    app.profile = null;
+  }
   await keepSession(session);
   app.profile = { ...(app.profile ?? {}), user };
   await refreshReference();

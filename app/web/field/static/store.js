@@ -39,6 +39,13 @@ export async function erase(db) {
   await deleteDB(NAME);
 }
 
+// Forgets the records and the commune's learners kept for the user the phone served before.
+export async function forget(db) {
+  const tx = db.transaction(["outbox", "batches", "people"], "readwrite");
+  await Promise.all(["outbox", "batches", "people"].map((name) => tx.objectStore(name).clear()));
+  await tx.done;
+}
+
 export const getMeta = (db, key) => db.get("meta", key);
 export async function getMetas(db, keys) {
   const tx = db.transaction("meta");
