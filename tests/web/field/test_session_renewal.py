@@ -220,3 +220,30 @@ def test_a_phone_passed_to_a_user_of_another_commune_shows_nothing_of_the_last_o
     expect(page.locator("#matches button")).to_have_count(1)
     expect(page.locator("#matches button")).to_contain_text("Vũ Minh Tuấn")
     assert _stored(live_server) == 1
+
+
+def test_a_day_typed_while_the_token_is_renewed_at_start_is_kept(
+    live_server: LiveServer, page: Page
+) -> None:
+    _arrange(live_server)
+    _open_from_the_pages(page)
+    _token_runs_out(page)
+    # The app opens at once from what the phone kept; the renewal's look-ups are held until the
+    # volunteer has typed a day.
+    held: list[Route] = []
+    page.route(f"**/api/v1/communes/{HN_HOAN_KIEM}", lambda route: held.append(route))
+    page.reload()
+    expect(page.locator("#learner-form")).to_be_visible()
+    page.wait_for_function("() => performance.getEntriesByName('field-ready').length === 1")
+    earlier = _type_an_earlier_day(page)
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(50)  # lets Playwright deliver the held request
+    assert held, "the app did not look its commune up again"
+    held[0].continue_()
+
+    # Renewed, the app opens again over the same form.
+    page.wait_for_function("() => performance.getEntriesByName('field-ready').length === 2")
+    expect(page.locator("#signin-form")).to_be_hidden()
+    expect(page.locator("#completed_at")).to_have_value(earlier)

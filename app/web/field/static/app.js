@@ -172,7 +172,8 @@ function fillChoices() {
 function openApp() {
   showWho();
   fillChoices();
-  $("#completed_at").value = shownDate(todayInVietnam());
+  // Opened again (a token renewed at start), the app keeps a day the volunteer already typed.
+  if (!$("#completed_at").value) $("#completed_at").value = shownDate(todayInVietnam());
   show("app");
   renderRecords();
   document.body.dataset.ready = "1";
@@ -628,6 +629,10 @@ async function adopt(answer) {
     await store.forget(await opened());
     store.keepStart({ profile: null });
     app.profile = null;
+    stopEditing();
+    app.chosen = [];
+    renderChosen();
+    for (const form of ["#learner-form", "#completion-form"]) $(form).reset();
   }
   await keepSession(session);
   app.profile = { ...(app.profile ?? {}), user };
