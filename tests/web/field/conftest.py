@@ -92,6 +92,24 @@ def outbox(page: Page) -> list[dict[str, Any]]:
     )
 
 
+def change_kept_session(page: Page, **changes: Any) -> None:
+    """Changes the session the app keeps in the phone's IndexedDB (its token, its expiry)."""
+    page.evaluate(
+        """(changes) => new Promise((resolve, reject) => {
+            const request = indexedDB.open("field-app");
+            request.onerror = () => reject(request.error);
+            request.onsuccess = () => {
+              const tx = request.result.transaction("meta", "readwrite");
+              const meta = tx.objectStore("meta");
+              const get = meta.get("session");
+              get.onsuccess = () => meta.put({ ...get.result, ...changes }, "session");
+              tx.oncomplete = () => { request.result.close(); resolve(); };
+            };
+        })""",
+        changes,
+    )
+
+
 def everything_kept(page: Page) -> str:
     """All the phone keeps for the app (every IndexedDB store and localStorage), as text."""
     return page.evaluate(  # type: ignore[no-any-return]

@@ -15,7 +15,7 @@ from app.training.models import Completion
 from tests.factories import HN_CUA_NAM, HN_HOAN_KIEM, PASSWORD, citizen_id_for, learner_payload
 from tests.learners import rule_cases
 from tests.web.conftest import LiveServer, axe, sign_in
-from tests.web.field.conftest import Phone, everything_kept, outbox
+from tests.web.field.conftest import Phone, change_kept_session, everything_kept, outbox
 
 pytestmark = pytest.mark.browser
 
@@ -433,18 +433,7 @@ def test_records_wait_through_an_expired_session_and_go_after_signing_in_again(
     )
     expect(page.locator("#count")).to_have_text("1")
     # The kept token is no longer accepted (as after its expiry, or a revoked account's).
-    page.evaluate(
-        """() => new Promise((resolve) => {
-            const request = indexedDB.open("field-app");
-            request.onsuccess = () => {
-              const tx = request.result.transaction("meta", "readwrite");
-              const meta = tx.objectStore("meta");
-              const get = meta.get("session");
-              get.onsuccess = () => meta.put({ ...get.result, token: "expired" }, "session");
-              tx.oncomplete = () => { request.result.close(); resolve(); };
-            };
-        })"""
-    )
+    change_kept_session(page, token="expired")
     page.reload()
     expect(page.locator("#count")).to_have_text("1")
     phone.context.set_offline(False)  # type: ignore[union-attr]

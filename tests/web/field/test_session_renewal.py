@@ -12,7 +12,7 @@ from app.core.clock import vietnam_today
 from app.learners.models import Learner
 from tests.factories import HN_HOAN_KIEM, PASSWORD, citizen_id_for
 from tests.web.conftest import LiveServer, sign_in
-from tests.web.field.conftest import outbox
+from tests.web.field.conftest import change_kept_session, outbox
 from tests.web.field.test_field_app import _arrange, _register
 
 pytestmark = pytest.mark.browser
@@ -65,18 +65,7 @@ def _sign_in_on_the_pages(page: Page, username: str) -> None:
 
 def _token_runs_out(page: Page) -> None:
     """The token kept on the phone reaches its time."""
-    page.evaluate(
-        """() => new Promise((resolve) => {
-            const request = indexedDB.open("field-app");
-            request.onsuccess = () => {
-              const tx = request.result.transaction("meta", "readwrite");
-              const meta = tx.objectStore("meta");
-              const get = meta.get("session");
-              get.onsuccess = () => meta.put({ ...get.result, expires_at: 0 }, "session");
-              tx.oncomplete = () => { request.result.close(); resolve(); };
-            };
-        })"""
-    )
+    change_kept_session(page, expires_at=0)
 
 
 def _refuse_first_sync(page: Page) -> list[str]:
